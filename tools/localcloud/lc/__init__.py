@@ -1,0 +1,1 @@
+"""Logic of the localcloud command (system python3, stdlib only)."""

@@ -1,0 +1,256 @@
+"""Configuration files of one cloud.
+
+Everything a service reads is generated here into $STATE/<cloud>/etc, so a
+cloud never reads /etc and two clouds never share a file.  Only settings that
+matter are set; the comments say why.
+"""
+import os
+import shutil
+
+from . import settings
+
+
+def _authtoken(c):
+    # keystonemiddleware (token validation) and the service-to-service
+    # sections use one "service" user per cloud.  No memcached: the
+    # middleware falls back to its in-process cache.
+    return f"""auth_type = password
+auth_url = {c.keystone_url}
+www_authenticate_uri = {c.keystone_url}
+username = localcloud-service
+password = {c.passwords['service']}
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+region_name = {settings.REGION}
+"""
+
+
+def _common(c):
+    return f"""transport_url = rabbit://guest:guest@{settings.HOST}:{c.ports['rabbit']}/
+debug = False
+"""
+
+
+def _db(c, name):
+    return f"sqlite:///{c.data}/{name}.sqlite"
+
+
+def render(c):
+    """Write all configuration files of cloud ``c`` (a cloud.Cloud)."""
+    etc = c.etc
+    venv_etc = os.path.join(settings.VENV, "etc")
+    files = {}
+    H = settings.HOST
+    p = c.ports
+    auth = _authtoken(c)
+
+    # -- RabbitMQ: a node of our own, loopback only ----------------------------
+    files["rabbitmq/rabbitmq.conf"] = f"""listeners.tcp.1 = {H}:{p['rabbit']}
+loopback_users.guest = true
+log.console = true
+log.file = false
+"""
+    files["rabbitmq/enabled_plugins"] = "[].\n"
+    files["rabbitmq/rabbitmq-env.conf"] = "# everything is set in the environment\n"
+
+    # -- keystone ----------------------------------------------------------------
+    files["keystone/keystone.conf"] = f"""[DEFAULT]
+debug = False
+[database]
+connection = {_db(c, 'keystone')}
+sqlite_synchronous = False
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = {c.data}/fernet-keys
+[fernet_receipts]
+key_repository = {c.data}/fernet-keys
+[credential]
+key_repository = {c.data}/credential-keys
+[cache]
+# Without a cache keystone spends ~0.4 s CPU per authenticated request on
+# SQLite role-assignment queries; the in-process dict cache makes it ~20 ms.
+enabled = True
+backend = oslo_cache.dict
+[identity]
+# Cheap password hashing: users are created per test.
+password_hash_rounds = 4
+"""
+
+    # -- glance ------------------------------------------------------------------
+    files["glance/glance-api.conf"] = f"""[DEFAULT]
+{_common(c)}enabled_backends = file:file
+worker_self_reference_url = http://{H}:{p['glance']}
+[database]
+connection = {_db(c, 'glance')}
+sqlite_synchronous = False
+[glance_store]
+default_backend = file
+[file]
+filesystem_store_datadir = {c.data}/images
+[os_glance_staging_store]
+filesystem_store_datadir = {c.data}/image-staging
+[os_glance_tasks_store]
+filesystem_store_datadir = {c.data}/image-tasks
+[paste_deploy]
+flavor = keystone
+[keystone_authtoken]
+{auth}
+[oslo_concurrency]
+lock_path = {c.data}/locks
+[oslo_messaging_notifications]
+driver = noop
+"""
+    shutil.copy(os.path.join(venv_etc, "glance", "glance-api-paste.ini"),
+                os.path.join(_mk(etc, "glance"), "glance-api-paste.ini"))
+
+    # -- placement ---------------------------------------------------------------
+    files["placement/placement.conf"] = f"""[DEFAULT]
+debug = False
+[api]
+auth_strategy = keystone
+[placement_database]
+connection = {_db(c, 'placement')}
+sqlite_synchronous = False
+[keystone_authtoken]
+{auth}
+"""
+
+    # -- nova --------------------------------------------------------------------
+    files["nova/nova.conf"] = f"""[DEFAULT]
+{_common(c)}host = {c.name}-compute
+my_ip = {H}
+state_path = {c.data}/nova
+instances_path = {c.data}/nova/instances
+# Our fake driver (plugins/downpour_localcloud/nova_fake.py): servers go
+# ACTIVE with no hypervisor and snapshots upload real bytes.
+compute_driver = downpour_fake.DownpourFakeDriver
+# No agent will ever report the VIF plugged.
+vif_plugging_is_fatal = False
+vif_plugging_timeout = 0
+[api]
+auth_strategy = keystone
+[wsgi]
+api_paste_config = {venv_etc}/nova/api-paste.ini
+[api_database]
+connection = {_db(c, 'nova_api')}
+sqlite_synchronous = False
+[database]
+connection = {_db(c, 'nova_cell1')}
+sqlite_synchronous = False
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+discover_hosts_in_cells_interval = -1
+[keystone_authtoken]
+{auth}
+[placement]
+{auth}
+[neutron]
+{auth}
+[cinder]
+os_region_name = {settings.REGION}
+{auth}
+[glance]
+region_name = {settings.REGION}
+[oslo_concurrency]
+lock_path = {c.data}/locks
+[oslo_messaging_notifications]
+driver = noop
+[vnc]
+enabled = False
+[spice]
+enabled = False
+[serial_console]
+enabled = False
+[workarounds]
+disable_rootwrap = True
+"""
+
+    # nova's WSGI app reads api-paste.ini and nova.conf from OS_NOVA_CONFIG_DIR.
+    shutil.copy(os.path.join(venv_etc, "nova", "api-paste.ini"),
+                os.path.join(_mk(etc, "nova"), "api-paste.ini"))
+
+    # -- neutron -----------------------------------------------------------------
+    files["neutron/neutron.conf"] = f"""[DEFAULT]
+{_common(c)}core_plugin = ml2
+service_plugins = router
+auth_strategy = keystone
+state_path = {c.data}/neutron
+allow_overlapping_ips = True
+# No DHCP agent exists to notify.
+dhcp_agent_notification = False
+notify_nova_on_port_status_changes = True
+notify_nova_on_port_data_changes = True
+api_paste_config = {venv_etc}/neutron/api-paste.ini
+[database]
+connection = {_db(c, 'neutron')}
+sqlite_synchronous = False
+[keystone_authtoken]
+{auth}
+[nova]
+{auth}
+[oslo_concurrency]
+lock_path = {c.data}/locks
+[oslo_messaging_notifications]
+driver = noop
+[agent]
+root_helper =
+"""
+    files["neutron/ml2_conf.ini"] = """[ml2]
+type_drivers = flat,vxlan
+tenant_network_types = vxlan
+# plugins/downpour_localcloud/ml2_bindall.py: binds every port (no agents).
+mechanism_drivers = downpour_bindall
+extension_drivers = port_security
+[ml2_type_flat]
+flat_networks = external
+[ml2_type_vxlan]
+vni_ranges = 1:1000
+[securitygroup]
+firewall_driver = noop
+"""
+
+    # -- cinder ------------------------------------------------------------------
+    files["cinder/cinder.conf"] = f"""[DEFAULT]
+{_common(c)}host = {c.name}-volume
+my_ip = {H}
+auth_strategy = keystone
+state_path = {c.data}/cinder
+api_paste_config = {venv_etc}/cinder/api-paste.ini
+resource_query_filters_file = {venv_etc}/cinder/resource_filters.json
+enabled_backends = file
+image_conversion_dir = {c.data}/cinder/conversion
+[file]
+# plugins/downpour_localcloud/cinder_file.py: one sparse file per volume, so
+# contents survive volume <-> image transfers.
+volume_driver = downpour_localcloud.cinder_file.FileVolumeDriver
+volume_backend_name = file
+file_volume_directory = {c.data}/volumes
+[database]
+connection = {_db(c, 'cinder')}
+sqlite_synchronous = False
+[keystone_authtoken]
+{auth}
+[nova]
+{auth}
+[oslo_concurrency]
+lock_path = {c.data}/locks
+[oslo_messaging_notifications]
+driver = noop
+"""
+
+    for rel, text in files.items():
+        path = os.path.join(etc, rel)
+        _mk(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)  # they hold passwords
+
+
+def _mk(*parts):
+    path = os.path.join(*parts)
+    os.makedirs(path, exist_ok=True)
+    return path
