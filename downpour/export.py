@@ -1,0 +1,174 @@
+"""The export: resolve the resource file against the source cloud, follow
+dependencies, fetch the blobs, and write the playbook.
+
+Each type is listed once (see resources.base.Inventory) however many servers
+share it, and each resource becomes one record, however many times it is
+reached.
+"""
+
+import dataclasses
+import logging
+import os
+
+from downpour import manifest, render, transfer
+from downpour.errors import ResolveError
+from downpour.resources import BY_SECTION, BY_TYPE
+from downpour.resources.base import Inventory
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class ResultRow:
+    type: str
+    name: str
+    old_id: str
+    size: int | None
+    blob: str | None
+
+
+@dataclasses.dataclass
+class ExportResult:
+    output_dir: str
+    records: list
+    resources: list
+    warnings: list
+
+
+class Exporter:
+    """Holds the inventory and the records found so far."""
+
+    def __init__(self, conn, source=None):
+        self.conn = conn
+        self.inventory = Inventory(conn)
+        self.source = source or 'the resource file'
+        self._records = {}
+        self._order = []
+        self._entries = {}
+        self.warnings = []
+
+    # --- the API the resource types use ---------------------------------
+
+    def add(self, record, key_type=None):
+        key = (key_type or record.type, record.old_id)
+        self._records[key] = record
+        if record.type != (key_type or record.type):
+            self._records[(record.type, record.old_id)] = record
+        self._order.append(record)
+
+    def find(self, type_name, old_id):
+        return self._records.get((type_name, old_id))
+
+    def record(self, rtype, obj, entry=None, **kwargs):
+        existing = self.find(rtype.type, obj.id)
+        if existing is not None:
+            return existing
+        return rtype.build(self, obj, entry, **kwargs)
+
+    def describe(self, record, entry=None):
+        entry = entry or self._entries.get(id(record))
+        if entry is not None:
+            return '%s: %s' % (self.source, entry.describe())
+        return '%s %r (%s)' % (record.type, record.name, record.old_id)
+
+    def warn(self, message):
+        LOG.warning('%s', message)
+        self.warnings.append(message)
+
+    # --- resolving the resource file ------------------------------------
+
+    def lookup(self, entry):
+        """The one source object the entry names, or ResolveError."""
+        rtype = BY_SECTION[entry.section]
+        objects = rtype.all(self)
+        if entry.id is not None:
+            matches = [o for o in objects if o.id == entry.id]
+            # Keypairs have no ID but their name.
+        else:
+            matches = [o for o in objects if o.name == entry.name]
+        where = '%s: %s' % (self.source, entry.describe())
+        if not matches:
+            raise ResolveError('%s matches nothing in the source cloud'
+                               % where)
+        if len(matches) > 1:
+            raise ResolveError(
+                '%s matches %d resources (%s); give its id instead'
+                % (where, len(matches),
+                   ', '.join(sorted(str(o.id) for o in matches))))
+        return rtype, matches[0]
+
+    def resolve(self, entries):
+        for entry in entries:
+            rtype, obj = self.lookup(entry)
+            existing = self.find(rtype.type, obj.id)
+            if existing is None:
+                try:
+                    existing = rtype.build(self, obj, entry)
+                except ResolveError:
+                    raise
+                self._entries[id(existing)] = entry
+            elif entry.section == 'volumes' and entry.wants_state:
+                rtype.want_contents(existing, obj)
+        return ordered(self._order)
+
+
+def ordered(records):
+    """Records in dependency order, first-reached first among equals.
+
+    Each gets its playbook variable: '<type>_<position>'.
+    """
+    done, result, visiting = set(), [], set()
+
+    def visit(record, path):
+        if id(record) in done:
+            return
+        if id(record) in visiting:
+            names = ' -> '.join('%s %r' % (r.type, r.name)
+                                for r in path + [record])
+            raise ResolveError('circular dependency: %s' % names)
+        visiting.add(id(record))
+        for dep in record.dependencies():
+            if dep is not record:
+                visit(dep, path + [record])
+        visiting.discard(id(record))
+        done.add(id(record))
+        result.append(record)
+
+    for record in records:
+        visit(record, [])
+    for position, record in enumerate(result, 1):
+        record.var = '%s_%03d' % (record.type, position)
+    return result
+
+
+def _entries(resource_file):
+    from downpour.resourcefile import SECTIONS
+    entries = []
+    # Servers first: the resources they need take their options (save_state
+    # of attached volumes) from the server, and explicit entries refine them.
+    for section in ('servers',) + tuple(s for s in SECTIONS
+                                        if s != 'servers'):
+        entries.extend(resource_file.entries(section))
+    return entries
+
+
+def export(conn, resource_file, output_dir, *, keep_captures=False,
+           parallel=4, cloud_name=None):
+    exporter = Exporter(conn, source=getattr(resource_file, 'path', None))
+    records = exporter.resolve(_entries(resource_file))
+    os.makedirs(output_dir, exist_ok=True)
+    blobs = [r.blob for r in records if r.blob is not None]
+    transfer.fetch_all(conn, blobs, output_dir,
+                       keep_captures=keep_captures, parallel=parallel)
+    render.write_playbook(records, output_dir)
+    manifest.write(records, output_dir, cloud_name=cloud_name)
+    rows = []
+    for record in records:
+        if BY_TYPE[record.type].csv_type is None and record.type != 'flavor':
+            continue
+        size = record.blob.size if record.blob else None
+        rows.append(ResultRow(type=record.type, name=record.name,
+                              old_id=record.old_id, size=size,
+                              blob=record.blob.path if record.blob else None))
+    return ExportResult(output_dir=output_dir, records=records,
+                        resources=rows, warnings=exporter.warnings)

@@ -1,0 +1,41 @@
+"""manifest.yml: what an export holds, for people and for later tools.
+
+Written with PyYAML's safe dumper: source names are data in it, and no
+credential is ever passed in (only the cloud's name).
+"""
+
+import datetime
+import os
+
+import yaml
+
+from downpour import __version__
+from downpour.render import write_atomic
+
+MANIFEST = 'manifest.yml'
+
+
+def build(records, cloud_name=None):
+    resources = []
+    for record in records:
+        item = {'type': record.type, 'name': record.name,
+                'old_id': record.old_id, 'var': record.var}
+        if record.blob is not None:
+            item.update(size=record.blob.size,
+                        checksum={'algo': record.blob.hash_algo,
+                                  'value': record.blob.hash_value},
+                        blob=record.blob.path)
+        resources.append(item)
+    return {
+        'downpour_version': __version__,
+        'exported_at': datetime.datetime.now(
+            datetime.UTC).isoformat(timespec='seconds'),
+        'source_cloud': cloud_name,
+        'resources': resources,
+    }
+
+
+def write(records, output_dir, cloud_name=None):
+    text = yaml.safe_dump(build(records, cloud_name), sort_keys=False,
+                          allow_unicode=True, default_flow_style=False)
+    write_atomic(os.path.join(output_dir, MANIFEST), text)

@@ -1,0 +1,132 @@
+"""Render records into playbook.yml through the templates in templates/.
+
+Everything that came from the source cloud reaches the playbook through
+one filter, ``yaml_unsafe``: a double-quoted YAML scalar, written by PyYAML's
+emitter so that every character YAML cannot carry raw is escaped, and
+tagged ``!unsafe`` so that Ansible never templates it.
+"""
+
+import os
+import tempfile
+
+import jinja2
+import yaml
+
+from downpour.resources import BY_TYPE
+
+TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), 'templates')
+PLAYBOOK = 'playbook.yml'
+REQUIREMENTS = 'requirements.yml'
+# No line folding: a folded double-quoted scalar is valid YAML but harder
+# to read and to diff.
+_NO_WRAP = 2 ** 31
+
+
+def _quoted(text):
+    out = yaml.safe_dump(text, default_style='"', allow_unicode=True,
+                         width=_NO_WRAP, explicit_end=False)
+    out = out.rstrip('\n')
+    if out.endswith('\n...'):
+        out = out[:-4].rstrip('\n')
+    if '\n' in out:  # pragma: no cover - the emitter escapes line breaks
+        raise ValueError('scalar spans lines: %r' % text)
+    return out
+
+
+_STR_TAG = 'tag:yaml.org,2002:str'
+
+
+def _resolves_to_str(text):
+    return yaml.resolver.Resolver().resolve(
+        yaml.ScalarNode, text, (True, False)) == _STR_TAG
+
+
+def yaml_unsafe(value):
+    """A YAML flow node for ``value`` that Ansible takes as data only.
+
+    Ansible (2.19) resolves an ``!unsafe`` scalar as if it were plain, even
+    when it is quoted: ``!unsafe "yes"`` loads as True and ``!unsafe "010"``
+    as 8.  Strings that would resolve to anything but a string (booleans,
+    numbers, null, dates, ``<<``) hold no template syntax, so they are
+    written as plain double-quoted strings, which Ansible keeps as strings.
+    """
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return yaml.safe_dump(value).split('\n', 1)[0]
+    if isinstance(value, dict):
+        return '{' + ', '.join('%s: %s' % (yaml_unsafe(str(k)), yaml_unsafe(v))
+                               for k, v in value.items()) + '}'
+    if isinstance(value, (list, tuple)):
+        return '[' + ', '.join(yaml_unsafe(v) for v in value) + ']'
+    text = str(value)
+    if not _resolves_to_str(text):
+        return _quoted(text)
+    return '!unsafe ' + _quoted(text)
+
+
+def jinja_expr(expression):
+    """A value that Ansible evaluates: only for expressions downpour wrote
+    itself (variable names it chose), never for source data."""
+    return '"{{ %s }}"' % expression
+
+
+def ref(record):
+    """The Jinja expression for a record's ID in the target."""
+    rtype = BY_TYPE[record.type]
+    if rtype.preflight:
+        return '%s.id' % record.var
+    return '%s.%s' % (record.var, rtype.result_id)
+
+
+def environment():
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        # YAML, not HTML: escaping is yaml_unsafe's job.
+        undefined=jinja2.StrictUndefined, autoescape=False,  # noqa: S701
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters['yaml_unsafe'] = yaml_unsafe
+    env.filters['ref'] = lambda record: jinja_expr(ref(record))
+    env.globals['ref_expr'] = ref
+    env.globals['BY_TYPE'] = BY_TYPE
+    env.globals['CLOUD'] = jinja_expr('cloud | default(omit)')
+    env.globals['expr'] = jinja_expr
+    return env
+
+
+def render_playbook(records):
+    env = environment()
+    tasks = {'preflight': [], 'import': []}
+    for record in records:
+        rtype = BY_TYPE[record.type]
+        template = env.get_template('%s.yml.j2' % record.type)
+        text = template.render(record=record, rtype=rtype)
+        tasks['preflight' if rtype.preflight else 'import'].append(text)
+    csv_rows = [r for r in records if BY_TYPE[r.type].csv_type]
+    return env.get_template('playbook.yml.j2').render(
+        preflight_records=[r for r in records if BY_TYPE[r.type].preflight],
+        preflight_tasks=tasks['preflight'], import_tasks=tasks['import'],
+        csv_rows=csv_rows)
+
+
+def write_atomic(path, text):
+    directory = os.path.dirname(path) or '.'
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as stream:
+            stream.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_playbook(records, output_dir):
+    write_atomic(os.path.join(output_dir, PLAYBOOK), render_playbook(records))
+    write_atomic(os.path.join(output_dir, REQUIREMENTS),
+                 environment().get_template('requirements.yml.j2').render())

@@ -1,0 +1,138 @@
+"""What every resource type shares: the record, the blob it may need, and
+the inventory that lists each type from the source cloud once.
+"""
+
+import dataclasses
+import re
+
+from downpour.errors import CloudError, ResolveError
+
+# A source cloud chooses its IDs; a hostile one could answer '../..'.  Only
+# IDs that match this become part of a file name.
+UUID_RE = re.compile(
+    r'\A[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
+    r'[0-9a-fA-F]{12}\Z')
+
+
+def checked_uuid(value, what):
+    if not isinstance(value, str) or not UUID_RE.match(value):
+        raise ResolveError('%s has an ID that is not a UUID: %r' % (what, value))
+    return value
+
+
+@dataclasses.dataclass
+class Blob:
+    """Bytes that must be in OUTDIR/blobs/<file_id> before the import runs.
+
+    ``kind`` says how to get them: 'image' (download image ``source_id``),
+    'server' (capture the server, then download), 'volume' (capture the
+    volume, then download).
+    """
+
+    kind: str
+    file_id: str
+    source_id: str
+    what: str
+    volume_in_use: bool = False
+    # Filled by the transfer: what was verified.
+    size: int | None = None
+    hash_algo: str | None = None
+    hash_value: str | None = None
+
+    @property
+    def path(self):
+        return 'blobs/' + checked_uuid(self.file_id, self.what)
+
+
+@dataclasses.dataclass(eq=False)
+class Record:
+    """One resource to recreate in the target.
+
+    ``params`` holds what is sent to the target; ``info`` what is only known
+    about the source.  ``refs`` points at the records this one needs, by
+    role, never by name.  ``var`` is the playbook variable that holds its
+    result, set when the records are put in order.
+    """
+
+    type: str
+    old_id: str
+    name: str
+    params: dict = dataclasses.field(default_factory=dict)
+    info: dict = dataclasses.field(default_factory=dict)
+    refs: dict = dataclasses.field(default_factory=dict)
+    blob: Blob | None = None
+    var: str | None = None
+
+    def dependencies(self):
+        for value in self.refs.values():
+            if isinstance(value, Record):
+                yield value
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, Record):
+                        yield item
+                    elif isinstance(item, dict):
+                        yield from (v for v in item.values()
+                                    if isinstance(v, Record))
+
+    def __repr__(self):
+        return '<Record %s %r %s>' % (self.type, self.name, self.old_id)
+
+
+class Inventory:
+    """Each type's list from the source, fetched once and kept."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self._lists = {}
+
+    def get(self, key, fetch):
+        if key not in self._lists:
+            try:
+                self._lists[key] = list(fetch(self.conn))
+            except CloudError:
+                raise
+            except Exception as exc:  # openstacksdk raises many kinds
+                raise CloudError('cannot list %s in the source cloud: %s'
+                                 % (key, exc)) from None
+        return self._lists[key]
+
+    def by_id(self, key, fetch):
+        index_key = key + ':by-id'
+        if index_key not in self._lists:
+            self._lists[index_key] = {
+                obj.id: obj for obj in self.get(key, fetch)}
+        return self._lists[index_key]
+
+
+class ResourceType:
+    """A resource type: how to list it, read it, and render it.
+
+    Subclasses set ``type`` (the record type and template name),
+    ``csv_type`` (its name in uuids.csv, None when nothing is created) and
+    ``result_id`` (the path to the new ID in the registered result).
+    """
+
+    type = None
+    section = None
+    csv_type = None
+    result_id = None
+    # Rendered in the pre-flight play instead of the import play.
+    preflight = False
+
+    @classmethod
+    def list(cls, conn):
+        raise NotImplementedError
+
+    @classmethod
+    def all(cls, exporter):
+        return exporter.inventory.get(cls.type, cls.list)
+
+    @classmethod
+    def by_id(cls, exporter):
+        return exporter.inventory.by_id(cls.type, cls.list)
+
+    @classmethod
+    def build(cls, exporter, obj, entry=None):
+        """Make the record for ``obj`` (registered first, then refs)."""
+        raise NotImplementedError

@@ -1,0 +1,39 @@
+"""Flavors: never created, the pre-flight picks a target flavor for each.
+
+Since compute microversion 2.47 a server embeds its flavor (name, vCPUs, RAM,
+disk), so no flavor is listed or fetched; the flavor list is read (once)
+only for servers shown with an older microversion.
+"""
+
+from downpour.resources.base import Record, ResourceType
+
+
+class Flavor(ResourceType):
+    type = 'flavor'
+    preflight = True
+
+    @classmethod
+    def list(cls, conn):
+        return conn.compute.flavors(details=True)
+
+    @classmethod
+    def for_server(cls, exporter, server):
+        flavor = server.flavor or {}
+        if not flavor.get('original_name') and not flavor.get('name'):
+            listed = cls.by_id(exporter).get(flavor.get('id'))
+            if listed is not None:
+                flavor = {'original_name': listed.name,
+                          'vcpus': listed.vcpus, 'ram': listed.ram,
+                          'disk': listed.disk}
+        name = flavor.get('original_name') or flavor.get('name') or ''
+        # Flavors have no stable ID across microversions: the name is it.
+        key = name
+        existing = exporter.find(cls.type, key)
+        if existing is not None:
+            return existing
+        record = Record(type=cls.type, old_id=key, name=name,
+                        params={'vcpus': int(flavor.get('vcpus') or 0),
+                                'ram': int(flavor.get('ram') or 0),
+                                'disk': int(flavor.get('disk') or 0)})
+        exporter.add(record)
+        return record

@@ -1,0 +1,23 @@
+"""Keypairs: only the public half exists in the cloud, and that is enough."""
+
+from downpour.resources.base import Record, ResourceType
+
+
+class Keypair(ResourceType):
+    type = 'keypair'
+    section = 'keypairs'
+    csv_type = 'keypair'
+    result_id = 'keypair.name'
+
+    @classmethod
+    def list(cls, conn):
+        return conn.compute.keypairs()
+
+    @classmethod
+    def build(cls, exporter, obj, entry=None):
+        # Nova names keypairs per user: the name is their ID.
+        record = Record(type=cls.type, old_id=obj.name, name=obj.name,
+                        params={'public_key': obj.public_key},
+                        info={'key_type': getattr(obj, 'type', None)})
+        exporter.add(record)
+        return record

@@ -1,0 +1,66 @@
+"""Routers that connect the exported subnets, found from the port list."""
+
+from downpour.resources.base import Record, ResourceType
+from downpour.resources.network import Network, Port, Subnet
+
+INTERFACE_OWNERS = ('network:router_interface',
+                    'network:router_interface_distributed',
+                    'network:ha_router_replicated_interface')
+
+
+class Router(ResourceType):
+    type = 'router'
+    csv_type = 'router'
+    result_id = 'router.id'
+
+    @classmethod
+    def list(cls, conn):
+        return conn.network.routers()
+
+    @classmethod
+    def for_subnets(cls, exporter, subnet_records):
+        """Every router with an interface on one of these subnets."""
+        wanted = {record.old_id for record in subnet_records}
+        routers = cls.by_id(exporter)
+        found = []
+        for port in Port.all(exporter):
+            if port.device_owner not in INTERFACE_OWNERS:
+                continue
+            if any(ip['subnet_id'] in wanted for ip in port.fixed_ips or []):
+                router = routers.get(port.device_id)
+                if router is not None and router not in found:
+                    found.append(router)
+        return [exporter.record(cls, router) for router in found]
+
+    @classmethod
+    def build(cls, exporter, obj, entry=None):
+        record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
+                        params={'is_admin_state_up':
+                                bool(obj.is_admin_state_up)},
+                        info={'status': obj.status})
+        exporter.add(record)
+        gateway = obj.external_gateway_info or {}
+        if gateway.get('network_id'):
+            network = Network.by_id(exporter).get(gateway['network_id'])
+            if network is not None:
+                record.refs['gateway'] = exporter.record(Network, network)
+        subnets = Subnet.by_id(exporter)
+        interfaces = []
+        for port in Port.of_device(exporter, obj.id):
+            if port.device_owner not in INTERFACE_OWNERS:
+                continue
+            for ip in port.fixed_ips or []:
+                subnet = subnets.get(ip['subnet_id'])
+                if subnet is None:
+                    continue
+                subnet_record = exporter.find(Subnet.type, subnet.id)
+                if subnet_record is None:
+                    # Interfaces on subnets not exported are left out.
+                    continue
+                interfaces.append({
+                    'subnet': subnet_record,
+                    'network': subnet_record.refs['network'],
+                    'ip_address': ip['ip_address'],
+                    'is_gateway': ip['ip_address'] == subnet.gateway_ip})
+        record.refs['interfaces'] = interfaces
+        return record

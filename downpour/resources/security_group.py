@@ -1,0 +1,58 @@
+"""Security groups, with their rules inside them.
+
+The project's ``default`` group is not created: the target project has its
+own, and the rules the source adds are added to it.
+"""
+
+from downpour.resources.base import Record, ResourceType
+
+RULE_KEYS = ('direction', 'ethertype', 'protocol', 'port_range_min',
+             'port_range_max', 'remote_ip_prefix', 'description')
+
+
+class SecurityGroup(ResourceType):
+    type = 'security_group'
+    section = 'security_groups'
+    csv_type = 'security group'
+    result_id = 'security_group.id'
+
+    @classmethod
+    def list(cls, conn):
+        return conn.network.security_groups(
+            project_id=conn.current_project_id)
+
+    @classmethod
+    def build(cls, exporter, obj, entry=None):
+        is_default = obj.name == 'default'
+        record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
+                        params={'description': obj.description or ''},
+                        info={'is_default': is_default})
+        exporter.add(record)
+        groups = cls.by_id(exporter)
+        rules = []
+        for rule in sorted(obj.security_group_rules or [],
+                           key=_rule_order):
+            item = {key: rule.get(key) for key in RULE_KEYS}
+            item['description'] = item['description'] or ''
+            remote = rule.get('remote_group_id')
+            if remote == obj.id:
+                item['remote_group'] = record
+            elif remote:
+                other = groups.get(remote)
+                if other is None:
+                    # A group of another project: the rule cannot follow.
+                    exporter.warn('%s: rule refers to security group %s, '
+                                  'which is not visible; rule skipped'
+                                  % (exporter.describe(record), remote))
+                    continue
+                item['remote_group'] = exporter.record(cls, other)
+            rules.append(item)
+        record.refs['rules'] = rules
+        return record
+
+
+def _rule_order(rule):
+    return tuple(str(rule.get(key) or '') for key in
+                 ('direction', 'ethertype', 'protocol', 'port_range_min',
+                  'port_range_max', 'remote_ip_prefix', 'remote_group_id',
+                  'id'))

@@ -1,0 +1,41 @@
+"""Volumes: recreated with their size, and with their bytes on request."""
+
+from downpour.resources.base import Blob, Record, ResourceType, checked_uuid
+
+
+class Volume(ResourceType):
+    type = 'volume'
+    section = 'volumes'
+    csv_type = 'volume'
+    result_id = 'volume.id'
+
+    @classmethod
+    def list(cls, conn):
+        return conn.block_storage.volumes(details=True)
+
+    @classmethod
+    def build(cls, exporter, obj, entry=None, wants_state=None):
+        checked_uuid(obj.id, 'volume %r' % obj.name)
+        if wants_state is None:
+            wants_state = entry.wants_state if entry is not None else True
+        record = Record(
+            type=cls.type, old_id=obj.id, name=obj.name or '',
+            params={'size': int(obj.size or 1),
+                    'description': obj.description or '',
+                    'metadata': {k: v for k, v in (obj.metadata or {}).items()
+                                 if isinstance(v, str)},
+                    'is_bootable': bool(obj.is_bootable)},
+            info={'status': obj.status, 'size_gib': obj.size,
+                  'volume_type': obj.volume_type})
+        exporter.add(record)
+        if wants_state:
+            cls.want_contents(record, obj)
+        return record
+
+    @classmethod
+    def want_contents(cls, record, obj):
+        if record.blob is None:
+            record.blob = Blob(kind='volume', file_id=obj.id,
+                               source_id=obj.id,
+                               what='volume %r (%s)' % (obj.name, obj.id),
+                               volume_in_use=obj.status == 'in-use')

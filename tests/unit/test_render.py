@@ -1,0 +1,196 @@
+"""The rendered playbook: untrusted values stay data, the structure is the
+one the golden file shows, and Ansible accepts it.
+
+Regenerate the golden files after a deliberate change with
+``DOWNPOUR_REGEN_GOLDEN=1 python -m pytest tests/unit/test_render.py``
+and review the diff.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from downpour import export, render
+from downpour.resourcefile import Entry
+from downpour.resources.base import Blob, Record
+from tests.unit.resources import sample
+
+GOLDEN = os.path.join(os.path.dirname(__file__), 'golden')
+
+HOSTILE = [
+    "{{ lookup('pipe', 'touch /tmp/pwned') }}",
+    '{% raw %}', '{%- endraw %}', '{# comment #}',
+    'single \' quote', 'double " quote', 'both \'" quotes',
+    'line\nbreak', 'cr\rlf\r\n', 'tab\there',
+    'key: value', '# not a comment', '- not a list', '? not a key',
+    '& anchor', '* alias', '!tag', '%directive', '@at', '`backtick`',
+    '|', '>', '[flow]', '{flow: map}', ',comma',
+    '/', '../..', '../../etc/passwd', '\\backslash\\',
+    ' leading space', 'trailing space ', '   ',
+    '', 'yes', 'no', 'on', 'off', 'true', 'False', 'null', '~', 'NULL',
+    '0x10', '1e3', '010', '.inf', '-.nan', '1_000', '12:30:00',
+    '2026-01-01', '=', '<<',
+    'Zoë café naïve', 'שלום עולם', '\u202eevil\u202c', '💥🔥', 'e\u0301',
+    'x' * 255, '\x00nul', '\x07bell\x1b[31m', '\x7fdel', '\x85nel',
+    '\u2028line\u2029para', '\ufeffbom', '\ud7ff\ue000',
+]
+
+
+def _hostile_records(value):
+    net = Record(type='network', old_id=sample.NET, name=value,
+                 params={'is_admin_state_up': True})
+    subnet = Record(type='subnet', old_id=sample.SUBNET, name=value,
+                    params={'cidr': value, 'ip_version': 4,
+                            'description': value, 'is_dhcp_enabled': True,
+                            'gateway_ip': value, 'dns_nameservers': [value],
+                            'host_routes': [{'destination': value,
+                                             'nexthop': value}],
+                            'allocation_pools': []},
+                    refs={'network': net})
+    flavor = Record(type='flavor', old_id=value, name=value,
+                    params={'vcpus': 1, 'ram': 1, 'disk': 1})
+    image = Record(type='image', old_id=sample.IMAGE, name=value,
+                   params={'disk_format': value, 'container_format': 'bare',
+                           'min_disk': 0, 'min_ram': 0,
+                           'properties': {value: value}},
+                   blob=Blob(kind='image', file_id=sample.IMAGE,
+                             source_id=sample.IMAGE, what='x'))
+    keypair = Record(type='keypair', old_id=value, name=value,
+                     params={'public_key': value})
+    server = Record(type='server', old_id=sample.SERVER_1, name=value,
+                    params={'metadata': {value: value}, 'description': value,
+                            'config_drive': False, 'key_name': value},
+                    refs={'flavor': flavor, 'image': image,
+                          'keypair': keypair,
+                          'nics': [{'network': net, 'fixed_ip': value}],
+                          'security_groups': [], 'volumes': []})
+    return export.ordered([net, subnet, flavor, image, keypair, server])
+
+
+def _load(path):
+    from ansible.parsing.dataloader import DataLoader
+    return DataLoader().load_from_file(path, trusted_as_template=True)
+
+
+def _task(play, name_start):
+    return next(t for t in play['tasks'] if t['name'].startswith(name_start))
+
+
+@pytest.mark.parametrize('value', HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_values_come_back_identical_and_untemplated(tmp_path,
+                                                            value):
+    from ansible.template import is_trusted_as_template
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(_hostile_records(value)),
+                    encoding='utf-8')
+    preflight, imported = _load(str(path))
+
+    seen = []
+    network = _task(imported, 'Create network ')
+    seen += [network['name'][len('Create network '):],
+             network['openstack.cloud.network']['name']]
+    subnet = _task(imported, 'Create subnet ')['openstack.cloud.subnet']
+    seen += [subnet['cidr'], subnet['description'], subnet['gateway_ip'],
+             subnet['dns_nameservers'][0],
+             subnet['host_routes'][0]['destination']]
+    image = _task(imported, 'Create image ')['openstack.cloud.image']
+    (key, prop), = image['properties'].items()
+    seen += [image['disk_format'], key, prop]
+    keypair = _task(imported, 'Create keypair ')['openstack.cloud.keypair']
+    seen += [keypair['public_key']]
+    server = _task(imported, 'Create server ')['openstack.cloud.server']
+    (key, meta), = server['metadata'].items()
+    seen += [server['name'], key, meta, server['description']]
+    if value:  # an empty key name or fixed IP is left out, not written
+        seen += [server['key_name'], server['nics'][0]['v4-fixed-ip']]
+    flavor = _task(preflight, 'Resolve flavor ')
+    seen += [flavor['vars']['src_name']]
+    rows = _task(imported, 'Write uuids.csv')['vars']['downpour_uuids']
+    seen += [rows[1][1]]
+
+    for got in seen:
+        assert got == value
+        assert type(got) is not str or not is_trusted_as_template(got) or (
+            # Values Ansible would turn into booleans, numbers, ... under
+            # !unsafe are written as quoted strings: they hold no template.
+            not render._resolves_to_str(value) and '{' not in value)
+        assert isinstance(got, str)
+
+
+def test_untrusted_value_is_not_evaluated_by_ansible(tmp_path):
+    from ansible.template import Templar
+    value = "{{ lookup('pipe', 'echo pwned') }}"
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(_hostile_records(value)),
+                    encoding='utf-8')
+    _, imported = _load(str(path))
+    name = _task(imported, 'Create network ')[
+        'openstack.cloud.network']['name']
+    assert Templar(variables={}).template(name) == value
+
+
+def test_yaml_unsafe_scalars_are_one_line():
+    for value in HOSTILE:
+        assert '\n' not in render.yaml_unsafe(value)
+        assert render.yaml_unsafe(value).startswith(('!unsafe "', '"'))
+    assert render.yaml_unsafe('{{ x }}').startswith('!unsafe "')
+    assert render.yaml_unsafe('yes') == '"yes"'
+
+
+def test_yaml_unsafe_keeps_numbers_and_flags_plain():
+    assert render.yaml_unsafe(5) == '5'
+    assert render.yaml_unsafe(True) == 'true'
+    assert render.yaml_unsafe(None) == 'null'
+    assert render.yaml_unsafe('5') == '"5"'
+    assert render.yaml_unsafe('v5') == '!unsafe "v5"'
+
+
+def _sample_export(fake_cloud):
+    sample.register(fake_cloud)
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    return exporter.resolve([
+        Entry('servers', name='web-1', index=0),
+        Entry('servers', name='web-2', save_state=False, index=1),
+        Entry('volumes', name='spare', save_state=False, index=0),
+    ])
+
+
+def test_playbook_matches_golden(fake_cloud):
+    text = render.render_playbook(_sample_export(fake_cloud))
+    golden = os.path.join(GOLDEN, 'sample-playbook.yml')
+    if os.environ.get('DOWNPOUR_REGEN_GOLDEN'):
+        with open(golden, 'w', encoding='utf-8') as stream:
+            stream.write(text)
+    with open(golden, encoding='utf-8') as stream:
+        assert text == stream.read()
+
+
+def _ansible_tool(name):
+    local = os.path.join(os.path.dirname(sys.executable), name)
+    return local if os.path.exists(local) else shutil.which(name)
+
+
+def test_playbook_passes_syntax_check(fake_cloud, tmp_path):
+    tool = _ansible_tool('ansible-playbook')
+    if tool is None:
+        pytest.skip('ansible-playbook is not installed')
+    render.write_playbook(_sample_export(fake_cloud), str(tmp_path))
+    result = subprocess.run(  # noqa: S603
+        [tool, '--syntax-check', str(tmp_path / 'playbook.yml')],
+        capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hostile_playbook_passes_syntax_check(tmp_path):
+    tool = _ansible_tool('ansible-playbook')
+    if tool is None:
+        pytest.skip('ansible-playbook is not installed')
+    records = _hostile_records(HOSTILE[0] + '\n' + HOSTILE[5])
+    render.write_playbook(records, str(tmp_path))
+    result = subprocess.run(  # noqa: S603
+        [tool, '--syntax-check', str(tmp_path / 'playbook.yml')],
+        capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
