@@ -1,0 +1,234 @@
+"""Fixtures for the functional tests, which run against real OpenStack services.
+
+The clouds come from ``tools/localcloud/localcloud`` (see
+tools/localcloud/README.rst): two independent clouds, ``source`` and
+``target``.  Every test in this directory is marked ``functional``;
+``pytest -m "not functional"`` deselects them all without touching a cloud.
+
+Fixtures
+--------
+``localcloud`` (session)
+    Runs ``localcloud up`` once per session (it reuses clouds that are already
+    running, in a few seconds) and returns a :class:`LocalCloud` with
+    ``clouds_yaml`` (path of the written clouds.yaml) and ``connect(name)``.
+``source_conn`` / ``target_conn`` (session)
+    openstacksdk ``Connection`` as the clouds' standing member users
+    (entries ``source`` / ``target`` of clouds.yaml).  Shared by all tests:
+    clean up what you create there, or better use ``fresh_project``.
+``source_admin_conn`` / ``target_admin_conn`` (session)
+    The same as the clouds' admin (``source-admin`` / ``target-admin``).
+``fresh_project`` (function)
+    A factory: ``fresh_project('source')`` (or ``'target'``) creates a new
+    project with a new member user (role ``member``, raised quotas) and
+    returns a :class:`FreshProject` with ``.conn`` (Connection as that member
+    user), ``.cloud_config`` (a dict to put under ``clouds:`` in a
+    clouds.yaml for that user), ``.project_id``, ``.cloud`` and ``.admin``
+    (the cloud's admin Connection).  When the test ends, every resource of
+    the project (servers, floating IPs, routers, ports, networks, security
+    groups, volumes and their snapshots, images it owns, the user's keypairs)
+    is deleted, then the user and the project.
+"""
+import dataclasses
+import importlib.util
+import os
+import pathlib
+import secrets
+import subprocess
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+LOCALCLOUD = REPO / "tools" / "localcloud" / "localcloud"
+STATE = pathlib.Path(os.environ.get("DOWNPOUR_LOCALCLOUD_STATE",
+                                    "/var/tmp/downpour-localcloud"))
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "functional: needs the local clouds (tools/localcloud)")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Everything in this directory needs the clouds, marked or not.
+    for item in items:
+        if HERE in pathlib.Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.functional)
+
+
+def _provision_module():
+    """tools/localcloud/provision.py (quota numbers shared with the clouds'
+    own member projects); it imports nothing beyond openstacksdk."""
+    path = REPO / "tools" / "localcloud" / "provision.py"
+    spec = importlib.util.spec_from_file_location("localcloud_provision", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _connect(cloud_config):
+    import openstack
+    return openstack.connect(load_yaml_config=False, load_envvars=False,
+                             **cloud_config)
+
+
+@dataclasses.dataclass
+class LocalCloud:
+    clouds_yaml: pathlib.Path
+
+    def cloud_config(self, name):
+        """The clouds.yaml entry ``name`` as a dict."""
+        import yaml
+        with open(self.clouds_yaml) as f:
+            clouds = yaml.safe_load(f)["clouds"]
+        try:
+            return clouds[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not in {self.clouds_yaml}") from None
+
+    def connect(self, name):
+        """openstacksdk Connection for a clouds.yaml entry (source, target,
+        source-admin, target-admin)."""
+        return _connect(self.cloud_config(name))
+
+
+@pytest.fixture(scope="session")
+def localcloud():
+    started = time.monotonic()
+    proc = subprocess.run([str(LOCALCLOUD), "up"], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=3600)
+    if proc.returncode != 0:
+        pytest.fail(f"tools/localcloud/localcloud up failed (exit {proc.returncode}):\n"
+                    f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", pytrace=False)
+    print(f"\nlocalcloud up: {time.monotonic() - started:.0f} s")
+    return LocalCloud(STATE / "clouds.yaml")
+
+
+@pytest.fixture(scope="session")
+def source_conn(localcloud):
+    return localcloud.connect("source")
+
+
+@pytest.fixture(scope="session")
+def target_conn(localcloud):
+    return localcloud.connect("target")
+
+
+@pytest.fixture(scope="session")
+def source_admin_conn(localcloud):
+    return localcloud.connect("source-admin")
+
+
+@pytest.fixture(scope="session")
+def target_admin_conn(localcloud):
+    return localcloud.connect("target-admin")
+
+
+@dataclasses.dataclass
+class FreshProject:
+    cloud: str
+    project_id: str
+    user_id: str
+    cloud_config: dict
+    conn: object
+    admin: object
+
+
+@pytest.fixture
+def fresh_project(localcloud, request):
+    made = []
+
+    def make(cloud):
+        admin = localcloud.connect(f"{cloud}-admin")
+        name = f"test-{request.node.name[:40]}-{secrets.token_hex(4)}"
+        project = admin.identity.create_project(name=name, domain_id="default")
+        password = secrets.token_urlsafe(16)
+        user = admin.identity.create_user(name=name, password=password, domain_id="default",
+                                          default_project_id=project.id)
+        made.append((admin, project, user))
+        admin.identity.assign_project_role_to_user(
+            project, user, admin.identity.find_role("member", ignore_missing=False))
+        _provision_module().raise_quotas(admin, project.id)
+        base = localcloud.cloud_config(cloud)
+        cloud_config = {
+            "auth": {
+                "auth_url": base["auth"]["auth_url"],
+                "username": name,
+                "password": password,
+                "project_name": name,
+                "user_domain_name": "Default",
+                "project_domain_name": "Default",
+            },
+            "region_name": base["region_name"],
+            "identity_api_version": 3,
+            "interface": "public",
+        }
+        return FreshProject(cloud, project.id, user.id, cloud_config,
+                            _connect(cloud_config), admin)
+
+    yield make
+
+    errors = []
+    for admin, project, user in reversed(made):
+        try:
+            delete_project_resources(admin, project.id, user.id)
+        except Exception as exc:  # report, but still remove the project
+            errors.append(f"{project.name}: {exc!r}")
+        admin.identity.delete_user(user, ignore_missing=True)
+        admin.identity.delete_project(project, ignore_missing=True)
+    if errors:
+        pytest.fail("cleanup of fresh projects failed: " + "; ".join(errors), pytrace=False)
+
+
+def _wait_gone(finder, timeout=180):
+    deadline = time.monotonic() + timeout
+    while finder():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still there after {timeout} s: {finder()}")
+        time.sleep(1)
+
+
+def delete_project_resources(admin, project_id, user_id=None):
+    """Delete everything project ``project_id`` owns, as the cloud admin."""
+    compute, network, volume, image = admin.compute, admin.network, admin.block_storage, admin.image
+
+    servers = list(compute.servers(all_projects=True, project_id=project_id))
+    for server in servers:
+        compute.delete_server(server, ignore_missing=True)
+    _wait_gone(lambda: list(compute.servers(all_projects=True, project_id=project_id)))
+
+    for fip in network.ips(project_id=project_id):
+        network.delete_ip(fip, ignore_missing=True)
+    for router in network.routers(project_id=project_id):
+        for port in network.ports(device_id=router.id):
+            if port.device_owner == "network:router_interface":
+                network.remove_interface_from_router(router, port=port.id)
+        if router.external_gateway_info:
+            network.update_router(router, external_gateway_info={})
+        network.delete_router(router, ignore_missing=True)
+    for port in network.ports(project_id=project_id):
+        network.delete_port(port, ignore_missing=True)
+    for net in network.networks(project_id=project_id):
+        network.delete_network(net, ignore_missing=True)
+    for group in network.security_groups(project_id=project_id):
+        network.delete_security_group(group, ignore_missing=True)
+
+    for snap in volume.snapshots(all_projects=True, project_id=project_id):
+        volume.delete_snapshot(snap, ignore_missing=True)
+    _wait_gone(lambda: list(volume.snapshots(all_projects=True, project_id=project_id)))
+    for vol in volume.volumes(all_projects=True, project_id=project_id):
+        if vol.status in ("in-use", "attaching", "detaching", "error_deleting"):
+            volume.reset_volume_status(vol, status="available", attach_status="detached",
+                                       migration_status=None)
+        volume.delete_volume(vol, ignore_missing=True)
+    _wait_gone(lambda: list(volume.volumes(all_projects=True, project_id=project_id)))
+
+    for img in image.images(owner=project_id):
+        if img.is_protected:
+            image.update_image(img, is_protected=False)
+        image.delete_image(img, ignore_missing=True)
+
+    if user_id:
+        for kp in compute.keypairs(user_id=user_id):
+            compute.delete_keypair(kp, ignore_missing=True, user_id=user_id)
