@@ -1,0 +1,62 @@
+"""``downpour export``: write the playbook that recreates the resources."""
+
+import logging
+
+from cliff import lister
+
+from downpour import export
+from downpour.errors import DownpourError
+from downpour.resourcefile import ResourceFile
+
+LOG = logging.getLogger(__name__)
+
+_HEADERS = ('Type', 'Name', 'Old ID', 'Size')
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise DownpourError('--parallel needs a whole number of at least 1, '
+                            'not %r' % text)
+    return value
+
+
+class Export(lister.Lister):
+    """Read the resources of a resource file, and everything they need,
+    from the cloud, and write OUTPUT_DIR/playbook.yml with the downloaded
+    blobs.  Run the playbook against the target cloud with
+    ``OS_CLOUD=target ansible-playbook OUTPUT_DIR/playbook.yml``.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('resource_file', metavar='RESOURCE_FILE',
+                            help='the resource file (see downpour query)')
+        parser.add_argument('output_dir', metavar='OUTPUT_DIR',
+                            help='where playbook.yml and blobs/ are written '
+                                 '(created if needed; verified blobs of an '
+                                 'earlier export are reused)')
+        parser.add_argument(
+            '--keep-captures', action='store_true',
+            help='keep the images (and volume snapshots) made in the source '
+                 'to capture servers and volumes, instead of deleting them')
+        parser.add_argument(
+            '--parallel', metavar='N', default='4',
+            help='blobs downloaded at once (default 4)')
+        return parser
+
+    def take_action(self, parsed_args):
+        parallel = _positive(parsed_args.parallel)
+        resource_file = ResourceFile.load(parsed_args.resource_file)
+        conn = self.app.connect()
+        result = export.export(
+            conn, resource_file, parsed_args.output_dir,
+            keep_captures=parsed_args.keep_captures, parallel=parallel,
+            cloud_name=getattr(conn, 'downpour_cloud_name', None))
+        LOG.info('playbook written to %s/playbook.yml', result.output_dir)
+        return (_HEADERS, [(row.type, row.name, row.old_id,
+                            '' if row.size is None else row.size)
+                           for row in result.resources])
