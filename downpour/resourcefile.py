@@ -243,18 +243,26 @@ class ResourceFile:
 
     def save(self) -> None:
         """Write the file atomically, keeping comments when possible."""
-        text = self._round_trip_text()
-        if text is None or not self._reads_back(text):
-            text = self._plain_text()
-            if not self._reads_back(text):
-                raise self._error('cannot be written: the YAML does not '
-                                  'read back as the same entries (a bug)')
+        for make_text in (self._round_trip_text, self._plain_text,
+                          self._ascii_text):
+            text = make_text()
+            if text is not None and self._reads_back(text):
+                break
+        else:
+            raise self._error('cannot be written: the YAML does not '
+                              'read back as the same entries (a bug)')
         _atomic_write(self.path, text)
 
-    def _plain_text(self):
+    def _plain_text(self, allow_unicode=True):
         return yaml.safe_dump(self.as_dict(), sort_keys=False,
-                              allow_unicode=True, default_flow_style=False,
-                              width=4096, indent=2)
+                              allow_unicode=allow_unicode,
+                              default_flow_style=False, width=4096, indent=2)
+
+    def _ascii_text(self):
+        # PyYAML writes some line separators (U+0085, U+2028) raw in
+        # single quotes, where they read back as spaces; escaped, they
+        # survive.
+        return self._plain_text(allow_unicode=False)
 
     def _round_trip_text(self):
         """The user's file with our entries merged in, comments kept."""

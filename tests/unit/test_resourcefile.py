@@ -317,6 +317,15 @@ def test_save_falls_back_to_plain_yaml_when_file_changed(tmp_path):
         'servers': [{'name': 'a'}], 'volumes': [{'name': 'v'}]}
 
 
+@pytest.mark.parametrize('name', ['\x85', 'a\u2028b\u2029', 'caf\xe9'])
+def test_line_separators_in_names_survive(tmp_path, name):
+    path = str(tmp_path / 'r.yml')
+    rf = ResourceFile(path)
+    rf.add(Entry('volumes', name=name))
+    rf.save()
+    assert ResourceFile.load(path).entries('volumes')[0].name == name
+
+
 def test_save_into_missing_directory_is_a_clear_error(tmp_path):
     rf = ResourceFile(str(tmp_path / 'no' / 'such' / 'r.yml'))
     rf.add(Entry('servers', name='a'))
@@ -326,7 +335,12 @@ def test_save_into_missing_directory_is_a_clear_error(tmp_path):
 
 # -- properties ----------------------------------------------------------------
 
-names = st.text(min_size=1, max_size=40)
+# Names YAML is known to trip on, and anything else.
+tricky_names = st.sampled_from([
+    '\x85', 'a\u2028b', 'yes', 'No', 'null', '~', '0o17', '1e3', '- x',
+    '#c', 'a: b', ' lead', 'trail ', "it's", 'a\nb', '{{ x }}', '{% if %}',
+    '\ufeffbom', '../../etc/passwd', '*', '&a', '!tag', '@', '`', '\t'])
+names = tricky_names | st.text(min_size=1, max_size=40)
 maybe_bool = st.none() | st.booleans()
 
 

@@ -1,0 +1,1 @@
+"""The downpour command line: a cliff application and its commands."""

@@ -1,0 +1,129 @@
+"""The downpour application: errors, logging, connecting."""
+
+import pytest
+
+import downpour
+from downpour.cli import app
+from tests.unit import fakecloud
+
+
+def run(capsys, *argv):
+    status = app.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        app.main(['--version'])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == (
+        'downpour %s' % downpour.__version__)
+
+
+def test_help_lists_commands_and_needs_no_cloud(capsys, clouds_yaml,
+                                                monkeypatch):
+    monkeypatch.setenv('OS_CLOUD', 'does-not-exist')
+    with pytest.raises(SystemExit) as info:
+        app.main(['--help'])
+    assert not info.value.code
+    out = capsys.readouterr().out
+    assert '--os-cloud' in out
+    assert 'query' in out
+
+
+@pytest.mark.parametrize('cloud', ['fake', 'not-in-clouds-yaml'])
+def test_parser_has_os_options(clouds_yaml, cloud):
+    argv = ['--os-cloud', cloud, '--os-username', 'u',
+            '--os-region-name', 'r', '--os-password', 'p', 'query']
+    options, rest = app.DownpourApp(argv).parser.parse_known_args(argv)
+    assert (options.os_cloud, options.os_username, options.os_password,
+            options.os_region_name) == (cloud, 'u', 'p', 'r')
+    assert rest == ['query']
+
+
+def test_os_variables_are_defaults(clouds_yaml, monkeypatch):
+    monkeypatch.setenv('OS_CLOUD', 'fake')
+    monkeypatch.setenv('OS_USERNAME', 'from-env')
+    options, _rest = app.DownpourApp([]).parser.parse_known_args([])
+    assert (options.os_cloud, options.os_username) == ('fake', 'from-env')
+
+
+@pytest.mark.parametrize('verbosity', [[], ['-v'], ['-v', '-v'], ['-q']])
+def test_malformed_file_is_one_line_without_traceback(
+        capsys, tmp_path, verbosity):
+    path = tmp_path / 'r.yml'
+    path.write_text('servers:\n  - name: web\n    flavour: big\n',
+                    encoding='utf-8')
+    status, out, err = run(capsys, *verbosity, 'query',
+                           '--server-name', 'web', str(path))
+    assert status == 1
+    assert out == ''
+    assert 'Traceback' not in err
+    lines = [line for line in err.splitlines()
+             if line.startswith('downpour: ')]
+    assert lines == [
+        "downpour: error: %s: servers[0] (name 'web'): unknown key "
+        "'flavour' (keys are: name, id, save_state, key_name)" % path]
+    if not verbosity or verbosity == ['-q']:
+        assert err.splitlines() == lines
+
+
+def test_debug_shows_the_traceback(capsys, tmp_path):
+    path = tmp_path / 'r.yml'
+    path.write_text('- nope\n', encoding='utf-8')
+    status = app.main(['--debug', 'query', '--server-name', 'x', str(path)])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert 'Traceback' in err
+    assert 'ResourceFileError' in err
+
+
+def test_unreachable_cloud(capsys, clouds_yaml, tmp_path):
+    status, out, err = run(capsys, '--os-cloud', 'down', 'query',
+                           '--server-name', 'x', str(tmp_path / 'r.yml'))
+    assert status == 1
+    assert err == ("downpour: error: cloud 'down': logging in failed: "
+                   'cannot connect at http://127.0.0.1:9/v3 (is the cloud '
+                   'up and the URL right?)\n')
+    assert not (tmp_path / 'r.yml').exists()
+
+
+def test_unknown_cloud_from_environment(capsys, clouds_yaml, monkeypatch,
+                                        tmp_path):
+    monkeypatch.setenv('OS_CLOUD', 'nope')
+    status, _out, err = run(capsys, 'query', '--server-name', 'x',
+                            str(tmp_path / 'r.yml'))
+    assert status == 1
+    assert err == ("downpour: error: cloud 'nope' is not in clouds.yaml "
+                   '(%s)\n' % clouds_yaml)
+
+
+def test_invalid_auth_type(capsys, clouds_yaml):
+    status, _out, err = run(capsys, '--os-auth-type', 'bogus', 'query')
+    assert status == 1
+    assert err.startswith('downpour: error: An invalid auth-type was '
+                          'specified: bogus.')
+    assert err.count('\n') == 1
+
+
+def test_unexpected_errors_say_so_in_one_line():
+    line = app.describe_error(KeyError('x'))
+    assert line == ("downpour: unexpected error (a bug, please report it): "
+                    "KeyError: 'x' (--debug shows the traceback)")
+
+
+def test_credentials_stay_out_of_logs(capsys, clouds_yaml, fake_cloud,
+                                      tmp_path):
+    fake_cloud.get('compute', '/servers/detail', json={'servers': []})
+    log_file = tmp_path / 'downpour.log'
+    status, _out, err = run(
+        capsys, '-v', '-v', '--debug', '--log-file', str(log_file),
+        '--os-cloud', 'fake', 'query', '--server-name', '*',
+        str(tmp_path / 'r.yml'))
+    assert status == 0
+    log = log_file.read_text(encoding='utf-8')
+    assert 'GET call to compute' in log or 'servers/detail' in log
+    for text in (log, err):
+        assert fakecloud.PASSWORD not in text
+        assert fakecloud.TOKEN not in text

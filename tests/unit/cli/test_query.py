@@ -1,0 +1,103 @@
+"""``downpour query``: its parser and a run against the fake cloud."""
+
+import json
+
+import pytest
+import yaml
+
+from downpour.cli import app
+from downpour.cli import query as query_cli
+
+
+def parse(*argv):
+    command = query_cli.Query(app.DownpourApp([]), None)
+    return command.get_parser('downpour query').parse_args(list(argv))
+
+
+def test_parser_defaults():
+    args = parse('r.yml', '--server-name', 'web')
+    assert args.resource_file == 'r.yml'
+    assert args.server_names == ['web']
+    assert args.image_names == [] and args.volume_names == []
+    assert args.keypair_names == [] and args.network_names == []
+    assert args.security_group_names == []
+    assert args.server_flavors == [] and args.server_statuses == []
+    assert args.include_public is False
+    assert args.save_state is None
+
+
+def test_parser_repeatable_filters_and_options():
+    args = parse('--server-name', 'a*', '--server-name', 'b',
+                 '--image-name', 'i', '--volume-name', 'v',
+                 '--keypair-name', 'k', '--network-name', 'n',
+                 '--security-group-name', 's', '--server-flavor', 'm1',
+                 '--server-status', 'active', '--include-public',
+                 '--no-save-state', 'r.yml')
+    assert args.server_names == ['a*', 'b']
+    assert (args.image_names, args.volume_names, args.keypair_names,
+            args.network_names, args.security_group_names) == (
+        ['i'], ['v'], ['k'], ['n'], ['s'])
+    assert args.server_flavors == ['m1']
+    assert args.server_statuses == ['active']
+    assert args.include_public is True
+    assert args.save_state is False
+    assert parse('--save-state', 'r.yml').save_state is True
+
+
+def test_parser_save_state_options_exclude_each_other(capsys):
+    with pytest.raises(SystemExit):
+        parse('--save-state', '--no-save-state', 'r.yml')
+
+
+def test_parser_needs_the_file(capsys):
+    with pytest.raises(SystemExit):
+        parse('--server-name', 'x')
+
+
+def test_no_filter_is_refused_before_connecting(capsys, tmp_path):
+    status = app.main(['--os-cloud', 'nowhere', 'query',
+                       str(tmp_path / 'r.yml')])
+    assert status == 1
+    assert capsys.readouterr().err == (
+        'downpour: error: nothing to query: give at least one filter\n')
+
+
+def test_query_creates_then_updates_the_file(capsys, clouds_yaml, cloud,
+                                             tmp_path):
+    path = tmp_path / 'r.yml'
+    status = app.main(['--os-cloud', 'fake', 'query', '-f', 'json',
+                       '--server-name', 'db', '--keypair-name', 'ops',
+                       '--no-save-state', str(path)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert json.loads(out) == [
+        {'Section': 'servers', 'Name': 'db', 'ID': 's-db1'},
+        {'Section': 'servers', 'Name': 'db', 'ID': 's-db2'},
+        {'Section': 'keypairs', 'Name': 'ops', 'ID': 'ops'},
+    ]
+    assert yaml.safe_load(path.read_text(encoding='utf-8')) == {
+        'servers': [
+            {'name': 'db', 'id': 's-db1', 'save_state': False},
+            {'name': 'db', 'id': 's-db2', 'save_state': False}],
+        'keypairs': [{'name': 'ops'}],
+    }
+    # Again, with more: only the new server is added.
+    status = app.main(['--os-cloud', 'fake', 'query', '-f', 'csv',
+                       '--server-name', 'db', '--server-name', 'web',
+                       str(path)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert out == '"Section","Name","ID"\n"servers","web","s-web"\n'
+    assert yaml.safe_load(path.read_text(encoding='utf-8'))['servers'][-1] \
+        == {'name': 'web'}
+
+
+def test_nothing_matched_leaves_no_file(capsys, clouds_yaml, cloud,
+                                        tmp_path):
+    path = tmp_path / 'r.yml'
+    status = app.main(['--os-cloud', 'fake', 'query', '--server-name',
+                       'nothing-like-this', str(path)])
+    _out, err = capsys.readouterr()
+    assert status == 0
+    assert 'nothing new matched' in err
+    assert not path.exists()
