@@ -116,7 +116,15 @@ def download_image(conn, image, output_dir, blob, algo=None, value=None):
         if isinstance(image, str):
             image = conn.image.get_image(image)
         algo, value = _image_checksum(image)
-    response = conn.image.download_image(image, stream=True)
+    image_id = image if isinstance(image, str) else image.id
+    # Straight from the file endpoint: openstacksdk's download_image GETs
+    # the image record again first, and this one is already known.
+    response = conn.image.get('/images/%s/file' % image_id, stream=True,
+                              raise_exc=False)
+    if response.status_code != 200:
+        response.close()
+        raise TransferError('%s: image download refused: HTTP %d'
+                            % (blob.what, response.status_code))
     try:
         stream_to_file(response.iter_content(chunk_size=CHUNK_SIZE),
                        output_dir, blob, algo, value)

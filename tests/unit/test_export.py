@@ -1,0 +1,198 @@
+"""The resolver: entries found by id or name, each type listed once,
+dependencies followed, every resource exported once, in order."""
+
+import pytest
+import yaml
+
+from downpour import export
+from downpour.errors import ResolveError
+from downpour.resourcefile import Entry, ResourceFile
+from tests.unit.resources import sample
+
+
+def _resolve(fake_cloud, entries):
+    sample.register(fake_cloud)
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    return exporter, exporter.resolve(entries)
+
+
+def _by_type(records):
+    found = {}
+    for record in records:
+        found.setdefault(record.type, []).append(record)
+    return found
+
+
+def test_two_servers_list_each_type_once(fake_cloud):
+    _, records = _resolve(fake_cloud, [
+        Entry('servers', name='web-1', index=0),
+        Entry('servers', name='web-2', index=1)])
+    calls = [url.split('?')[0] for method, url in fake_cloud.api_calls()
+             if method == 'GET']
+    for path in ('/servers/detail', '/os-keypairs', '/v2/images',
+                 '/v2.0/networks', '/v2.0/subnets', '/v2.0/ports',
+                 '/v2.0/routers', '/v2.0/security-groups',
+                 '/volumes/detail'):
+        assert sum(1 for url in calls if url.endswith(path)) == 1, path
+    # Nothing fetched one by one.
+    assert not [url for url in calls if sample.SERVER_1 in url]
+    assert fake_cloud.api_calls('POST') == []
+
+
+def test_shared_resources_are_exported_once(fake_cloud):
+    _, records = _resolve(fake_cloud, [
+        Entry('servers', name='web-1', save_state=False, index=0),
+        Entry('servers', name='web-2', save_state=False, index=1),
+        Entry('images', name='cirros', index=0),
+        Entry('networks', name='app-net', index=0)])
+    types = _by_type(records)
+    assert [r.name for r in types['server']] == ['web-1', 'web-2']
+    assert [r.name for r in types['image']] == ['cirros']
+    assert [r.name for r in types['network']] == ['app-net']
+    assert [r.name for r in types['subnet']] == ['app-subnet']
+    assert [r.name for r in types['router']] == ['app-router']
+    assert [r.name for r in types['keypair']] == ['app-key']
+    assert [r.name for r in types['flavor']] == ['m1.small']
+    assert [r.name for r in types['external_network']] == ['public']
+    assert sorted(r.name for r in types['security_group']) == [
+        'default', 'web']
+    assert len({r.var for r in records}) == len(records)
+
+
+def test_records_come_after_what_they_need(fake_cloud):
+    _, records = _resolve(fake_cloud, [Entry('servers', name='web-1')])
+    position = {id(r): i for i, r in enumerate(records)}
+    for record in records:
+        for dep in record.dependencies():
+            if dep is not record:
+                assert position[id(dep)] < position[id(record)], (
+                    record, dep)
+    assert records[-1].type == 'server'
+    assert [r.var for r in records] == [
+        '%s_%03d' % (r.type, i) for i, r in enumerate(records, 1)]
+
+
+def test_server_refers_to_its_dependencies(fake_cloud):
+    _, records = _resolve(fake_cloud, [Entry('servers', name='web-1')])
+    server = next(r for r in records if r.type == 'server')
+    assert server.old_id == sample.SERVER_1
+    assert server.refs['flavor'].params == {'vcpus': 1, 'ram': 2048,
+                                            'disk': 20}
+    # save_state (the default): the disk is captured, not the base image.
+    assert server.refs['image'].type == 'server_snapshot'
+    assert server.refs['image'].blob.kind == 'server'
+    assert server.refs['keypair'].name == 'app-key'
+    nic, = server.refs['nics']
+    assert nic['network'].old_id == sample.NET
+    assert nic['fixed_ip'] == '10.20.0.101'
+    assert [g.name for g in server.refs['security_groups']] == [
+        'web', 'default']
+    volume, = server.refs['volumes']
+    assert volume.old_id == sample.VOLUME_DATA
+    assert volume.blob.kind == 'volume' and volume.blob.volume_in_use
+
+
+def test_security_group_rules_keep_remote_groups(fake_cloud):
+    _, records = _resolve(fake_cloud, [
+        Entry('security_groups', name='web')])
+    web = next(r for r in records if r.name == 'web')
+    default = next(r for r in records if r.name == 'default')
+    remotes = [rule.get('remote_group') for rule in web.refs['rules']]
+    assert web in remotes  # self-reference kept
+    assert default in remotes
+    assert default.info['is_default']
+
+
+def test_subnet_router_and_external_network(fake_cloud):
+    _, records = _resolve(fake_cloud, [Entry('servers', name='web-2')])
+    types = _by_type(records)
+    subnet, = types['subnet']
+    assert subnet.params['allocation_pools'] == [
+        {'start': '10.20.0.100', 'end': '10.20.0.200'}]
+    assert subnet.params['host_routes'] == [
+        {'destination': '198.51.100.0/24', 'nexthop': '10.20.0.254'}]
+    assert subnet.params['dns_nameservers'] == ['192.0.2.53']
+    assert subnet.params['gateway_ip'] == '10.20.0.1'
+    router, = types['router']
+    assert router.refs['gateway'].type == 'external_network'
+    interface, = router.refs['interfaces']
+    assert interface['subnet'] is subnet and interface['is_gateway']
+
+
+def test_key_name_override(fake_cloud):
+    _, records = _resolve(fake_cloud, [
+        Entry('servers', name='web-1', key_name='new-key')])
+    server = next(r for r in records if r.type == 'server')
+    assert server.params['key_name'] == 'new-key'
+    assert 'keypair' not in server.refs
+
+
+def test_entry_by_id(fake_cloud):
+    _, records = _resolve(fake_cloud, [
+        Entry('volumes', id=sample.VOLUME_SPARE, save_state=False)])
+    volume, = records
+    assert volume.name == 'spare' and volume.blob is None
+
+
+def test_unknown_name_names_file_section_and_entry(fake_cloud):
+    with pytest.raises(ResolveError) as err:
+        _resolve(fake_cloud, [Entry('servers', name='nope', index=3)])
+    assert str(err.value) == (
+        "resources.yml: servers[3] (name 'nope') matches nothing in the "
+        "source cloud")
+
+
+def test_repeated_name_asks_for_an_id(fake_cloud, requests_mock):
+    sample.register(fake_cloud)
+    twins = sample.volumes()
+    twins[1]['name'] = 'web-data'
+    fake_cloud.get('block-storage', '/volumes/detail',
+                   json={'volumes': twins})
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    with pytest.raises(ResolveError) as err:
+        exporter.resolve([Entry('volumes', name='web-data', index=0)])
+    assert 'matches 2 resources' in str(err.value)
+    assert sample.VOLUME_DATA in str(err.value)
+    assert 'give its id' in str(err.value)
+
+
+def test_hostile_id_never_becomes_a_path(fake_cloud):
+    sample.register(fake_cloud)
+    hostile = sample.volumes()
+    hostile[1]['id'] = '../../etc/passwd'
+    fake_cloud.get('block-storage', '/volumes/detail',
+                   json={'volumes': hostile})
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    with pytest.raises(ResolveError, match='not a UUID'):
+        exporter.resolve([Entry('volumes', name='spare')])
+
+
+def test_export_writes_playbook_manifest_and_blobs(fake_cloud, tmp_path):
+    sample.register(fake_cloud)
+    fake_cloud.get('image', '/images/%s/file' % sample.IMAGE,
+                   content=sample.IMAGE_BYTES,
+                   headers={'Content-MD5': sample.images()[0]['checksum']})
+    resources = tmp_path / 'resources.yml'
+    resources.write_text(yaml.safe_dump({
+        'servers': [{'name': 'web-2', 'save_state': False}]}))
+    out = tmp_path / 'out'
+    result = export.export(fake_cloud.connect(),
+                           ResourceFile.load(str(resources)), str(out),
+                           cloud_name='source')
+    blob = out / 'blobs' / sample.IMAGE
+    assert blob.read_bytes() == sample.IMAGE_BYTES
+    assert (out / 'playbook.yml').exists()
+    requirements = yaml.safe_load((out / 'requirements.yml').read_text())
+    assert requirements['collections'][0]['name'] == 'openstack.cloud'
+    manifest = yaml.safe_load((out / 'manifest.yml').read_text())
+    assert manifest['source_cloud'] == 'source'
+    image, = [r for r in manifest['resources'] if r['type'] == 'image']
+    assert image['blob'] == 'blobs/' + sample.IMAGE
+    assert image['checksum']['algo'] == 'sha512'
+    assert image['size'] == len(sample.IMAGE_BYTES)
+    text = (out / 'manifest.yml').read_text() + (
+        out / 'playbook.yml').read_text()
+    assert 'fake-password' not in text
+    rows = {(r.type, r.name): r for r in result.resources}
+    assert rows[('image', 'cirros')].size == len(sample.IMAGE_BYTES)
+    assert rows[('server', 'web-2')].old_id == sample.SERVER_2
