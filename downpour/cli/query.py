@@ -24,9 +24,9 @@ class Query(lister.Lister):
 
     The file is created, or updated in place: entries already there (and
     their options) are kept, and nothing is added twice.  Name patterns are
-    shell-style (*, ?, [seq]), match the whole name and are case-sensitive;
-    quote them.  Only the sections with a filter are searched.  Prints the
-    entries added.
+    shell-style ('*', '?', '[seq]'), match the whole name and are
+    case-sensitive; quote them.  Only the sections with a filter are
+    searched.  Prints the entries added.
     """
 
     def get_parser(self, prog_name):
