@@ -1,10 +1,13 @@
 """localcloud {install,up,down,status,env} [--cloud source|target]"""
 import argparse
+import contextlib
+import fcntl
 import os
 import sys
 import time
 
 from . import install as installer
+from . import procs
 from . import settings
 from .cloud import Cloud
 from .procs import HarnessError, rss_kib_of_group
@@ -31,28 +34,61 @@ def _clouds(names):
 
 
 def cmd_install(_args):
+    with _locked():
+        _install()
+
+
+def _install():
     t0 = time.monotonic()
     did = installer.install(say)
     say(f"install: {'done' if did else 'nothing to do'} in {time.monotonic() - t0:.0f} s")
 
 
+@contextlib.contextmanager
+def _locked():
+    """One install/up/down at a time: tests, tools/demo and a developer may
+    all call ``up`` at once, and two boots of one cloud would collide."""
+    os.makedirs(settings.STATE, exist_ok=True)
+    with open(os.path.join(settings.STATE, ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("waiting for another localcloud command to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def cmd_up(args):
-    cmd_install(args)
-    for cloud in _clouds(args.clouds):
-        if cloud.healthy():
-            say(f"{cloud.name}: already running")
-            continue
-        if cloud.any_running():
-            # A half-dead cloud cannot be repaired in place (nova-compute with
-            # the fake driver cannot restart): stop it and boot it again.
-            say(f"{cloud.name}: partly running; stopping it to start afresh")
-            cloud.stop()
-        cloud.start(say)
-    write_clouds_yaml()
+    with _locked():
+        _install()
+        for cloud in _clouds(args.clouds):
+            if os.path.exists(cloud.ready_file) and cloud.processes_alive():
+                silent = cloud.answering()
+                if silent:
+                    raise HarnessError(
+                        f"{cloud.name}: every process is alive but {', '.join(silent)} does "
+                        f"not answer; see {settings.LOGS} (restart: localcloud down {cloud.name})")
+                say(f"{cloud.name}: already running")
+                continue
+            if cloud.any_running():
+                # A half-dead cloud cannot be repaired in place (nova-compute
+                # with the fake driver cannot restart): stop it and boot it again.
+                dead = [s.name for s in cloud.services()
+                        if procs.read_pid(cloud.pidfile(s.name)) is None]
+                say(f"{cloud.name}: not ready or not running: {', '.join(dead) or 'start unfinished'}"
+                    f"; stopping it to start afresh (logs kept in {settings.LOGS}/previous)")
+                cloud.stop()
+            cloud.start(say)
+        write_clouds_yaml()
     say(f"clouds.yaml: {settings.CLOUDS_YAML}")
 
 
 def cmd_down(args):
+    with _locked():
+        _down(args)
+
+
+def _down(args):
     for cloud in _clouds(args.clouds):
         stopped = cloud.stop()
         say(f"{cloud.name}: " + (f"stopped {', '.join(stopped)}" if stopped else "nothing running"))
@@ -147,6 +183,8 @@ def main(argv):
     except HarnessError as exc:
         print(f"localcloud: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. "localcloud status | head"
+        return 0
     except KeyboardInterrupt:
         print("localcloud: interrupted", file=sys.stderr)
         return 130

@@ -114,7 +114,9 @@ class Cloud:
             Service("keystone", wsgi("keystone", "keystone.wsgi.api", p["keystone"], 2),
                     env={"OS_KEYSTONE_CONFIG_DIR": os.path.join(self.etc, "keystone")},
                     port=p["keystone"], url=f"http://{H}:{p['keystone']}/v3"),
-            Service("glance-api", wsgi("glance-api", "glance.wsgi.api", p["glance"]),
+            # Two workers: one sync worker streaming a 1 GiB image would block
+            # every other image request (nova, cinder and the tests share it).
+            Service("glance-api", wsgi("glance-api", "glance.wsgi.api", p["glance"], 2),
                     env={"OS_GLANCE_CONFIG_DIR": os.path.join(self.etc, "glance")},
                     port=p["glance"], url=f"http://{H}:{p['glance']}/"),
             Service("placement-api", wsgi("placement-api", "placement.wsgi.api", p["placement"]),
@@ -164,8 +166,21 @@ class Cloud:
     def any_running(self):
         return any(procs.read_pid(self.pidfile(s.name)) for s in self.services())
 
-    def healthy(self):
-        return os.path.exists(self.ready_file) and all(ok for _s, _p, ok, _d in self.status())
+    def processes_alive(self):
+        """True if every service process localcloud started is still alive."""
+        return all(procs.read_pid(self.pidfile(s.name)) for s in self.services())
+
+    def answering(self, timeout=60):
+        """Wait up to ``timeout`` s for every service to answer: a busy API
+        (a sync gunicorn worker streaming a large image) answers late."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.status()
+            if all(ok for _s, _p, ok, _d in rows):
+                return []
+            if time.monotonic() > deadline:
+                return [svc.name for svc, _p, ok, _d in rows if not ok]
+            time.sleep(2)
 
     def stop(self):
         pidfiles = [(s.name, self.pidfile(s.name)) for s in reversed(self.services())]
@@ -304,11 +319,12 @@ class Cloud:
                   os.path.join(self.data, "locks"), os.path.join(self.data, "cinder", "conversion"),
                   os.path.join(self.data, "volumes"), os.path.join(self.data, "images")):
             os.makedirs(d, exist_ok=True)
-        for svc in self.services():  # fresh logs for a fresh cloud
-            open(self.log(svc.name), "w").close()
+        # Fresh logs for a fresh cloud; the last run's go to logs/previous/.
+        previous = os.path.join(settings.LOGS, "previous")
+        os.makedirs(previous, exist_ok=True)
         for f in os.listdir(settings.LOGS):
-            if f.startswith((f"{self.name}-dbsync-", f"{self.name}-provision-")):
-                os.remove(os.path.join(settings.LOGS, f))
+            if f.startswith(f"{self.name}-") and f.endswith(".log"):
+                os.replace(os.path.join(settings.LOGS, f), os.path.join(previous, f))
         configs.render(self)
         services = {s.name: s for s in self.services()}
 

@@ -61,7 +61,9 @@ def install(say):
         say(f"installing the OpenStack services into {settings.VENV} (about 2 minutes)")
         py = os.path.join(settings.VENV, "bin", "python")
         if not os.path.exists(py):
-            _check([sys.executable, "-m", "venv", settings.VENV], "creating the virtualenv")
+            # The base interpreter, also when localcloud runs from a venv (tox).
+            base = getattr(sys, "_base_executable", sys.executable)
+            _check([base, "-m", "venv", settings.VENV], "creating the virtualenv")
         _check([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                 "-c", settings.CONSTRAINTS, "-r", settings.REQUIREMENTS],
                "pip install (see the output above)")
