@@ -58,6 +58,8 @@ def already_verified(output_dir, blob):
     blob.size = stamp['size']
     blob.hash_algo = stamp.get('hash_algo')
     blob.hash_value = stamp.get('hash_value')
+    blob.disk_format = stamp.get('disk_format')
+    blob.container_format = stamp.get('container_format')
     return True
 
 
@@ -99,6 +101,8 @@ def stream_to_file(chunks, output_dir, blob, hash_algo, hash_value):
     with open(_stamp_path(output_dir, blob), 'w', encoding='utf-8') as out:
         json.dump({'size': size, 'hash_algo': hash_algo,
                    'hash_value': hash_value,
+                   'disk_format': blob.disk_format,
+                   'container_format': blob.container_format,
                    'source_id': blob.source_id}, out)
 
 
@@ -157,6 +161,8 @@ def capture_server(conn, output_dir, blob, keep_captures):
     image = conn.compute.create_server_image(blob.source_id, name)
     try:
         captured = _wait_image(conn, image.id, blob.what)
+        blob.disk_format = captured.disk_format
+        blob.container_format = captured.container_format
         download_image(conn, captured, output_dir, blob)
     finally:
         if not keep_captures:

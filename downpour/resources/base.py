@@ -38,6 +38,10 @@ class Blob:
     size: int | None = None
     hash_algo: str | None = None
     hash_value: str | None = None
+    # Of a capture, as the source cloud made it (the target checks that
+    # the data matches the format it is told).
+    disk_format: str | None = None
+    container_format: str | None = None
 
     @property
     def path(self):

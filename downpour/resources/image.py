@@ -76,6 +76,9 @@ class ServerSnapshot(ResourceType):
         params = {'disk_format': 'qcow2', 'container_format': 'bare',
                   'min_disk': 0, 'min_ram': 0, 'properties': {}}
         if source_image is not None:
+            params['disk_format'] = source_image.disk_format or 'qcow2'
+            params['container_format'] = (source_image.container_format
+                                          or 'bare')
             params['min_disk'] = int(source_image.min_disk or 0)
             params['min_ram'] = int(source_image.min_ram or 0)
             params['properties'] = user_properties(source_image)
