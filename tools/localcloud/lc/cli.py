@@ -75,8 +75,9 @@ def cmd_up(args):
                 # with the fake driver cannot restart): stop it and boot it again.
                 dead = [s.name for s in cloud.services()
                         if procs.read_pid(cloud.pidfile(s.name)) is None]
-                say(f"{cloud.name}: not ready or not running: {', '.join(dead) or 'start unfinished'}"
-                    f"; stopping it to start afresh (logs kept in {settings.LOGS}/previous)")
+                say(f"{cloud.name}: not ready or not running: "
+                    f"{', '.join(dead) or 'start unfinished'}; stopping it to start afresh "
+                    f"(logs kept in {settings.LOGS}/previous)")
                 cloud.stop()
             cloud.start(say)
         write_clouds_yaml()

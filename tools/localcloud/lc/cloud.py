@@ -1,7 +1,9 @@
 """One test cloud: its services, how it boots, stops and reports."""
 import concurrent.futures
+import grp
 import json
 import os
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -27,7 +29,8 @@ class Service:
 class Cloud:
     def __init__(self, name):
         if name not in settings.CLOUD_NAMES:
-            raise HarnessError(f"unknown cloud {name!r} (choose from {', '.join(settings.CLOUD_NAMES)})")
+            raise HarnessError(f"unknown cloud {name!r} "
+                               f"(choose from {', '.join(settings.CLOUD_NAMES)})")
         self.name = name
         self.ports = settings.ports(name)
         self.names = settings.PER_CLOUD[name]
@@ -223,13 +226,17 @@ class Cloud:
                         "--config-file", f"{etc}/neutron/ml2_conf.ini"]
         cell0 = f"sqlite:///{self.data}/nova_cell0.sqlite"
 
+        user = pwd.getpwuid(os.getuid()).pw_name  # owner of the key repositories
+        group = grp.getgrgid(os.getgid()).gr_name
+
         def keystone():
             env = {"OS_BOOTSTRAP_PASSWORD": self.passwords["admin"]}
             kconf = ["--config-file", f"{etc}/keystone/keystone.conf"]
             self._run("dbsync-keystone", [v("keystone-manage"), *kconf, "db_sync"])
             for what in ("fernet_setup", "credential_setup"):
-                self._run("dbsync-keystone", [v("keystone-manage"), *kconf, what,
-                                              "--keystone-user", "root", "--keystone-group", "root"])
+                self._run("dbsync-keystone", [
+                    v("keystone-manage"), *kconf, what,
+                    "--keystone-user", user, "--keystone-group", group])
             url = self.keystone_url
             self._run("dbsync-keystone", [
                 v("keystone-manage"), *kconf, "bootstrap",

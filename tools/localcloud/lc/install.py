@@ -64,9 +64,18 @@ def install(say):
             # The base interpreter, also when localcloud runs from a venv (tox).
             base = getattr(sys, "_base_executable", sys.executable)
             _check([base, "-m", "venv", settings.VENV], "creating the virtualenv")
-        _check([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "-c", settings.CONSTRAINTS, "-r", settings.REQUIREMENTS],
-               "pip install (see the output above)")
+        # pip's output (including one warning per package for every missing
+        # local index directory that a machine's pip.conf may name) goes to a log.
+        os.makedirs(settings.LOGS, exist_ok=True)
+        log = os.path.join(settings.LOGS, "install-pip.log")
+        with open(log, "w") as out:
+            rc = subprocess.call([py, "-m", "pip", "install", "--disable-pip-version-check",
+                                  "-c", settings.CONSTRAINTS, "-r", settings.REQUIREMENTS],
+                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if rc != 0:
+            with open(log, errors="replace") as f:
+                tail = "".join(f.readlines()[-30:])
+            raise HarnessError(f"pip install failed (exit {rc}); last lines of {log}:\n{tail}")
         with open(os.path.join(settings.VENV, STAMP), "w") as f:
             f.write(_wanted_hash() + "\n")
         did = True
@@ -82,7 +91,9 @@ def _apt_install(packages):
     ours = not os.path.exists(policy)
     if ours:
         with open(policy, "w") as f:
-            f.write("#!/bin/sh\n# written by downpour localcloud during apt-get install\nexit 101\n")
+            f.write("#!/bin/sh\n"
+                    "# written by downpour localcloud during apt-get install\n"
+                    "exit 101\n")
         os.chmod(policy, 0o755)
     try:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
