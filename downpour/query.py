@@ -214,11 +214,17 @@ def _server_restriction(conn, filters):
     if wanted:
         # Servers carry their flavor's name (compute API 2.47 and later) or
         # its ID (earlier): list the flavors once to map one to the other.
+        known = set()
         with cloud.cloud_errors('listing flavors', conn=conn):
             for flavor in conn.compute.flavors():
-                if flavor.id in wanted or flavor.name in wanted:
+                asked = {flavor.id, flavor.name} & set(filters.server_flavors)
+                if asked:
+                    known |= asked
                     flavor_names.add(flavor.name)
                     wanted.add(flavor.id)
+        for flavor in filters.server_flavors:
+            if flavor not in known:
+                LOG.warning('no flavor is named or has the ID %r', flavor)
 
     def keep(server):
         if statuses and (server.status or '').upper() not in statuses:

@@ -84,6 +84,7 @@ class DownpourApp(app.App):
         parser = super().build_option_parser(description, version,
                                              argparse_kwargs)
         # cliff names the program after sys.argv[0] (python, pytest, ...).
+        parser.prog = self.NAME
         parser._option_string_actions['--version'].version = (
             '%s %s' % (self.NAME, version))
         config = openstack.config.OpenStackConfig()
@@ -122,6 +123,11 @@ class DownpourApp(app.App):
             root.removeHandler(handler)
             handler.close()
         self._log_handlers = []
+
+    def interact(self):
+        # cliff's interactive shell is no use here: without a command,
+        # show the help and fail.
+        self.parser.print_help(self.stderr)
 
     def connect(self):
         """The source cloud's Connection, made on first use."""

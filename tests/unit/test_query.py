@@ -167,3 +167,12 @@ def test_covers():
     assert query._covers(Entry('servers', name='web'), match)
     assert query._covers(Entry('servers', id='s-1'), match)
     assert not query._covers(Entry('servers', name='web', id='s-2'), match)
+
+
+def test_unknown_flavor_is_warned_about(cloud, caplog):
+    conn = cloud.connect()
+    with caplog.at_level('WARNING', logger='downpour.query'):
+        assert found(conn, server_flavors=['m1.huge', 'f-small'],
+                     server_names=['web']) == [('servers', 'web', 's-web')]
+    assert [r.getMessage() for r in caplog.records] == [
+        "no flavor is named or has the ID 'm1.huge'"]

@@ -127,3 +127,10 @@ def test_credentials_stay_out_of_logs(capsys, clouds_yaml, fake_cloud,
     for text in (log, err):
         assert fakecloud.PASSWORD not in text
         assert fakecloud.TOKEN not in text
+
+
+def test_no_command_shows_help_and_fails(capsys):
+    status, out, err = run(capsys)
+    assert status == 1
+    assert out == ''
+    assert err.startswith('usage: downpour')
