@@ -94,7 +94,7 @@ def cloud_errors(doing, cloud=None, endpoint=None, secrets=(), conn=None):
     except (ksa_exc.ClientException, sdk_exc.SDKException) as exc:
         message = '%s: %s failed: %s' % (
             _describe(cloud), doing, explain(exc, endpoint))
-        raise CloudError(_scrub(message, secrets)) from None
+        raise CloudError(scrub(message, secrets)) from None
 
 
 def explain(exc, endpoint=None):
@@ -147,7 +147,8 @@ def _secrets(auth):
                  if value and any(s in key for s in _SECRET_KEYS))
 
 
-def _scrub(message, secrets):
+def scrub(message, secrets):
+    """The message with each secret replaced by ***."""
     for secret in secrets:
         if secret:
             message = message.replace(secret, '***')

@@ -39,11 +39,7 @@ def describe_error(err, secrets=()):
         message = ('downpour: unexpected error (a bug, please report it): '
                    '%s: %s (--debug shows the traceback)'
                    % (type(err).__name__, err))
-    message = ' '.join(message.split())
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, '***')
-    return message
+    return cloud.scrub(' '.join(message.split()), secrets)
 
 
 class _ErrorLog(logging.LoggerAdapter):
