@@ -194,3 +194,16 @@ def test_hostile_playbook_passes_syntax_check(tmp_path):
         [tool, '--syntax-check', str(tmp_path / 'playbook.yml')],
         capture_output=True, text=True, check=False, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_playbook_passes_ansible_lint(fake_cloud, tmp_path):
+    tool = _ansible_tool('ansible-lint')
+    if tool is None:
+        pytest.skip('ansible-lint is not installed')
+    render.write_playbook(_sample_export(fake_cloud), str(tmp_path))
+    result = subprocess.run(  # noqa: S603
+        [tool, '--offline', '--profile', 'production', '-p',
+         'playbook.yml'],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+        timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
