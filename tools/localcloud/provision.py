@@ -95,6 +95,7 @@ def identity(spec, conn):
 
 def _wait(what, predicate, timeout):
     deadline = time.monotonic() + timeout
+    last = None
     while time.monotonic() < deadline:
         try:
             if predicate():
@@ -102,8 +103,6 @@ def _wait(what, predicate, timeout):
         except Exception as exc:  # an API still warming up
             last = exc
         time.sleep(1)
-    else:
-        last = None
     raise SystemExit(f"timed out waiting for {what}" + (f" (last error: {last})" if last else ""))
 
 

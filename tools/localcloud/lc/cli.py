@@ -16,7 +16,8 @@ USAGE = """\
 localcloud install          install Debian packages + the services' virtualenv (idempotent)
 localcloud up [CLOUD...]    install, then start the clouds (reuses running ones), write clouds.yaml
 localcloud down [CLOUD...]  stop the processes localcloud started (by their PID files)
-localcloud status           each service: running? answering? (exit 3 if any is down)
+localcloud status           each service: running? answering? (exit 3 if any is down,
+                            4 if all run but one does not answer)
 localcloud env              print: export OS_CLIENT_CONFIG_FILE=...
 localcloud memory           resident memory of every service (RSS, summed per process group)
 
@@ -96,23 +97,28 @@ def _down(args):
 
 
 def cmd_status(args):
-    all_ok = True
+    """Exit 0: every cloud ready and answering; 4: every process alive but
+    some API did not answer (busy?); 3: a cloud or a service is down."""
+    rc = 0
     for cloud in _clouds(args.clouds):
         rows = cloud.status()
-        running = any(pid for _s, pid, _ok, _d in rows)
-        if not running:
+        if not any(pid for _s, pid, _ok, _d in rows):
             print(f"{cloud.name}: down")
-            all_ok = False
+            rc = 3
             continue
         ready = os.path.exists(cloud.ready_file)
         print(f"{cloud.name}: {'ready' if ready else 'NOT READY (start failed or in progress)'}")
-        all_ok &= ready
+        if not ready:
+            rc = 3
         for svc, pid, ok, detail in rows:
-            state = "up" if ok else "DOWN"
-            print(f"  {svc.name:<17} {state:<5} pid {pid or '-':<8} {detail}")
-            all_ok &= ok
+            state = "up" if ok else ("DOWN" if pid is None else "SILENT")
+            print(f"  {svc.name:<17} {state:<6} pid {pid or '-':<8} {detail}")
+            if pid is None:
+                rc = 3
+            elif not ok and rc == 0:
+                rc = 4
     print(f"logs: {settings.LOGS}")
-    return 0 if all_ok else 3
+    return rc
 
 
 def cmd_memory(args):

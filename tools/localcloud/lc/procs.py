@@ -111,7 +111,7 @@ def port_open(port, host="127.0.0.1", timeout=0.5):
         return False
 
 
-def http_answers(url, timeout=3.0):
+def http_answers(url, timeout=10.0):
     """True if anything answers HTTP at ``url`` (any status, 401 included)."""
     import urllib.error
     import urllib.request
