@@ -2,20 +2,42 @@
 the source cloud to OUTDIR/blobs/<old-uuid> and verified.
 
 A blob is written to <uuid>.part while it is hashed, and renamed only once
-its checksum matches what Glance says; a stamp (<uuid>.verified) records
-what was verified, so a second export skips it.  File names come only from
-validated UUIDs (Blob.path).  Captures (server images, volume uploads,
-snapshots, temporary volumes) are the only things downpour creates in the
-source, and it deletes them once the download is verified.
+its checksum matches what Glance says (``os_hash_value``, else the md5
+``checksum``); a stamp (<uuid>.verified) then records what was verified,
+so a second export skips it.  <uuid>.part.json says which image and
+checksum the .part holds bytes of: an export killed halfway is resumed
+from the bytes on disk (hashed again first, then an HTTP Range request),
+and bytes of another image (a new capture of the same server) are never
+resumed.  A .part is never taken as complete.
+
+Network failures (connection resets, timeouts, 5xx) are retried with
+exponential backoff, resuming where the bytes stopped.  keystoneauth
+renews a token that expired or was revoked: a 401 makes it log in again
+and repeat the request once.  Runs of zeros (volumes are mostly zeros)
+are seeked over rather than written, so blobs are sparse on disk; they are
+hashed all the same.  Memory stays flat: one chunk at a time.
+
+File names come only from validated UUIDs (Blob.path).  Captures (server
+images, volume uploads, snapshots, temporary volumes) are the only things
+downpour creates in the source, and it deletes them once the download is
+verified (an export killed with SIGKILL cannot: it leaves an image named
+downpour-capture-<uuid>).
 """
 
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import threading
 import time
 
+import keystoneauth1.exceptions as ksa_exc
+import requests
+import urllib3
+
+from downpour import progress
 from downpour.errors import DownpourError, TransferError
 
 LOG = logging.getLogger(__name__)
@@ -23,6 +45,31 @@ LOG = logging.getLogger(__name__)
 CHUNK_SIZE = 1024 * 1024
 WAIT_SECONDS = 3600
 POLL_SECONDS = 2
+# A blob is given up after this many failed requests in a row, waiting
+# BACKOFF_SECONDS, then twice that, and so on, between them (1+2+4+8+16 s:
+# long enough for a restarting API worker or load balancer).
+ATTEMPTS = 6
+BACKOFF_SECONDS = 1.0
+# requests' (connect, read) timeouts: the read timeout is between two
+# bytes, not for the whole blob.
+TIMEOUTS = (30, 300)
+
+_ZEROS = bytes(CHUNK_SIZE)
+# Failures worth another attempt.  OSError is not among them (a full disk
+# is not going to get better) but its ConnectionError subclasses are.
+_NETWORK_ERRORS = (
+    requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError,
+    ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout,
+    ksa_exc.RetriableConnectionFailure, ConnectionError, TimeoutError)
+
+
+class _Retry(Exception):
+    """This attempt failed in a way that another one may not."""
+
+
+class _Restart(Exception):
+    """The bytes kept cannot be used: download from the first byte."""
 
 
 def _final_path(output_dir, blob):
@@ -71,39 +118,167 @@ def _hasher(algo, what):
                             'algorithm %r' % (what, algo)) from None
 
 
+def _write_json(path, data):
+    """Replace ``path`` atomically: a reader sees the old or the new."""
+    with open(path + '.tmp', 'w', encoding='utf-8') as out:
+        json.dump(data, out)
+    os.replace(path + '.tmp', path)
+
+
+def _unlink(*paths):
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+class _Sink:
+    """The .part file of a blob: where the bytes go, and their hash.
+
+    ``offset`` bytes are hashed and in the file (runs of zeros may be holes
+    in it); writing continues there.  The file's length can be short of
+    ``offset`` when it ends with zeros: :meth:`close` sets it.
+    """
+
+    def __init__(self, output_dir, blob, origin, cancel=None):
+        self.blob = blob
+        self.final = _final_path(output_dir, blob)
+        self.part = self.final + '.part'
+        self.info = self.part + '.json'
+        self.origin = origin
+        self.cancel = cancel
+        self.offset = 0
+        self.hasher = None
+
+    def keep(self):
+        """Take over the bytes an earlier, interrupted export left, if they
+        are of the same image, hashing them again; returns their count."""
+        try:
+            with open(self.info, encoding='utf-8') as stream:
+                same = json.load(stream) == self.origin
+        except (OSError, ValueError):
+            same = False
+        self.hasher = _hasher(self.origin['hash_algo'], self.blob.what)
+        self.offset = 0
+        if not same:
+            self.restart()
+            return 0
+        try:
+            with open(self.part, 'rb') as stream:
+                for chunk in iter(lambda: stream.read(CHUNK_SIZE), b''):
+                    self._check_cancel()
+                    self.hasher.update(chunk)
+                    self.offset += len(chunk)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self._write_error(exc) from None
+        return self.offset
+
+    def restart(self):
+        self.hasher = _hasher(self.origin['hash_algo'], self.blob.what)
+        self.offset = 0
+        try:
+            with open(self.part, 'wb'):
+                pass
+            _write_json(self.info, self.origin)
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
+    def write(self, chunks, advance):
+        """Append ``chunks``; network errors become _Retry, and what came
+        before them stays written and counted."""
+        try:
+            stream = open(self.part, 'r+b')  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise self._write_error(exc) from None
+        try:
+            stream.seek(self.offset)
+            for chunk in chunks:
+                self._check_cancel()
+                if not chunk:
+                    continue
+                size = len(chunk)
+                if chunk == (_ZEROS if size == CHUNK_SIZE else bytes(size)):
+                    # A hole reads back as zeros, and costs no disk.
+                    stream.seek(size, os.SEEK_CUR)
+                else:
+                    stream.write(chunk)
+                self.hasher.update(chunk)
+                self.offset += size
+                advance(size)
+        except _NETWORK_ERRORS as exc:
+            raise _Retry(_reason(exc)) from None
+        except OSError as exc:
+            raise self._write_error(exc) from None
+        finally:
+            stream.close()
+
+    def close(self):
+        """The file's length is the bytes counted (a last hole included)."""
+        try:
+            os.truncate(self.part, self.offset)
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
+    def digest(self):
+        return self.hasher.hexdigest()
+
+    def commit(self):
+        os.replace(self.part, self.final)
+        _unlink(self.info)
+
+    def discard(self):
+        _unlink(self.part, self.info)
+
+    def _check_cancel(self):
+        if self.cancel is not None and self.cancel.is_set():
+            raise TransferError('%s: interrupted (the bytes so far are kept '
+                                'in %s)' % (self.blob.what, self.part))
+
+    def _write_error(self, exc):
+        return TransferError('%s: cannot write %s: %s' % (
+            self.blob.what, self.part, exc.strerror or exc))
+
+
+def _reason(exc):
+    """A short, secret-free description of a network failure."""
+    text = ' '.join(str(exc).split())
+    return '%s%s' % (type(exc).__name__, (': ' + text[:200]) if text else '')
+
+
 def stream_to_file(chunks, output_dir, blob, hash_algo, hash_value):
-    """Write ``chunks`` to the blob's file, verifying as it goes."""
-    final = _final_path(output_dir, blob)
-    part = final + '.part'
+    """Write ``chunks`` to the blob's file, verifying as it goes (a single
+    attempt from the first byte: for sources other than Glance)."""
     if not hash_value:
         raise TransferError('%s: the source gives no checksum to verify '
                             'the download against' % blob.what)
-    hasher = _hasher(hash_algo, blob.what)
-    size = 0
+    sink = _Sink(output_dir, blob, {'hash_algo': hash_algo,
+                                    'hash_value': hash_value})
+    sink.restart()
     try:
-        with open(part, 'wb') as stream:
-            for chunk in chunks:
-                if not chunk:
-                    continue
-                hasher.update(chunk)
-                stream.write(chunk)
-                size += len(chunk)
-    except OSError as exc:
-        raise TransferError('%s: cannot write %s: %s'
-                            % (blob.what, part, exc.strerror)) from None
-    if hasher.hexdigest() != hash_value.lower():
-        os.unlink(part)
+        sink.write(chunks, lambda size: None)
+    except _Retry as exc:
+        raise TransferError('%s: transfer failed: %s' % (blob.what, exc)
+                            ) from None
+    sink.close()
+    _verify_and_commit(sink, output_dir, blob, hash_algo, hash_value)
+
+
+def _verify_and_commit(sink, output_dir, blob, hash_algo, hash_value):
+    if sink.digest() != hash_value.lower():
+        got = sink.digest()
+        sink.discard()
         raise TransferError(
             '%s: checksum mismatch after download (%s %s expected, %s got)'
-            % (blob.what, hash_algo, hash_value, hasher.hexdigest()))
-    os.replace(part, final)
-    blob.size, blob.hash_algo, blob.hash_value = size, hash_algo, hash_value
-    with open(_stamp_path(output_dir, blob), 'w', encoding='utf-8') as out:
-        json.dump({'size': size, 'hash_algo': hash_algo,
-                   'hash_value': hash_value,
-                   'disk_format': blob.disk_format,
-                   'container_format': blob.container_format,
-                   'source_id': blob.source_id}, out)
+            % (blob.what, hash_algo, hash_value, got))
+    sink.commit()
+    blob.size, blob.hash_algo, blob.hash_value = (
+        sink.offset, hash_algo, hash_value)
+    _write_json(_stamp_path(output_dir, blob), {
+        'size': sink.offset, 'hash_algo': hash_algo,
+        'hash_value': hash_value, 'disk_format': blob.disk_format,
+        'container_format': blob.container_format,
+        'source_id': blob.source_id})
 
 
 def _image_checksum(image):
@@ -114,26 +289,137 @@ def _image_checksum(image):
     return 'md5', image.checksum
 
 
-def download_image(conn, image, output_dir, blob, algo=None, value=None):
+def _content_range_start(response):
+    """The first byte of a 206 answer (``bytes 100-199/200``), or None."""
+    value = response.headers.get('Content-Range', '')
+    try:
+        unit, spec = value.split(None, 1)
+        return int(spec.split('-', 1)[0]) if unit == 'bytes' else None
+    except ValueError:
+        return None
+
+
+def _content_length(response):
+    try:
+        return int(response.headers['Content-Length'])
+    except (KeyError, ValueError):
+        return None
+
+
+class _ImageDownload:
+    """One image's file, in as many requests as it takes."""
+
+    def __init__(self, conn, image_id, sink, reporter):
+        self.conn = conn
+        self.url = '/images/%s/file' % image_id
+        self.sink = sink
+        self.blob = sink.blob
+        self.reporter = reporter
+        self.received = 0
+
+    def run(self, total):
+        """Fill the sink; True if some bytes came from before this call."""
+        kept = self.sink.keep()
+        self.reporter.start(self.blob, total, kept)
+        failures = 0
+        while True:
+            try:
+                self._attempt()
+                return kept > 0
+            except _Retry as exc:
+                failures += 1
+                if failures >= ATTEMPTS:
+                    raise TransferError(
+                        '%s: download failed after %d attempts: %s (run the '
+                        'export again to resume it)'
+                        % (self.blob.what, failures, exc)) from None
+                delay = BACKOFF_SECONDS * 2 ** (failures - 1)
+                self.reporter.note(self.blob, '%s; retrying in %g s from '
+                                   'byte %d' % (exc, delay, self.sink.offset))
+                if self.sink.cancel is not None:
+                    self.sink.cancel.wait(delay)
+                else:
+                    time.sleep(delay)
+
+    def _attempt(self):
+        offset = self.sink.offset
+        # Glance answers a Range with 206 (or 200 with the whole file, if
+        # a proxy in front drops the header: then start again).
+        headers = {'Range': 'bytes=%d-' % offset} if offset else {}
+        try:
+            # Retries are ours alone (openstacksdk would repeat a 503 five
+            # times itself, from the first byte).
+            response = self.conn.image.get(
+                self.url, stream=True, raise_exc=False, headers=headers,
+                timeout=TIMEOUTS, connect_retries=0, status_code_retries=0)
+        except _NETWORK_ERRORS as exc:
+            raise _Retry(_reason(exc)) from None
+        with contextlib.closing(response):
+            status = response.status_code
+            if offset and status == 206 and (
+                    _content_range_start(response) == offset):
+                pass
+            elif status == 200:
+                if offset:
+                    self.reporter.note(self.blob, 'the server does not '
+                                       'resume downloads: starting again')
+                    self.sink.restart()
+            elif status == 416 and offset:
+                # More bytes kept than the image has: they are not its.
+                self.sink.restart()
+                raise _Retry('HTTP 416 for a resumed download')
+            elif status >= 500 or status == 429:
+                raise _Retry('HTTP %d' % status)
+            else:
+                raise TransferError('%s: image download refused: HTTP %d'
+                                    % (self.blob.what, status))
+            expected = _content_length(response)
+            before = self.sink.offset
+            self.sink.write(response.iter_content(chunk_size=CHUNK_SIZE),
+                            self._advance)
+            got = self.sink.offset - before
+            if expected is not None and got < expected:
+                raise _Retry('the connection closed after %d of %d bytes'
+                             % (got, expected))
+
+    def _advance(self, size):
+        self.received += size
+        self.reporter.advance(self.blob, size)
+
+
+def download_image(conn, image, output_dir, blob, algo=None, value=None,
+                   reporter=None, cancel=None):
     """Stream ``image`` (an Image, or an ID with its checksum given)."""
+    total = blob.size
     if not value:
         if isinstance(image, str):
             image = conn.image.get_image(image)
         algo, value = _image_checksum(image)
+    if not isinstance(image, str):
+        total = image.size
     image_id = image if isinstance(image, str) else image.id
+    if not value:
+        raise TransferError('%s: the source gives no checksum to verify '
+                            'the download against' % blob.what)
+    reporter = reporter or progress.current()
+    sink = _Sink(output_dir, blob, {'image_id': image_id, 'hash_algo': algo,
+                                    'hash_value': value.lower()}, cancel)
+    started = time.monotonic()
     # Straight from the file endpoint: openstacksdk's download_image GETs
     # the image record again first, and this one is already known.
-    response = conn.image.get('/images/%s/file' % image_id, stream=True,
-                              raise_exc=False)
-    if response.status_code != 200:
-        response.close()
-        raise TransferError('%s: image download refused: HTTP %d'
-                            % (blob.what, response.status_code))
-    try:
-        stream_to_file(response.iter_content(chunk_size=CHUNK_SIZE),
-                       output_dir, blob, algo, value)
-    finally:
-        response.close()
+    download = _ImageDownload(conn, image_id, sink, reporter)
+    resumed = download.run(total)
+    sink.close()
+    if resumed and sink.digest() != value.lower():
+        # Bytes kept from before did not survive (a crash of the machine
+        # rather than of downpour): one more time, from the first byte.
+        reporter.note(blob, 'the resumed download does not match its '
+                      'checksum: downloading it from the start')
+        sink.discard()
+        download.run(total)
+        sink.close()
+    _verify_and_commit(sink, output_dir, blob, algo, value)
+    reporter.finish(blob, download.received, time.monotonic() - started)
 
 
 def _wait(what, fetch, ready, failed=('error', 'killed', 'deleted')):
@@ -156,20 +442,23 @@ def _wait_image(conn, image_id, what):
                  lambda: conn.image.get_image(image_id), 'active')
 
 
-def capture_server(conn, output_dir, blob, keep_captures):
+def capture_server(conn, output_dir, blob, keep_captures, reporter=None,
+                   cancel=None):
     name = 'downpour-capture-%s' % blob.source_id
     image = conn.compute.create_server_image(blob.source_id, name)
     try:
         captured = _wait_image(conn, image.id, blob.what)
         blob.disk_format = captured.disk_format
         blob.container_format = captured.container_format
-        download_image(conn, captured, output_dir, blob)
+        download_image(conn, captured, output_dir, blob, reporter=reporter,
+                       cancel=cancel)
     finally:
         if not keep_captures:
             _quietly(conn.image.delete_image, image.id)
 
 
-def capture_volume(conn, output_dir, blob, keep_captures):
+def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
+                   cancel=None):
     """Volume contents through a raw image; an attached volume goes through
     a snapshot and a temporary volume, since clouds refuse to upload an
     in-use volume unless the operator allowed it."""
@@ -201,7 +490,8 @@ def capture_volume(conn, output_dir, blob, keep_captures):
         image_id = upload['image_id']
         cleanups.append(lambda: conn.image.delete_image(image_id))
         captured = _wait_image(conn, image_id, blob.what)
-        download_image(conn, captured, output_dir, blob)
+        download_image(conn, captured, output_dir, blob, reporter=reporter,
+                       cancel=cancel)
     finally:
         if not keep_captures:
             # Newest first: the image, then the volume, then its snapshot.
@@ -224,18 +514,23 @@ def _quietly(action, *args):
         LOG.warning('could not delete a temporary capture: %s', exc)
 
 
-def fetch(conn, blob, output_dir, keep_captures=False):
+def fetch(conn, blob, output_dir, keep_captures=False, reporter=None,
+          cancel=None):
+    reporter = reporter or progress.current()
     if already_verified(output_dir, blob):
-        LOG.info('%s: already downloaded and verified', blob.what)
+        reporter.skip(blob)
         return blob
     try:
         if blob.kind == 'image':
             download_image(conn, blob.source_id, output_dir, blob,
-                           blob.hash_algo, blob.hash_value)
+                           blob.hash_algo, blob.hash_value,
+                           reporter=reporter, cancel=cancel)
         elif blob.kind == 'server':
-            capture_server(conn, output_dir, blob, keep_captures)
+            capture_server(conn, output_dir, blob, keep_captures, reporter,
+                           cancel)
         elif blob.kind == 'volume':
-            capture_volume(conn, output_dir, blob, keep_captures)
+            capture_volume(conn, output_dir, blob, keep_captures, reporter,
+                           cancel)
         else:
             raise ValueError(blob.kind)
     except DownpourError:
@@ -247,11 +542,17 @@ def fetch(conn, blob, output_dir, keep_captures=False):
 
 
 def fetch_all(conn, blobs, output_dir, keep_captures=False, parallel=4):
+    """Fetch ``blobs``, ``parallel`` at a time; every blob is tried even
+    when another fails, so that a new export has less to do."""
     os.makedirs(os.path.join(output_dir, 'blobs'), exist_ok=True)
     if not blobs:
         return []
-    with concurrent.futures.ThreadPoolExecutor(max(1, parallel)) as pool:
-        futures = [pool.submit(fetch, conn, blob, output_dir, keep_captures)
+    reporter = progress.current()
+    cancel = threading.Event()
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, parallel))
+    try:
+        futures = [pool.submit(fetch, conn, blob, output_dir, keep_captures,
+                               reporter, cancel)
                    for blob in blobs]
         errors = []
         for future in futures:
@@ -259,6 +560,13 @@ def fetch_all(conn, blobs, output_dir, keep_captures=False, parallel=4):
                 future.result()
             except DownpourError as exc:
                 errors.append(exc)
+    except BaseException:
+        # Ctrl-C: stop the downloads at their next chunk (their .part
+        # files stay, for the next export to resume).
+        cancel.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     if errors:
         if len(errors) == 1:
             raise errors[0]

@@ -4,7 +4,7 @@ import logging
 
 from cliff import lister
 
-from downpour import export
+from downpour import export, progress
 from downpour.errors import DownpourError
 from downpour.resourcefile import ResourceFile
 
@@ -45,17 +45,24 @@ class Export(lister.Lister):
                  'to capture servers and volumes, instead of deleting them')
         parser.add_argument(
             '--parallel', metavar='N', default='4',
-            help='blobs downloaded at once (default 4)')
+            help='blobs downloaded at once (default 4).  Progress shows as '
+                 'a bar when stderr is a terminal, otherwise as one line '
+                 'per blob (-q: none).  An interrupted export run again '
+                 'resumes: verified blobs are kept, partial ones continue '
+                 'where they stopped')
         return parser
 
     def take_action(self, parsed_args):
         parallel = _positive(parsed_args.parallel)
         resource_file = ResourceFile.load(parsed_args.resource_file)
         conn = self.app.connect()
-        result = export.export(
-            conn, resource_file, parsed_args.output_dir,
-            keep_captures=parsed_args.keep_captures, parallel=parallel,
-            cloud_name=getattr(conn, 'downpour_cloud_name', None))
+        reporter = progress.for_console(self.app.stderr,
+                                        self.app.options.verbose_level)
+        with progress.using(reporter):
+            result = export.export(
+                conn, resource_file, parsed_args.output_dir,
+                keep_captures=parsed_args.keep_captures, parallel=parallel,
+                cloud_name=getattr(conn, 'downpour_cloud_name', None))
         LOG.info('playbook written to %s/playbook.yml', result.output_dir)
         return (_HEADERS, [(row.type, row.name, row.old_id,
                             '' if row.size is None else row.size)

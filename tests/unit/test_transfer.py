@@ -1,12 +1,17 @@
 """Blob transfer: streamed in chunks, verified, renamed only when complete,
-and not downloaded again once verified."""
+not downloaded again once verified, resumed after an interruption, retried
+on network failures, and with a token renewed when the cloud refuses it."""
 
 import hashlib
+import io
+import json
 import os
+import threading
+import tracemalloc
 
 import pytest
 
-from downpour import transfer
+from downpour import progress, transfer
 from downpour.errors import TransferError
 from downpour.resources.base import Blob
 from tests.unit.resources import sample
@@ -91,54 +96,300 @@ def test_truncated_blob_is_downloaded_again(fake_cloud, tmp_path):
     assert (tmp_path / 'blobs' / ID).read_bytes() == data
 
 
-def test_stream_writes_chunk_by_chunk(tmp_path, monkeypatch):
-    """Memory does not grow with the blob: each write is one chunk."""
-    (tmp_path / 'blobs').mkdir()
-    chunk = b'x' * transfer.CHUNK_SIZE
-    count = 50
-    digest = hashlib.sha256()
-    for _ in range(count):
-        digest.update(chunk)
-    blob = Blob(kind='image', file_id=ID, source_id=ID, what='big')
-    writes = []
-    real_open = open
-
-    class Spy:
-        def __init__(self, stream):
-            self.stream = stream
-
-        def write(self, data):
-            writes.append(len(data))
-            return self.stream.write(data)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.stream.close()
-
-    def spy_open(path, mode='r', *args, **kwargs):
-        stream = real_open(path, mode, *args, **kwargs)
-        return Spy(stream) if str(path).endswith('.part') else stream
-
-    monkeypatch.setattr('builtins.open', spy_open)
-    produced = []
-
-    def chunks():
-        for _ in range(count):
-            produced.append(1)
-            # The previous chunk is written before the next is produced.
-            assert len(writes) == len(produced) - 1
-            yield chunk
-
-    transfer.stream_to_file(chunks(), str(tmp_path), blob, 'sha256',
-                            digest.hexdigest())
-    assert writes == [transfer.CHUNK_SIZE] * count
-    assert blob.size == count * transfer.CHUNK_SIZE
-
-
 def test_refused_download_is_a_transfer_error(fake_cloud, tmp_path):
     fake_cloud.get('image', '/images/%s/file' % ID, status_code=403)
     (tmp_path / 'blobs').mkdir()
     with pytest.raises(TransferError, match='HTTP 403'):
         transfer.fetch(fake_cloud.connect(), _blob(b'x'), str(tmp_path))
+
+
+# --- resuming, retrying, renewing ------------------------------------------
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    """Retries happen at once; the delays asked for are recorded."""
+    delays = []
+    monkeypatch.setattr(transfer.time, 'sleep', delays.append)
+    return delays
+
+
+def _leave_part(tmp_path, data, image_id=ID, algo='sha512'):
+    """What an export killed after ``data`` leaves in blobs/."""
+    blobs = tmp_path / 'blobs'
+    blobs.mkdir(exist_ok=True)
+    (blobs / (ID + '.part')).write_bytes(data)
+    full_hash = _blob(FULL).hash_value
+    (blobs / (ID + '.part.json')).write_text(json.dumps({
+        'image_id': image_id, 'hash_algo': algo, 'hash_value': full_hash}))
+
+
+FULL = bytes(range(256)) * 40000   # 10 MB, not a whole number of chunks
+
+
+def _ranged(request, context):
+    """Glance's answer to GET /file, with or without a Range."""
+    wanted = request.headers.get('Range')
+    if not wanted:
+        return FULL
+    start = int(wanted.split('=')[1].rstrip('-'))
+    context.status_code = 206
+    context.headers['Content-Range'] = 'bytes %d-%d/%d' % (
+        start, len(FULL) - 1, len(FULL))
+    return FULL[start:]
+
+
+def _in_turn(fake_cloud, responses):
+    """GET /file answers with each of ``responses`` in turn."""
+    return fake_cloud.mocker.get(
+        fake_cloud.url('image', '/images/%s/file' % ID), responses)
+
+
+def test_interrupted_export_is_resumed_with_range(fake_cloud, tmp_path):
+    kept = 3 * transfer.CHUNK_SIZE + 5
+    _leave_part(tmp_path, FULL[:kept])
+    matcher = fake_cloud.get('image', '/images/%s/file' % ID,
+                             content=_ranged)
+    lines = []
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path),
+                   reporter=progress.Lines(lines.append))
+    assert matcher.call_count == 1
+    assert matcher.last_request.headers['Range'] == 'bytes=%d-' % kept
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+    assert sorted(os.listdir(tmp_path / 'blobs')) == [ID, ID + '.verified']
+    assert lines[0].startswith("image 'cirros'")
+    assert 'resuming at 3.0 MiB' in lines[0]
+    # Only the missing bytes crossed the network.
+    assert '%s received' % progress.human(len(FULL) - kept) in lines[-1]
+
+
+def test_server_without_range_restarts_from_zero(fake_cloud, tmp_path):
+    _leave_part(tmp_path, FULL[:1000])
+    matcher = fake_cloud.get('image', '/images/%s/file' % ID, content=FULL)
+    lines = []
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path),
+                   reporter=progress.Lines(lines.append))
+    assert matcher.call_count == 1
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+    assert any('starting again' in line for line in lines)
+
+
+def test_part_of_another_image_is_not_resumed(fake_cloud, tmp_path):
+    """A new capture of the same server is another image: its bytes are
+    not the old capture's."""
+    _leave_part(tmp_path, b'x' * 1000, image_id='another-capture')
+    matcher = fake_cloud.get('image', '/images/%s/file' % ID,
+                             content=_ranged)
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path))
+    assert 'Range' not in matcher.last_request.headers
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+
+
+def test_corrupt_kept_bytes_are_downloaded_again(fake_cloud, tmp_path):
+    """Bytes kept from a crash that do not hash right are thrown away,
+    and the image is downloaded once more from the first byte."""
+    _leave_part(tmp_path, b'\xff' * 4096)
+    matcher = fake_cloud.get('image', '/images/%s/file' % ID,
+                             content=_ranged)
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path))
+    assert [r.headers.get('Range') for r in matcher.request_history] == [
+        'bytes=4096-', None]
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+
+
+class _Broken(io.RawIOBase):
+    """A response body whose connection is reset after ``good`` bytes."""
+
+    def __init__(self, data, good):
+        self.data, self.good, self.pos = data, good, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self.pos >= self.good:
+            raise ConnectionResetError(104, 'Connection reset by peer')
+        size = min(len(buffer), self.good - self.pos)
+        buffer[:size] = self.data[self.pos:self.pos + size]
+        self.pos += size
+        return size
+
+
+def test_connection_reset_is_retried_from_the_bytes_written(
+        fake_cloud, tmp_path, no_backoff):
+    good = 2 * transfer.CHUNK_SIZE
+    (tmp_path / 'blobs').mkdir()
+    matcher = _in_turn(fake_cloud, [
+        {'body': _Broken(FULL, good),
+         'headers': {'Content-Length': str(len(FULL))}},
+        {'content': _ranged}])
+    lines = []
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path),
+                   reporter=progress.Lines(lines.append))
+    assert matcher.call_count == 2
+    assert matcher.last_request.headers['Range'] == 'bytes=%d-' % good
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+    assert no_backoff == [transfer.BACKOFF_SECONDS]
+    assert any('retrying in' in line and 'byte %d' % good in line
+               for line in lines)
+
+
+def test_server_errors_are_retried_with_exponential_backoff(
+        fake_cloud, tmp_path, no_backoff):
+    (tmp_path / 'blobs').mkdir()
+    matcher = _in_turn(fake_cloud, [
+        {'status_code': 503}, {'status_code': 502}, {'status_code': 500},
+        {'content': FULL}])
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path))
+    assert matcher.call_count == 4
+    assert no_backoff == [1, 2, 4]
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+
+
+def test_timeouts_are_retried(fake_cloud, tmp_path):
+    import requests
+    (tmp_path / 'blobs').mkdir()
+    matcher = _in_turn(fake_cloud, [
+        {'exc': requests.exceptions.ConnectTimeout}, {'content': FULL}])
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path))
+    assert matcher.call_count == 2
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+
+
+def test_retries_give_up_with_the_resource_named(fake_cloud, tmp_path,
+                                                 no_backoff):
+    (tmp_path / 'blobs').mkdir()
+    matcher = fake_cloud.get('image', '/images/%s/file' % ID,
+                             status_code=503)
+    with pytest.raises(TransferError) as err:
+        transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path))
+    assert matcher.call_count == transfer.ATTEMPTS
+    assert no_backoff == [1, 2, 4, 8, 16]
+    assert str(err.value).startswith("image 'cirros'")
+    assert 'HTTP 503' in str(err.value)
+    assert not (tmp_path / 'blobs' / ID).exists()
+
+
+def test_refused_token_is_renewed(fake_cloud, tmp_path):
+    """A token that expired (or was revoked) during a long export: the
+    cloud answers 401, keystoneauth logs in again and repeats the GET."""
+    from tests.unit import fakecloud
+    (tmp_path / 'blobs').mkdir()
+    conn = fake_cloud.connect()
+    conn.authorize()
+    logins = fake_cloud.mocker.register_uri(
+        'POST', fakecloud.AUTH_URL + '/v3/auth/tokens',
+        json=fakecloud._token_body(),
+        headers={'X-Subject-Token': 'renewed-token'}, status_code=201)
+    matcher = _in_turn(fake_cloud, [
+        {'status_code': 401}, {'content': FULL}])
+    transfer.fetch(conn, _blob(FULL), str(tmp_path))
+    assert logins.call_count == 1
+    tokens = [r.headers['X-Auth-Token'] for r in matcher.request_history]
+    assert tokens == [fakecloud.TOKEN, 'renewed-token']
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+
+
+def test_runs_of_zeros_are_holes(tmp_path):
+    """A volume is mostly zeros: they cost no disk but are hashed."""
+    (tmp_path / 'blobs').mkdir()
+    data = (b'\0' * (8 * transfer.CHUNK_SIZE) + b'boot sector'
+            + b'\0' * (8 * transfer.CHUNK_SIZE))
+    blob = _blob(data)
+    chunks = (data[i:i + transfer.CHUNK_SIZE]
+              for i in range(0, len(data), transfer.CHUNK_SIZE))
+    transfer.stream_to_file(chunks, str(tmp_path), blob, 'sha512',
+                            blob.hash_value)
+    path = tmp_path / 'blobs' / ID
+    assert path.read_bytes() == data
+    assert path.stat().st_size == len(data)
+    # Two chunks at most hold data (the one with the text, which is not
+    # chunk-aligned); the 15 others are holes.
+    assert path.stat().st_blocks * 512 <= 2 * transfer.CHUNK_SIZE
+
+
+def test_memory_does_not_grow_with_the_blob(tmp_path):
+    """64 MiB streamed through: Python never holds more than a few
+    chunks."""
+    (tmp_path / 'blobs').mkdir()
+    count = 64
+    digest = hashlib.sha256()
+    for i in range(count):
+        digest.update(bytes([i + 1]) * transfer.CHUNK_SIZE)
+    blob = Blob(kind='image', file_id=ID, source_id=ID, what='big')
+
+    def chunks():
+        for i in range(count):
+            yield bytes([i + 1]) * transfer.CHUNK_SIZE
+
+    tracemalloc.start()
+    try:
+        transfer.stream_to_file(chunks(), str(tmp_path), blob, 'sha256',
+                                digest.hexdigest())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert blob.size == count * transfer.CHUNK_SIZE
+    assert peak < 4 * transfer.CHUNK_SIZE
+
+
+def test_parallel_downloads_overlap(fake_cloud, tmp_path):
+    """With parallel=2, two downloads are in flight at once: neither body
+    gives its first byte before the other download is reading."""
+    other = 'c0ffee00-1111-4222-8333-444455556666'
+    both = threading.Barrier(2, timeout=10)
+
+    class Body(io.BytesIO):
+        def read(self, *args):
+            if self.tell() == 0:
+                both.wait()
+            return super().read(*args)
+
+    fake_cloud.get('image', '/images/%s/file' % ID, body=Body(FULL))
+    fake_cloud.get('image', '/images/%s/file' % other,
+                   body=Body(b'second'))
+    second = Blob(kind='image', file_id=other, source_id=other,
+                  what='image second', hash_algo='sha512',
+                  hash_value=hashlib.sha512(b'second').hexdigest())
+    transfer.fetch_all(fake_cloud.connect(), [_blob(FULL), second],
+                       str(tmp_path), parallel=2)
+    assert (tmp_path / 'blobs' / other).read_bytes() == b'second'
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+
+
+def test_lines_reporter_one_line_per_blob(fake_cloud, tmp_path):
+    data = b'image bytes' * 1000
+    _serve(fake_cloud, data)
+    lines = []
+    conn = fake_cloud.connect()
+    with progress.using(progress.Lines(lines.append)):
+        transfer.fetch_all(conn, [_blob(data)], str(tmp_path))
+        transfer.fetch_all(conn, [_blob(data)], str(tmp_path))
+    assert len(lines) == 2
+    assert lines[0].startswith("image 'cirros' (%s): 10.7 KiB verified" % ID)
+    assert lines[1].endswith('already downloaded and verified')
+
+
+def test_bar_on_a_terminal(fake_cloud, tmp_path):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    data = os.urandom(3 * transfer.CHUNK_SIZE)
+    _serve(fake_cloud, data)
+    terminal = Terminal()
+    reporter = progress.for_console(terminal)
+    assert isinstance(reporter, progress.Bar)
+    with progress.using(reporter):
+        transfer.fetch_all(fake_cloud.connect(), [_blob(data)],
+                           str(tmp_path))
+    out = terminal.getvalue()
+    assert '[' + '#' * 10 in out and '100%' in out
+    assert "image 'cirros'" in out and 'verified' in out
+    # The bar is cleared at the end: the last thing written.
+    assert out.endswith('\r\x1b[K')
+
+
+def test_no_terminal_no_bar():
+    stream = io.StringIO()
+    assert type(progress.for_console(stream)) is progress.Lines
+    assert type(progress.for_console(stream, 0)) is progress.Reporter
