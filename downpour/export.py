@@ -59,6 +59,9 @@ class Exporter:
     def find(self, type_name, old_id):
         return self._records.get((type_name, old_id))
 
+    def records_of(self, type_name):
+        return [r for r in self._order if r.type == type_name]
+
     def record(self, rtype, obj, entry=None, **kwargs):
         existing = self.find(rtype.type, obj.id)
         if existing is not None:

@@ -80,7 +80,37 @@ def ref(record):
     rtype = BY_TYPE[record.type]
     if rtype.preflight:
         return '%s.id' % record.var
+    if record.keyed and rtype.sdk_type:
+        # Registered by the rename (openstack.cloud.resource).
+        return '%s.resource.id' % record.var
     return '%s.%s' % (record.var, rtype.result_id)
+
+
+def _kind(record):
+    """What a name must be unique among in the target: images and server
+    captures are both Glance images."""
+    return 'image' if record.type == 'server_snapshot' else record.type
+
+
+def mark_keyed(records):
+    """Flag the records whose name another record of the same kind shares.
+
+    openstack.cloud modules find a resource by name (and fail on two), so
+    those are created under a unique provisional name, renamed by ID, and
+    found again on a later run by the ID uuids.csv recorded for their old
+    ID.  Records with unique names keep the plain find-by-name tasks: one
+    task each, and the same playbook as before for most exports.
+    """
+    counts = {}
+    candidates = [r for r in records
+                  if (BY_TYPE[r.type].sdk_type or _kind(r) == 'image')
+                  and not r.info.get('is_default')]
+    for record in candidates:
+        key = (_kind(record), record.name)
+        counts[key] = counts.get(key, 0) + 1
+    for record in candidates:
+        record.keyed = counts[(_kind(record), record.name)] > 1
+    return [r for r in records if r.keyed]
 
 
 def environment():
@@ -99,6 +129,7 @@ def environment():
 
 
 def render_playbook(records):
+    keyed = mark_keyed(records)
     env = environment()
     tasks = {'preflight': [], 'import': []}
     for record in records:
@@ -107,7 +138,13 @@ def render_playbook(records):
         text = template.render(record=record, rtype=rtype)
         tasks['preflight' if rtype.preflight else 'import'].append(text)
     csv_rows = [r for r in records if BY_TYPE[r.type].csv_type]
+    keyed_types = []
+    for record in keyed:
+        rtype = BY_TYPE[record.type]
+        if rtype.sdk_type and rtype not in keyed_types:
+            keyed_types.append(rtype)
     return env.get_template('playbook.yml.j2').render(
+        keyed_types=keyed_types,
         preflight_records=[r for r in records if BY_TYPE[r.type].preflight],
         preflight_tasks=tasks['preflight'], import_tasks=tasks['import'],
         csv_rows=csv_rows)

@@ -66,6 +66,15 @@ class Record:
     refs: dict = dataclasses.field(default_factory=dict)
     blob: Blob | None = None
     var: str | None = None
+    # Set by the renderer when another record of the same type has the same
+    # name: the playbook then finds it by its old ID, not by its name.
+    keyed: bool = False
+
+    @property
+    def provisional_name(self):
+        """The unique name a keyed record is created under, then renamed
+        from: modules find resources by name, and two share this one."""
+        return 'downpour-' + checked_uuid(self.old_id, repr(self))
 
     def dependencies(self):
         for value in self.refs.values():
@@ -123,6 +132,14 @@ class ResourceType:
     result_id = None
     # Rendered in the pre-flight play instead of the import play.
     preflight = False
+    # For records whose name repeats (see Record.keyed): the openstacksdk
+    # proxy and resource the playbook renames them through
+    # (openstack.cloud.resource), and the info module that lists the
+    # target's resources of this type, with the key of its result.
+    sdk_service = None
+    sdk_type = None
+    info_module = None
+    info_key = None
 
     @classmethod
     def list(cls, conn):

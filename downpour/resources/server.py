@@ -18,6 +18,10 @@ class Server(ResourceType):
     section = 'servers'
     csv_type = 'server'
     result_id = 'server.id'
+    sdk_service = 'compute'
+    sdk_type = 'server'
+    info_module = 'openstack.cloud.server_info'
+    info_key = 'servers'
 
     @classmethod
     def list(cls, conn):
@@ -94,6 +98,11 @@ class Server(ResourceType):
                 if group_record not in group_records:
                     group_records.append(group_record)
         record.refs['nics'] = nics
+        # Nova refuses a network without a subnet: every subnet of the
+        # server's networks comes before it, routers or not.
+        record.refs['subnets'] = [
+            r for r in exporter.records_of('subnet')
+            if any(r.refs.get('network') is nic['network'] for nic in nics)]
         record.refs['security_groups'] = group_records
         record.refs['routers'] = Router.for_subnets(exporter, subnets)
 

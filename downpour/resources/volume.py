@@ -8,6 +8,10 @@ class Volume(ResourceType):
     section = 'volumes'
     csv_type = 'volume'
     result_id = 'volume.id'
+    sdk_service = 'block_storage'
+    sdk_type = 'volume'
+    info_module = 'openstack.cloud.volume_info'
+    info_key = 'volumes'
 
     @classmethod
     def list(cls, conn):

@@ -196,3 +196,16 @@ def test_export_writes_playbook_manifest_and_blobs(fake_cloud, tmp_path):
     rows = {(r.type, r.name): r for r in result.resources}
     assert rows[('image', 'cirros')].size == len(sample.IMAGE_BYTES)
     assert rows[('server', 'web-2')].old_id == sample.SERVER_2
+
+
+def test_subnets_come_before_the_servers_on_their_network(fake_cloud):
+    """Nova will not boot on a network without a subnet, router or not."""
+    _, records = _resolve(fake_cloud,
+                          [Entry('servers', name='web-1', index=0)])
+    by_type = {}
+    for position, record in enumerate(records):
+        by_type.setdefault(record.type, []).append(position)
+    server = by_type['server'][0]
+    subnet = by_type['subnet'][0]
+    assert subnet < server
+    assert [s.type for s in records[server].refs['subnets']] == ['subnet']

@@ -207,3 +207,144 @@ def test_playbook_passes_ansible_lint(fake_cloud, tmp_path):
         capture_output=True, text=True, check=False, cwd=tmp_path,
         timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _twin_records():
+    """Two of each type with the same name (and a unique one)."""
+    records = []
+    for n, old in enumerate((sample.SERVER_1, sample.SERVER_2)):
+        net = Record(type='network', old_id=old.replace('8888', '2222', 1),
+                     name='twin', params={'is_admin_state_up': True})
+        group = Record(type='security_group',
+                       old_id=old.replace('8888', '6666', 1), name='twin',
+                       params={'description': ''},
+                       info={'is_default': False},
+                       refs={'rules': []})
+        volume = Record(type='volume', old_id=old.replace('8888', '9999', 1),
+                        name='twin',
+                        params={'size': 1, 'description': '', 'metadata': {},
+                                'is_bootable': False},
+                        blob=Blob(kind='volume', file_id=old, source_id=old,
+                                  what='v', hash_algo='sha512',
+                                  hash_value='ab' * 64))
+        image = Record(type='image', old_id=old.replace('8888', '7777', 1),
+                       name='twin',
+                       params={'disk_format': 'raw', 'container_format':
+                               'bare', 'min_disk': 0, 'min_ram': 0,
+                               'properties': {}},
+                       blob=Blob(kind='image', file_id=old, source_id=old,
+                                 what='i', hash_algo='md5',
+                                 hash_value='%032d' % n))
+        flavor = Record(type='flavor', old_id='f', name='f',
+                        params={'vcpus': 1, 'ram': 1, 'disk': 1})
+        server = Record(type='server', old_id=old, name='twin',
+                        params={'metadata': {}, 'description': '',
+                                'config_drive': False, 'key_name': None},
+                        refs={'flavor': flavor, 'image': image,
+                              'nics': [{'network': net, 'fixed_ip': None}],
+                              'security_groups': [group],
+                              'volumes': [volume]})
+        records += [net, group, volume, image, flavor, server]
+    records.append(Record(type='network', old_id=sample.NET, name='single',
+                          params={'is_admin_state_up': True}))
+    return export.ordered(records)
+
+
+def test_repeated_names_are_created_apart_and_found_by_old_id(tmp_path):
+    records = _twin_records()
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(records), encoding='utf-8')
+    _, imported = _load(str(path))
+    tasks = imported['tasks']
+    names = [t['name'] for t in tasks]
+    # The unique name keeps the one plain task.
+    single = _task(imported, 'Create network single')
+    assert single['openstack.cloud.network']['name'] == 'single'
+    assert 'when' not in single
+    assert not any(n == 'Name network single' for n in names)
+    for record in records:
+        if record.type == 'flavor':
+            continue
+        assert record.keyed == (record.name == 'twin')
+        if not record.keyed:
+            continue
+        label = {'security_group': 'security group'}.get(
+            record.type, record.type) + ' twin'
+        creates = [t for t in tasks if t['name'] == 'Create ' + label
+                   and record.provisional_name in str(t)]
+        assert len(creates) == 1, (record, names)
+        module = next(k for k in creates[0] if k.startswith('openstack.'))
+        assert creates[0][module]['name'] == record.provisional_name
+        if record.type == 'image':
+            continue  # found again by name and checksum, not by uuids.csv
+        assert record.old_id in creates[0]['when']
+        position = tasks.index(creates[0])
+        row, rename = tasks[position + 1], tasks[position + 2]
+        assert row['name'] == 'Record %s in uuids.csv' % label
+        assert row['vars']['row'][1:3] == ['twin', record.old_id]
+        assert rename['openstack.cloud.resource']['attributes']['name'] == \
+            'twin'
+        assert rename['register'] == record.var
+    # The rows of an earlier run are read back for each keyed type.
+    recall = _task(imported, 'Recall the IDs')
+    assert sorted(recall['ansible.builtin.set_fact']['downpour_recorded']) \
+        == ['network', 'security_group', 'server', 'volume']
+
+
+def test_recorded_ids_are_read_back_from_uuids_csv(tmp_path):
+    """The regular expression the playbook reads uuids.csv with, on a file
+    written the way the playbook writes it, names full of quotes and line
+    breaks included."""
+    import csv
+    import re
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(_twin_records()),
+                    encoding='utf-8')
+    _, imported = _load(str(path))
+    pattern = _task(imported, 'Recall the IDs')['vars']['downpour_row']
+    rows = [['Resource Type', 'Resource Name', 'Old', 'New'],
+            ['server', 'a\n"server","x","OLD","EVIL"', 'OLD', 'NEW'],
+            ['server snapshot', 'a-snapshot', 'OLD', 'IMAGE'],
+            ['security group', 'b","c', 'OLD2', 'NEW2']]
+    text = ''.join(','.join('"%s"' % f.replace('"', '""') for f in row)
+                   + '\n' for row in rows)
+    assert list(csv.reader(text.splitlines(keepends=True))) == rows
+    assert re.findall(pattern % 'server', text, re.M) == [('OLD', 'NEW')]
+    assert re.findall(pattern % 'security group', text, re.M) == [
+        ('OLD2', 'NEW2')]
+
+
+def test_uploaded_images_are_verified_against_the_manifest(tmp_path):
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(_twin_records()),
+                    encoding='utf-8')
+    _, imported = _load(str(path))
+    checks = [t for t in imported['tasks'] if t['name'].startswith('Verify ')]
+    assert sorted(t['name'] for t in checks) == [
+        'Verify image twin', 'Verify image twin',
+        'Verify volume twin', 'Verify volume twin']
+    for check in checks:
+        assert 'ansible.builtin.assert' in check
+        assert check['vars']['checksum'] in ('ab' * 64, '0' * 32, '0' * 31
+                                             + '1')
+        assert 'twin' in check['vars']['what']
+
+
+def test_keyed_playbook_passes_syntax_check_and_lint(tmp_path):
+    tool = _ansible_tool('ansible-playbook')
+    if tool is None:
+        pytest.skip('ansible-playbook is not installed')
+    render.write_playbook(_twin_records(), str(tmp_path))
+    result = subprocess.run(  # noqa: S603
+        [tool, '--syntax-check', str(tmp_path / 'playbook.yml')],
+        capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lint = _ansible_tool('ansible-lint')
+    if lint is None:
+        return
+    result = subprocess.run(  # noqa: S603
+        [lint, '--offline', '--profile', 'production', '-p',
+         'playbook.yml'],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+        timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
