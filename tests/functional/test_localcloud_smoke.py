@@ -146,7 +146,7 @@ def test_tenant_workflow(cloud, fresh_project):
     fip = conn.network.get_ip(fip.id)
     assert fip.port_id == port.id
     assert fip.fixed_ip_address == port.fixed_ips[0]["ip_address"]
-    assert fip.floating_ip_address in {p for p in _pool(conn, ext)}
+    assert fip.floating_ip_address in set(_pool(conn, ext))
 
 
 def _pool(conn, ext):
