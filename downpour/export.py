@@ -75,8 +75,10 @@ class Exporter:
         return '%s %r (%s)' % (record.type, record.name, record.old_id)
 
     def warn(self, message):
-        LOG.warning('%s', message)
-        self.warnings.append(message)
+        # Once each: a resource reached from several servers is one problem.
+        if message not in self.warnings:
+            LOG.warning('%s', message)
+            self.warnings.append(message)
 
     # --- resolving the resource file ------------------------------------
 
@@ -164,7 +166,8 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
     transfer.fetch_all(conn, blobs, output_dir,
                        keep_captures=keep_captures, parallel=parallel)
     render.write_playbook(records, output_dir)
-    manifest.write(records, output_dir, cloud_name=cloud_name)
+    manifest.write(records, output_dir, cloud_name=cloud_name,
+                   warnings=exporter.warnings)
     rows = []
     for record in records:
         if BY_TYPE[record.type].csv_type is None and record.type != 'flavor':

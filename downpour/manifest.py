@@ -15,7 +15,7 @@ from downpour.render import write_atomic
 MANIFEST = 'manifest.yml'
 
 
-def build(records, cloud_name=None):
+def build(records, cloud_name=None, warnings=()):
     resources = []
     for record in records:
         item = {'type': record.type, 'name': record.name,
@@ -32,10 +32,13 @@ def build(records, cloud_name=None):
             datetime.UTC).isoformat(timespec='seconds'),
         'source_cloud': cloud_name,
         'resources': resources,
+        # What could not be copied as it is, and what was done instead.
+        'warnings': list(warnings),
     }
 
 
-def write(records, output_dir, cloud_name=None):
-    text = yaml.safe_dump(build(records, cloud_name), sort_keys=False,
+def write(records, output_dir, cloud_name=None, warnings=()):
+    text = yaml.safe_dump(build(records, cloud_name, warnings),
+                          sort_keys=False,
                           allow_unicode=True, default_flow_style=False)
     write_atomic(os.path.join(output_dir, MANIFEST), text)

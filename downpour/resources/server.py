@@ -41,34 +41,15 @@ class Server(ResourceType):
         exporter.add(record)
         what = exporter.describe(record, entry)
 
-        image_id = (obj.image or {}).get('id') if obj.image else None
-        if not image_id:
-            raise ResolveError(
-                '%s boots from a volume, which downpour cannot export yet'
-                % what)
         record.refs['flavor'] = Flavor.for_server(exporter, obj)
-
-        source_image = Image.by_id(exporter).get(image_id)
-        if wants_state:
-            record.refs['image'] = ServerSnapshot.for_server(
-                exporter, obj, source_image)
-        elif source_image is not None:
-            record.refs['image'] = exporter.record(Image, source_image)
+        attached = cls._attached(exporter, obj)
+        image_id = (obj.image or {}).get('id') if obj.image else None
+        root = None
+        if not image_id:
+            root = cls._boot_volume(exporter, record, obj, attached, what)
         else:
-            raise ResolveError(
-                '%s was booted from image %s, which is no longer visible; '
-                'export it with save_state: true' % (what, image_id))
-
-        key_name = entry.key_name if entry and entry.key_name else obj.key_name
-        record.params['key_name'] = key_name
-        if key_name:
-            keypair = next((k for k in Keypair.all(exporter)
-                            if k.name == key_name), None)
-            if keypair is not None:
-                record.refs['keypair'] = exporter.record(Keypair, keypair)
-            elif not (entry and entry.key_name):
-                exporter.warn('%s: its keypair %r is not in the source; the '
-                              'target must have it' % (what, key_name))
+            cls._image(exporter, record, obj, image_id, wants_state, what)
+        cls._keypair(exporter, record, obj, entry, what)
 
         networks = Network.by_id(exporter)
         groups = SecurityGroup.by_id(exporter)
@@ -106,13 +87,10 @@ class Server(ResourceType):
         record.refs['security_groups'] = group_records
         record.refs['routers'] = Router.for_subnets(exporter, subnets)
 
-        attached = []
-        for volume in Volume.all(exporter):
-            for attachment in volume.attachments or []:
-                if attachment.get('server_id') == obj.id:
-                    attached.append((attachment.get('device') or '', volume))
         volumes = []
-        for _device, volume in sorted(attached, key=lambda a: a[0]):
+        for volume in attached:
+            if volume is root:
+                continue
             volume_record = exporter.record(Volume, volume,
                                             wants_state=wants_state)
             if wants_state:
@@ -120,3 +98,78 @@ class Server(ResourceType):
             volumes.append(volume_record)
         record.refs['volumes'] = volumes
         return record
+
+    @classmethod
+    def _attached(cls, exporter, obj):
+        """The server's volumes, in device order."""
+        attached = []
+        for volume in Volume.all(exporter):
+            for attachment in volume.attachments or []:
+                if attachment.get('server_id') == obj.id:
+                    attached.append((attachment.get('device') or '', volume))
+        return [volume for _device, volume in
+                sorted(attached, key=lambda a: a[0])]
+
+    @classmethod
+    def _image(cls, exporter, record, obj, image_id, wants_state, what):
+        source_image = Image.by_id(exporter).get(image_id)
+        if source_image is None:
+            # Deleted (or no longer shared): its bytes live on only in the
+            # server's disk, so that is captured, whatever save_state says.
+            exporter.warn(
+                '%s was booted from image %s, which no longer exists (or is '
+                'not visible); its disk is captured instead and the new '
+                'server boots from that capture' % (what, image_id))
+            wants_state = True
+        if wants_state:
+            record.refs['image'] = ServerSnapshot.for_server(
+                exporter, obj, source_image)
+        else:
+            record.refs['image'] = exporter.record(Image, source_image)
+
+    @classmethod
+    def _boot_volume(cls, exporter, record, obj, attached, what):
+        """Booted from a volume: the root volume is copied with its bytes
+        and the new server boots from the copy."""
+        root_device = getattr(obj, 'root_device_name', None)
+        root = next((v for v in attached for a in v.attachments or []
+                     if a.get('server_id') == obj.id
+                     and a.get('device') == root_device), None)
+        if root is None and attached:
+            root = attached[0]
+        if root is None:
+            raise ResolveError('%s boots from a volume that is not visible; '
+                               'downpour cannot export it' % what)
+        exporter.warn(
+            '%s boots from volume %r (%s): the volume is copied with its '
+            'bytes and the new server boots from the copy'
+            % (what, root.name, root.id))
+        volume_record = exporter.record(Volume, root, wants_state=True)
+        Volume.want_contents(volume_record, root)
+        volume_record.params['is_bootable'] = True
+        record.refs['boot_volume'] = volume_record
+        return root
+
+    @classmethod
+    def _keypair(cls, exporter, record, obj, entry, what):
+        if entry and entry.key_name:
+            key_name = entry.key_name
+        else:
+            key_name = obj.key_name
+        record.params['key_name'] = key_name
+        if not key_name:
+            return
+        keypair = next((k for k in Keypair.all(exporter)
+                        if k.name == key_name), None)
+        if keypair is not None:
+            record.refs['keypair'] = exporter.record(Keypair, keypair)
+        elif not (entry and entry.key_name):
+            # Keypairs belong to a user: another user's key is not
+            # readable.  Naming it would make the target refuse the server.
+            record.params['key_name'] = None
+            exporter.warn(
+                '%s: its keypair %r is not visible to you (it belongs to '
+                'another user); the new server boots without a keypair '
+                '(a captured disk keeps its authorized keys); set key_name '
+                'on its entry to boot it with one of yours'
+                % (what, key_name))

@@ -1,0 +1,106 @@
+"""What export does, with a warning, where a server cannot be copied as it
+is: another user's keypair, a deleted image, a boot volume."""
+
+import yaml
+
+from downpour import export, render
+from downpour.resourcefile import Entry
+from tests.unit.resources import sample
+
+
+def _export(fake_cloud, servers, volumes=None, entries=None):
+    sample.register(fake_cloud)
+    fake_cloud.get('compute', '/servers/detail', json={'servers': servers})
+    if volumes is not None:
+        fake_cloud.get('block-storage', '/volumes/detail',
+                       json={'volumes': volumes})
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    records = exporter.resolve(entries or [
+        Entry('servers', name='web-1', save_state=False, index=0)])
+    return exporter, records
+
+
+def _server(records):
+    return next(r for r in records if r.type == 'server')
+
+
+def test_keypair_of_another_user_boots_without_a_key(fake_cloud):
+    server = sample.servers()[0]
+    server['key_name'] = 'alice-key'   # not in this user's keypair list
+    exporter, records = _export(fake_cloud, [server])
+    record = _server(records)
+    assert record.params['key_name'] is None
+    assert 'keypair' not in record.refs
+    warning, = exporter.warnings
+    assert "'alice-key'" in warning and 'another user' in warning
+    assert 'key_name' not in render.render_playbook(records).split(
+        'Create server web-1')[1].split('register:')[0]
+
+
+def test_keypair_warning_is_given_once(fake_cloud):
+    servers = sample.servers()
+    for server in servers:
+        server['key_name'] = 'alice-key'
+    exporter, _ = _export(fake_cloud, servers, entries=[
+        Entry('servers', name='web-1', save_state=False, index=0),
+        Entry('servers', name='web-2', save_state=False, index=1)])
+    assert len(exporter.warnings) == 2  # one per server, not more
+    exporter.warn(exporter.warnings[0])
+    assert len(exporter.warnings) == 2
+
+
+def test_deleted_image_is_replaced_by_a_capture(fake_cloud):
+    server = sample.servers()[0]
+    server['image'] = {'id': 'dddddddd-dddd-4ddd-8ddd-dddddddddddd'}
+    exporter, records = _export(fake_cloud, [server])
+    record = _server(records)
+    assert record.refs['image'].type == 'server_snapshot'
+    assert record.refs['image'].blob.kind == 'server'
+    warning, = exporter.warnings
+    assert 'dddddddd-dddd-4ddd-8ddd-dddddddddddd' in warning
+    assert 'no longer exists' in warning
+
+
+def test_boot_from_volume_copies_the_root_volume(fake_cloud, tmp_path):
+    server = sample.servers()[0]
+    server['image'] = ''
+    server['OS-EXT-SRV-ATTR:root_device_name'] = '/dev/vda'
+    root_id = '99999999-9999-4999-8999-999999999993'
+    volumes = sample.volumes() + [{
+        'id': root_id, 'name': 'web-root', 'size': 1, 'status': 'in-use',
+        'bootable': 'true', 'description': '', 'metadata': {},
+        'volume_type': '__DEFAULT__',
+        'attachments': [{'server_id': sample.SERVER_1, 'device': '/dev/vda',
+                         'attachment_id':
+                             'c0000000-0000-4000-8000-000000000003',
+                         'volume_id': root_id}]}]
+    exporter, records = _export(fake_cloud, [server], volumes)
+    record = _server(records)
+    root = record.refs['boot_volume']
+    assert (root.old_id, root.params['is_bootable']) == (root_id, True)
+    assert root.blob is not None and root.blob.volume_in_use
+    assert 'image' not in record.refs
+    # The data volume is still attached; the root one is not attached twice.
+    assert [v.old_id for v in record.refs['volumes']] == [
+        sample.VOLUME_DATA]
+    assert records.index(root) < records.index(record)
+    warning, = exporter.warnings
+    assert "volume 'web-root'" in warning
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(records), encoding='utf-8')
+    plays = yaml.safe_load(path.read_text().replace('!unsafe ', ''))
+    task = next(t for t in plays[1]['tasks']
+                if t['name'] == 'Create server web-1')
+    assert task['openstack.cloud.server']['boot_volume'] == (
+        '{{ %s.volume.id }}' % root.var)
+    assert 'image' not in task['openstack.cloud.server']
+
+
+def test_warnings_are_listed_in_the_manifest(fake_cloud, tmp_path):
+    from downpour import manifest
+    server = sample.servers()[0]
+    server['key_name'] = 'alice-key'
+    exporter, records = _export(fake_cloud, [server])
+    manifest.write(records, str(tmp_path), warnings=exporter.warnings)
+    written = yaml.safe_load((tmp_path / 'manifest.yml').read_text())
+    assert written['warnings'] == exporter.warnings
