@@ -96,12 +96,15 @@ class Bar(Lines):
         self._finished = set()
         self._skipped = 0
         self._received = 0
-        self._started = time.monotonic()
+        self._started = None
         self._drawn_at = 0.0
         self._shown = False
 
     def start(self, blob, total, offset=0):
         with self._lock:
+            if self._started is None:
+                # The rate is of the transfers, not of the login before.
+                self._started = time.monotonic()
             self._totals[id(blob)] = total or 0
             self._done[id(blob)] = offset
         super().start(blob, total, offset)
@@ -144,9 +147,9 @@ class Bar(Lines):
         total = sum(self._totals.values())
         done = sum(self._done.values())
         fraction = min(1.0, done / total) if total else 0.0
-        elapsed = max(time.monotonic() - self._started, 1e-6)
+        elapsed = max(time.monotonic() - (self._started or 0), 1e-6)
         width = shutil.get_terminal_size((80, 24)).columns
-        text = ' %3d%%  %s / %s  %s/s  %d blobs done, %d running' % (
+        text = ' %3d%%  %s / %s  %s/s  blobs: %d done, %d running' % (
             fraction * 100, human(done), human(total),
             human(int(self._received / elapsed)),
             len(self._finished) + self._skipped,

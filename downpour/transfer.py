@@ -20,8 +20,8 @@ hashed all the same.  Memory stays flat: one chunk at a time.
 File names come only from validated UUIDs (Blob.path).  Captures (server
 images, volume uploads, snapshots, temporary volumes) are the only things
 downpour creates in the source, and it deletes them once the download is
-verified (an export killed with SIGKILL cannot: it leaves an image named
-downpour-capture-<uuid>).
+verified (an export killed with SIGKILL cannot: what it was capturing
+stays, named downpour-capture-<uuid>).
 """
 
 import concurrent.futures
