@@ -364,10 +364,11 @@ class _ImageDownload:
                     self.reporter.note(self.blob, 'the server does not '
                                        'resume downloads: starting again')
                     self.sink.restart()
-            elif status == 416 and offset:
-                # More bytes kept than the image has: they are not its.
+            elif status in (206, 416) and offset:
+                # Another range than asked for, or more bytes kept than the
+                # image has: the bytes kept are not to be trusted.
                 self.sink.restart()
-                raise _Retry('HTTP 416 for a resumed download')
+                raise _Retry('HTTP %d for a resumed download' % status)
             elif status >= 500 or status == 429:
                 raise _Retry('HTTP %d' % status)
             else:

@@ -173,6 +173,20 @@ def test_server_without_range_restarts_from_zero(fake_cloud, tmp_path):
     assert any('starting again' in line for line in lines)
 
 
+def test_unexpected_range_answer_restarts(fake_cloud, tmp_path):
+    """A 206 for another range than asked is not appended."""
+    _leave_part(tmp_path, FULL[:1000])
+    matcher = _in_turn(fake_cloud, [
+        {'status_code': 206, 'content': FULL[10:],
+         'headers': {'Content-Range': 'bytes 10-%d/%d' % (
+             len(FULL) - 1, len(FULL))}},
+        {'content': _ranged}])
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path))
+    assert [r.headers.get('Range') for r in matcher.request_history] == [
+        'bytes=1000-', None]
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+
+
 def test_part_of_another_image_is_not_resumed(fake_cloud, tmp_path):
     """A new capture of the same server is another image: its bytes are
     not the old capture's."""
