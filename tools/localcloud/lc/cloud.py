@@ -114,7 +114,11 @@ class Cloud:
             Service("epmd", ["epmd", "-address", H, "-port", str(p["epmd"])], port=p["epmd"]),
             Service("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=rabbit_env,
                     port=p["rabbit"]),
-            Service("keystone", wsgi("keystone", "keystone.wsgi.api", p["keystone"], 2),
+            # One worker: keystone's cache is in-process (oslo_cache.dict) and
+            # is invalidated only in the process that made a change; with two
+            # workers one kept serving a catalogue cached before the
+            # endpoints were created ("endpoint for compute not found").
+            Service("keystone", wsgi("keystone", "keystone.wsgi.api", p["keystone"]),
                     env={"OS_KEYSTONE_CONFIG_DIR": os.path.join(self.etc, "keystone")},
                     port=p["keystone"], url=f"http://{H}:{p['keystone']}/v3"),
             # Two workers: one sync worker streaming a 1 GiB image would block

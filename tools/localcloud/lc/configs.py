@@ -71,6 +71,7 @@ key_repository = {c.data}/credential-keys
 [cache]
 # Without a cache keystone spends ~0.4 s CPU per authenticated request on
 # SQLite role-assignment queries; the in-process dict cache makes it ~20 ms.
+# It is per process: keystone must run as a single process (lc/cloud.py).
 enabled = True
 backend = oslo_cache.dict
 [identity]
