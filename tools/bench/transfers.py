@@ -54,6 +54,7 @@ STATE = pathlib.Path(os.environ.get('DOWNPOUR_LOCALCLOUD_STATE',
 OPENSTACK = pathlib.Path(os.environ.get(
     'DOWNPOUR_BENCH_OPENSTACK', '/opt/downpour-localcloud/venv/bin/openstack'))
 MiB = 1024 * 1024
+LOAD_BEFORE = ' '.join(open('/proc/loadavg').read().split()[:3])
 
 
 def log(message):
@@ -68,6 +69,9 @@ def measure(argv, env, cwd=None):
     child forked from this Python process would count this process's
     pages too until its exec.
     """
+    # Dirty pages of the previous command are written out before, not
+    # during, this one.
+    os.sync()
     with tempfile.NamedTemporaryFile('w+') as rss, \
             tempfile.TemporaryFile('w+') as err:
         started = time.monotonic()
@@ -380,6 +384,9 @@ def print_tables(machine, transfers, sparse, servers, runs):
     print('\nMachine:')
     for line in machine:
         print('  ' + line)
+    print('  load average before the runs: %s' % LOAD_BEFORE)
+    print('  load average after the runs: %s' % ' '.join(
+        open('/proc/loadavg').read().split()[:3]))
     print('\nMedian of %d runs.\n' % runs)
     if transfers:
         head = ('%-44s %9s %9s %9s %12s' % (
