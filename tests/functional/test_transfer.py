@@ -7,9 +7,11 @@ Sizes are small enough for CI (a 128 MiB image is the one killed: smaller
 ones are over before the kill can land); tools/bench measures big blobs.
 """
 
+import contextlib
 import hashlib
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -180,4 +182,107 @@ def test_refused_token_is_renewed(source, tmp_path):
                 hash_algo=image.hash_algo, hash_value=image.hash_value)
     transfer.fetch(conn, blob, str(out))
     assert conn.auth_token != token
+    assert _sha512(out / 'blobs' / image.id) == image.hash_value
+
+
+class CuttingProxy:
+    """A TCP relay to Glance that resets the first image download after
+    ``cut_after`` bytes of its answer, as a flaky network would, and
+    records the requests for image files that pass through it."""
+
+    def __init__(self, upstream, cut_after):
+        import socket
+        import threading
+        self.upstream = upstream
+        self.cut_after = cut_after
+        self.file_requests = []
+        self.cuts = 0
+        self._lock = threading.Lock()
+        self._server = socket.create_server(('127.0.0.1', 0))
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            state = {'armed': False, 'sent': 0}
+            threading.Thread(target=self._up, args=(client, server, state),
+                             daemon=True).start()
+            threading.Thread(target=self._down, args=(server, client, state),
+                             daemon=True).start()
+
+    def _up(self, client, server, state):
+        with contextlib.suppress(OSError):
+            while data := client.recv(65536):
+                if b'/file HTTP/1.1' in data:
+                    with self._lock:
+                        self.file_requests.append(data.decode('latin-1'))
+                        if self.cuts == 0:
+                            state['armed'], state['sent'] = True, 0
+                server.sendall(data)
+
+    def _down(self, server, client, state):
+        import socket
+        import struct
+        with contextlib.suppress(OSError):
+            while data := server.recv(65536):
+                client.sendall(data)
+                state['sent'] += len(data)
+                if state['armed'] and state['sent'] >= self.cut_after:
+                    with self._lock:
+                        self.cuts += 1
+                    state['armed'] = False
+                    # SO_LINGER 0: the close resets the connection.  The
+                    # shutdown first wakes the thread reading the socket,
+                    # which would otherwise hold it open.
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                      struct.pack('ii', 1, 0))
+                    client.shutdown(socket.SHUT_RDWR)
+                    client.close()
+                    server.close()
+                    return
+
+    def close(self):
+        self._server.close()
+
+
+def test_connection_reset_is_resumed(source, tmp_path, monkeypatch):
+    """A real download reset halfway by the network is retried, and the
+    retry asks Glance only for the bytes missing."""
+    import urllib.parse
+    image = _upload(source.conn, 'transfer-reset',
+                    _write(tmp_path / 'data', 24 * MiB))
+    endpoint = urllib.parse.urlsplit(source.conn.image.get_endpoint())
+    proxy = CuttingProxy((endpoint.hostname, endpoint.port), 5 * MiB)
+    try:
+        conn = openstack.connect(
+            load_yaml_config=False, load_envvars=False,
+            image_endpoint_override='http://127.0.0.1:%d' % proxy.port,
+            **source.cloud_config)
+        monkeypatch.setattr(transfer, 'BACKOFF_SECONDS', 0.1)
+        # Were the reset lost, the read timeout would end the wait.
+        monkeypatch.setattr(transfer, 'TIMEOUTS', (10, 20))
+        out = tmp_path / 'out'
+        (out / 'blobs').mkdir(parents=True)
+        blob = Blob(kind='image', file_id=image.id, source_id=image.id,
+                    what='image %s' % image.id, size=image.size,
+                    hash_algo=image.hash_algo, hash_value=image.hash_value)
+        lines = []
+        transfer.fetch(conn, blob, str(out),
+                       reporter=progress.Lines(lines.append))
+    finally:
+        proxy.close()
+    assert proxy.cuts == 1
+    assert len(proxy.file_requests) == 2
+    assert 'Range:' not in proxy.file_requests[0]
+    ranges = re.findall(r'Range: bytes=(\d+)-', proxy.file_requests[1])
+    assert ranges and 0 < int(ranges[0]) <= 5 * MiB
+    retries = [line for line in lines if 'retrying in' in line]
+    assert len(retries) == 1 and 'Timeout' not in retries[0], lines
     assert _sha512(out / 'blobs' / image.id) == image.hash_value
