@@ -149,3 +149,22 @@ def test_same_names_stay_distinct(tmp_path, fresh_project):
     assert recap_changed(second.stdout) == 0, second.stdout[-4000:]
     assert counts() == before
     assert (out / 'uuids.csv').read_bytes() == first_csv
+
+    # An interrupted run: one server was created under its provisional
+    # name but not yet recorded, one volume recorded but not yet renamed.
+    # The next run finds both again, creates nothing and names them.
+    server_old = twins[0]['server'].id
+    server_new = mapped('server', twins[0]['server'])
+    volume_new = mapped('volume', twins[0]['volume'])
+    dst.compute.update_server(server_new, name='downpour-' + server_old)
+    dst.block_storage.update_volume(
+        volume_new, name='downpour-' + twins[0]['volume'].id)
+    kept = [line for line in first_csv.decode().splitlines(keepends=True)
+            if server_old not in line]
+    (out / 'uuids.csv').write_text(''.join(kept))
+    run([BIN / 'ansible-playbook', out / 'playbook.yml', '-e', 'cloud=dst'],
+        env)
+    assert counts() == before
+    assert dst.compute.get_server(server_new).name == NAME
+    assert dst.block_storage.get_volume(volume_new).name == NAME
+    assert (out / 'uuids.csv').read_bytes() == first_csv
