@@ -68,10 +68,6 @@ class _Retry(Exception):
     """This attempt failed in a way that another one may not."""
 
 
-class _Restart(Exception):
-    """The bytes kept cannot be used: download from the first byte."""
-
-
 def _final_path(output_dir, blob):
     return os.path.join(output_dir, blob.path)
 
@@ -244,24 +240,6 @@ def _reason(exc):
     """A short, secret-free description of a network failure."""
     text = ' '.join(str(exc).split())
     return '%s%s' % (type(exc).__name__, (': ' + text[:200]) if text else '')
-
-
-def stream_to_file(chunks, output_dir, blob, hash_algo, hash_value):
-    """Write ``chunks`` to the blob's file, verifying as it goes (a single
-    attempt from the first byte: for sources other than Glance)."""
-    if not hash_value:
-        raise TransferError('%s: the source gives no checksum to verify '
-                            'the download against' % blob.what)
-    sink = _Sink(output_dir, blob, {'hash_algo': hash_algo,
-                                    'hash_value': hash_value})
-    sink.restart()
-    try:
-        sink.write(chunks, lambda size: None)
-    except _Retry as exc:
-        raise TransferError('%s: transfer failed: %s' % (blob.what, exc)
-                            ) from None
-    sink.close()
-    _verify_and_commit(sink, output_dir, blob, hash_algo, hash_value)
 
 
 def _verify_and_commit(sink, output_dir, blob, hash_algo, hash_value):
