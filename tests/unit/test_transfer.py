@@ -424,3 +424,29 @@ def test_no_terminal_no_bar():
     stream = io.StringIO()
     assert type(progress.for_console(stream)) is progress.Lines
     assert type(progress.for_console(stream, 0)) is progress.Reporter
+
+
+def test_interrupt_stops_at_the_next_chunk_and_keeps_the_bytes(
+        fake_cloud, tmp_path):
+    """Ctrl-C (fetch_all sets the event): the download stops at its next
+    chunk, and what it wrote stays for the next export to resume."""
+    cancel = threading.Event()
+
+    class Body(_Generated):
+        def readinto(self, buffer):
+            if self.pos >= 2 * transfer.CHUNK_SIZE:
+                cancel.set()
+            return super().readinto(buffer)
+
+    count = 16
+    fake_cloud.get('image', '/images/%s/file' % ID,
+                   body=io.BufferedReader(Body(count)))
+    (tmp_path / 'blobs').mkdir()
+    with pytest.raises(TransferError, match='interrupted'):
+        transfer.fetch(fake_cloud.connect(), _blob(b'unused'),
+                       str(tmp_path), cancel=cancel)
+    part = tmp_path / 'blobs' / (ID + '.part')
+    assert 2 * transfer.CHUNK_SIZE <= part.stat().st_size < (
+        count * transfer.CHUNK_SIZE)
+    assert (tmp_path / 'blobs' / (ID + '.part.json')).exists()
+    assert not (tmp_path / 'blobs' / ID).exists()
