@@ -165,7 +165,7 @@ class _Sink:
                     self.hasher.update(chunk)
                     self.offset += len(chunk)
         except FileNotFoundError:
-            pass
+            self.restart()
         except OSError as exc:
             raise self._write_error(exc) from None
         return self.offset

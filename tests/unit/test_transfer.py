@@ -187,6 +187,16 @@ def test_unexpected_range_answer_restarts(fake_cloud, tmp_path):
     assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
 
 
+def test_part_info_without_part_starts_from_zero(fake_cloud, tmp_path):
+    _leave_part(tmp_path, b'')
+    (tmp_path / 'blobs' / (ID + '.part')).unlink()
+    matcher = fake_cloud.get('image', '/images/%s/file' % ID,
+                             content=_ranged)
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path))
+    assert 'Range' not in matcher.last_request.headers
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+
+
 def test_part_of_another_image_is_not_resumed(fake_cloud, tmp_path):
     """A new capture of the same server is another image: its bytes are
     not the old capture's."""
