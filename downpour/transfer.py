@@ -45,7 +45,8 @@ LOG = logging.getLogger(__name__)
 CHUNK_SIZE = 1024 * 1024
 WAIT_SECONDS = 3600
 POLL_SECONDS = 2
-# A blob is given up after this many failed requests in a row, waiting
+# A blob is given up after this many failed requests in a row (that bring
+# no bytes), waiting
 # BACKOFF_SECONDS, then twice that, and so on, between them (1+2+4+8+16 s:
 # long enough for a restarting API worker or load balancer).
 ATTEMPTS = 6
@@ -301,11 +302,14 @@ class _ImageDownload:
         self.reporter.start(self.blob, total, kept)
         failures = 0
         while True:
+            before = self.sink.offset
             try:
                 self._attempt()
                 return kept > 0
             except _Retry as exc:
-                failures += 1
+                # Failures in a row: an attempt that brought bytes starts
+                # the count (and the backoff) again.
+                failures = 1 if self.sink.offset > before else failures + 1
                 if failures >= ATTEMPTS:
                     raise TransferError(
                         '%s: download failed after %d attempts: %s (run the '

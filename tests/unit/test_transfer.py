@@ -257,6 +257,34 @@ def test_connection_reset_is_retried_from_the_bytes_written(
                for line in lines)
 
 
+def test_failures_that_make_progress_do_not_add_up(
+        fake_cloud, tmp_path, no_backoff, monkeypatch):
+    """A connection that breaks again and again, but each time after more
+    bytes, is followed to the end."""
+    monkeypatch.setattr(transfer, 'ATTEMPTS', 2)
+    (tmp_path / 'blobs').mkdir()
+    step = transfer.CHUNK_SIZE
+
+    def broken_after(good):
+        def answer(request, context):
+            start = int(request.headers.get('Range', 'bytes=0-')[6:-1])
+            context.status_code = 206 if start else 200
+            context.headers['Content-Length'] = str(len(FULL) - start)
+            if start:
+                context.headers['Content-Range'] = 'bytes %d-%d/%d' % (
+                    start, len(FULL) - 1, len(FULL))
+            return io.BufferedReader(_Broken(FULL[start:], good - start))
+        return answer
+
+    matcher = _in_turn(fake_cloud, [
+        {'body': broken_after(step * n)} for n in (1, 2, 3, 4)] + [
+        {'content': _ranged}])
+    transfer.fetch(fake_cloud.connect(), _blob(FULL), str(tmp_path))
+    assert matcher.call_count == 5
+    assert no_backoff == [1, 1, 1, 1]
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+
+
 def test_server_errors_are_retried_with_exponential_backoff(
         fake_cloud, tmp_path, no_backoff):
     (tmp_path / 'blobs').mkdir()
