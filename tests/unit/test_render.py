@@ -348,3 +348,46 @@ def test_keyed_playbook_passes_syntax_check_and_lint(tmp_path):
         capture_output=True, text=True, check=False, cwd=tmp_path,
         timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _verify_playbook(tmp_path, record, reported):
+    """The Verify task of ``record``, run by ansible-playbook after a task
+    that stands in for the upload and reports ``reported``."""
+    task = render.environment().get_template('_verify.yml.j2').module \
+        .verify(record, 'image ' + record.name, 'uploaded')
+    path = tmp_path / 'verify.yml'
+    path.write_text(
+        '- hosts: localhost\n  connection: local\n  gather_facts: false\n'
+        '  tasks:\n'
+        '    - name: Upload\n      ansible.builtin.set_fact:\n'
+        '        uploaded: %s\n%s' % (render.yaml_unsafe(reported), task),
+        encoding='utf-8')
+    tool = _ansible_tool('ansible-playbook')
+    if tool is None:
+        pytest.skip('ansible-playbook is not installed')
+    return subprocess.run(  # noqa: S603
+        [tool, str(path)], capture_output=True, text=True, check=False,
+        cwd=tmp_path, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
+
+
+@pytest.mark.parametrize('algo', ['sha512', 'md5'])
+def test_a_checksum_mismatch_in_the_target_fails_naming_the_image(
+        tmp_path, algo):
+    value = 'ab' * 64 if algo == 'sha512' else 'ab' * 16
+    record = Record(type='image', old_id=sample.IMAGE,
+                    name="web {{ 'x' }} image",
+                    blob=Blob(kind='image', file_id=sample.IMAGE,
+                              source_id=sample.IMAGE, what='x',
+                              hash_algo=algo, hash_value=value))
+    key = 'hash_value' if algo == 'sha512' else 'checksum'
+    good = {'image': {'id': 'new', 'hash_algo': 'sha512', key: value,
+                      'checksum' if key == 'hash_value' else 'hash_value':
+                      'other'}}
+    result = _verify_playbook(tmp_path, record, good)
+    assert result.returncode == 0, result.stdout + result.stderr
+    bad = {'image': dict(good['image'], **{key: 'cd' * 16})}
+    result = _verify_playbook(tmp_path, record, bad)
+    assert result.returncode != 0
+    assert "image web {{ 'x' }} image: the target's Glance reports " \
+        "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd (%s) for the uploaded image new, " \
+        "the manifest %s" % (algo, value) in result.stdout, result.stdout
