@@ -457,10 +457,12 @@ def main():
         print_tables(describe_machine(workdir), transfers, sparse, servers,
                      args.runs)
     finally:
-        if project is not None:
-            log('deleting the project')
-            project.delete()
-        shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            if project is not None:
+                log('deleting the project')
+                project.delete()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == '__main__':
