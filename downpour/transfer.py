@@ -462,7 +462,7 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
                 snapshot_id=snapshot.id, size=volume.size,
                 name='downpour-capture-%s' % source)
             cleanups.append(lambda: _delete_volume_and_wait(
-                conn, temporary.id))
+                conn, temporary.id, blob.what))
             _wait('%s: temporary volume %s' % (blob.what, temporary.id),
                   lambda: conn.block_storage.get_volume(temporary.id),
                   'available')
@@ -475,6 +475,8 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
         captured = _wait_image(conn, image_id, blob.what)
         download_image(conn, captured, output_dir, blob, reporter=reporter,
                        cancel=cancel)
+        if not blob.volume_in_use:
+            _wait_volume_settled(conn, source, blob.what)
     finally:
         if not keep_captures:
             # Newest first: the image, then the volume, then its snapshot.
@@ -482,7 +484,17 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
                 _quietly(cleanup)
 
 
-def _delete_volume_and_wait(conn, volume_id):
+def _wait_volume_settled(conn, volume_id, what):
+    # Cinder keeps a volume 'uploading' for a while after the image it sent
+    # is active; it refuses to delete it, and a user's own volume should be
+    # left as it was found.
+    return _wait('%s: volume %s' % (what, volume_id),
+                 lambda: conn.block_storage.get_volume(volume_id),
+                 'available')
+
+
+def _delete_volume_and_wait(conn, volume_id, what):
+    _wait_volume_settled(conn, volume_id, what)
     conn.block_storage.delete_volume(volume_id)
     # The snapshot cannot go while the volume made from it is there.
     conn.block_storage.wait_for_delete(

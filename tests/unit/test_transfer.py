@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import tracemalloc
+from unittest import mock
 
 import pytest
 
@@ -488,3 +489,54 @@ def test_interrupt_stops_at_the_next_chunk_and_keeps_the_bytes(
         count * transfer.CHUNK_SIZE)
     assert (tmp_path / 'blobs' / (ID + '.part.json')).exists()
     assert not (tmp_path / 'blobs' / ID).exists()
+
+
+def _volume_statuses(*statuses):
+    """get_volume answers with these statuses in turn, then the last."""
+    answers = iter(statuses)
+    last = [statuses[-1]]
+
+    def get_volume(volume_id):
+        status = next(answers, last[0])
+        return mock.Mock(id=volume_id, status=status, size=1)
+    return get_volume
+
+
+def test_temporary_volume_is_deleted_only_once_settled(monkeypatch,
+                                                        tmp_path):
+    # Cinder keeps a volume 'uploading' after the image is active and
+    # refuses to delete it then (400): the export must wait, not leave the
+    # temporary volume behind in the source.
+    monkeypatch.setattr(transfer, 'POLL_SECONDS', 0)
+    monkeypatch.setattr(transfer, 'download_image', mock.Mock())
+    conn = mock.Mock()
+    calls = []
+    conn.block_storage.create_snapshot.return_value = mock.Mock(id='snap')
+    conn.block_storage.get_snapshot.return_value = mock.Mock(
+        status='available')
+    conn.block_storage.create_volume.return_value = mock.Mock(id='temp')
+    statuses = _volume_statuses('in-use', 'available', 'uploading',
+                                'uploading', 'available')
+
+    def get_volume(volume_id):
+        volume = statuses(volume_id)
+        calls.append(('status', volume_id, volume.status))
+        return volume
+    conn.block_storage.get_volume.side_effect = get_volume
+    conn.block_storage.upload_volume_to_image.return_value = {
+        'image_id': 'img'}
+    conn.image.get_image.return_value = mock.Mock(
+        status='active', disk_format='raw', container_format='bare')
+    conn.block_storage.delete_volume.side_effect = (
+        lambda volume_id: calls.append(('delete', volume_id)))
+    conn.block_storage.wait_for_delete.return_value = None
+    blob = Blob(kind='volume', file_id=ID, source_id=ID,
+                what="volume 'data'", volume_in_use=True)
+
+    transfer.capture_volume(conn, str(tmp_path), blob, keep_captures=False)
+
+    deleted_at = calls.index(('delete', 'temp'))
+    assert calls[deleted_at - 1] == ('status', 'temp', 'available')
+    assert ('status', 'temp', 'uploading') in calls[:deleted_at]
+    conn.block_storage.delete_snapshot.assert_called_once_with('snap')
+    conn.image.delete_image.assert_called_once_with('img')
