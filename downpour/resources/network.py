@@ -99,7 +99,8 @@ class Network(ResourceType):
                                   'shared': bool(obj.is_shared)})
             exporter.add(record, key_type=cls.type)
             return record
-        params = {'is_admin_state_up': bool(obj.is_admin_state_up)}
+        params = {'is_admin_state_up': bool(obj.is_admin_state_up),
+                  'description': obj.description or ''}
         if obj.is_port_security_enabled is not None:
             params['port_security_enabled'] = bool(
                 obj.is_port_security_enabled)

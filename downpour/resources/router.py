@@ -40,7 +40,8 @@ class Router(ResourceType):
     def build(cls, exporter, obj, entry=None):
         record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
                         params={'is_admin_state_up':
-                                bool(obj.is_admin_state_up)},
+                                bool(obj.is_admin_state_up),
+                                'description': obj.description or ''},
                         info={'status': obj.status})
         exporter.add(record)
         gateway = obj.external_gateway_info or {}

@@ -77,7 +77,12 @@ def build(src):
                               name=value))
         if net is None:
             continue
-        src.expect('network', net, name=value)
+        described = src.attempt(
+            'network description %r' % value,
+            lambda value=value, net=net: conn.network.update_network(
+                net, description=value))
+        src.expect('network', net, name=value,
+                   description=value if described is not None else '')
         networks.append(net)
         subnet = src.attempt(
             'subnet %r' % value,
@@ -239,7 +244,8 @@ def test_hostile_values_arrive_identical(tmp_path, fresh_project):
 
 def _target_fields(dst, kind, new_id, fields):
     if kind == 'network':
-        return {'name': dst.network.get_network(new_id).name}
+        network = dst.network.get_network(new_id)
+        return {'name': network.name, 'description': network.description}
     if kind == 'subnet':
         subnet = dst.network.get_subnet(new_id)
         return {'name': subnet.name, 'description': subnet.description}

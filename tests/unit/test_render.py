@@ -391,3 +391,26 @@ def test_a_checksum_mismatch_in_the_target_fails_naming_the_image(
     assert "image web {{ 'x' }} image: the target's Glance reports " \
         "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd (%s) for the uploaded image new, " \
         "the manifest %s" % (algo, value) in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize('value', [HOSTILE[0], HOSTILE[7], 'x' * 255])
+def test_network_and_router_descriptions_are_set_by_id(tmp_path, value):
+    """openstack.cloud.network and .router take no description: a task
+    sets it through openstack.cloud.resource, by the new ID."""
+    net = Record(type='network', old_id=sample.NET, name='n',
+                 params={'is_admin_state_up': True, 'description': value})
+    router = Record(type='router', old_id=sample.ROUTER, name='r',
+                    params={'is_admin_state_up': True, 'description': value},
+                    refs={'interfaces': []})
+    plain = Record(type='network', old_id=sample.PUBLIC_NET, name='p',
+                   params={'is_admin_state_up': True, 'description': ''})
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(
+        export.ordered([net, router, plain])), encoding='utf-8')
+    _, imported = _load(str(path))
+    for record, kind in ((net, 'network'), (router, 'router')):
+        task = _task(imported, 'Describe %s %s' % (kind, record.name))
+        attributes = task['openstack.cloud.resource']['attributes']
+        assert attributes['description'] == value
+        assert attributes['id'] == '{{ %s.%s.id }}' % (record.var, kind)
+    assert not [t for t in imported['tasks'] if t['name'] == 'Describe network p']
