@@ -20,8 +20,11 @@ Every step runs with tools/bench/reqcount on PYTHONPATH, which counts, in
 every Python process (downpour, ansible-playbook, each Ansible module
 process), the HTTP requests sent and the process's peak RSS.  The table
 gives the median wall time of the runs, the largest peak RSS of downpour
-and the module processes, the median number of requests and of POSTs.
---details DIR keeps every run's records and playbook output there.
+and the module processes, the median number of requests, of POSTs, and of
+POSTs other than logins (POST*).  Then, for one run of each step: seconds
+and requests per module, seconds per kind of task (Ansible's profile_tasks
+callback) and the most frequent requests.  --details DIR keeps every
+step's records and output there.
 
 Projects are deleted at the end, also on failure (--keep leaves them).
 Run it with the dev virtualenv, the local clouds up::
@@ -241,7 +244,7 @@ class Step:
                 continue
             words = []
             for word in match.group(1).split():
-                if word.startswith(('osmb', 'default', 'os_migrate')):
+                if word.startswith(('osmb', 'default')):
                     break
                 words.append(word)
             kind = ' '.join(words) or match.group(1)
@@ -497,12 +500,13 @@ def print_breakdown(tool, steps):
             print('  tasks by kind (profile_tasks: count, s)')
             for kind, (count, seconds) in sorted(tasks.items(),
                                                  key=lambda kv: -kv[1][1]):
-                print('    %-40s %4d %8.1f' % (kind[:40], count, seconds))
+                print('    %-60s %4d %8.1f' % (kind[:60], count, seconds))
         print('  requests by method, port, path')
         for key, count in step.by_request().most_common(15):
             print('    %5d  %s' % (count, key))
-        print('  ansible-playbook/controller peak RSS: %.0f MB'
-              % step.controller_rss_mb())
+        if step.controller_rss_mb():
+            print('  ansible-playbook peak RSS: %.0f MB'
+                  % step.controller_rss_mb())
 
 
 def describe_machine(args):
