@@ -10,63 +10,28 @@ nothing.
 """
 
 import csv
-import os
-import pathlib
-import re
-import subprocess
-import sys
 import time
 
 import pytest
 import yaml
 
+from tests.functional.helpers import (
+    BIN,
+    REPO,
+    environment,
+    image_bytes,
+    recap_changed,
+    run,
+    wait_for,
+)
+
 pytestmark = pytest.mark.functional
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-BIN = pathlib.Path(sys.executable).parent
 PREFIX = 'downpour-demo'
 # What playbooks/demo-workload.yml writes into the demo image (and from it,
 # into the attached data volume).
 KNOWN_BYTES = ''.join(
     'downpour demo data, line %06d\n' % i for i in range(20000)).encode()
-
-
-def run(argv, env, timeout=900):
-    started = time.monotonic()
-    proc = subprocess.run(  # noqa: S603 (our own commands)
-        [str(a) for a in argv], env=env, capture_output=True, text=True,
-        timeout=timeout)
-    elapsed = time.monotonic() - started
-    if proc.returncode != 0:
-        pytest.fail('%s failed (%d):\n%s\n%s' % (
-            ' '.join(map(str, argv)), proc.returncode,
-            proc.stdout[-6000:], proc.stderr[-6000:]))
-    return proc, elapsed
-
-
-def recap_changed(output):
-    """The number of changed tasks in an ansible-playbook PLAY RECAP."""
-    counts = re.findall(r'localhost\s*:\s*ok=\d+\s+changed=(\d+)', output)
-    assert counts, 'no PLAY RECAP in:\n' + output[-3000:]
-    return sum(int(c) for c in counts)
-
-
-def image_bytes(conn, image_id):
-    data = bytearray()
-    response = conn.image.download_image(image_id, stream=True)
-    for chunk in response.iter_content(1024 * 1024):
-        data.extend(chunk)
-    return bytes(data)
-
-
-def wait_for(fetch, ready, what, timeout=300):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        item = fetch()
-        if item is not None and ready(item):
-            return item
-        time.sleep(1)
-    pytest.fail('timed out waiting for %s' % what)
 
 
 def volume_bytes(conn, volume, length):
@@ -115,18 +80,8 @@ def workflow_env(tmp_path, fresh_project):
     """Fresh member projects in both clouds and a clouds.yaml naming them."""
     source = fresh_project('source')
     target = fresh_project('target')
-    clouds = {'clouds': {'demo-source': source.cloud_config,
-                         'demo-target': target.cloud_config}}
-    clouds_yaml = tmp_path / 'clouds.yaml'
-    clouds_yaml.write_text(yaml.safe_dump(clouds))
-    env = dict(os.environ)
-    env.update({
-        'OS_CLIENT_CONFIG_FILE': str(clouds_yaml),
-        'PATH': '%s:%s' % (BIN, env.get('PATH', '')),
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_FORCE_COLOR': '0',
-    })
-    env.pop('OS_CLOUD', None)
+    env = environment(tmp_path, {'demo-source': source.cloud_config,
+                                 'demo-target': target.cloud_config})
     return source, target, env
 
 
@@ -156,8 +111,10 @@ def test_demo_workload_moves_to_target(tmp_path, workflow_env):
                 sorted((s.id, s.status) for s in src.compute.servers()))
     before = source_state()
     out = tmp_path / 'out'
-    _, export_time = run([BIN / 'downpour', '--os-cloud', 'demo-source',
-                          'export', str(resources), str(out)], env)
+    started = time.monotonic()
+    run([BIN / 'downpour', '--os-cloud', 'demo-source', 'export',
+         str(resources), str(out)], env)
+    export_time = time.monotonic() - started
     assert (out / 'playbook.yml').is_file()
     assert (out / 'requirements.yml').is_file()
     # The source is as it was: capture images, snapshots and temporary
@@ -165,9 +122,10 @@ def test_demo_workload_moves_to_target(tmp_path, workflow_env):
     assert source_state() == before
 
     # 3. import, from another directory to prove playbook_dir paths work
-    _, import_time = run([BIN / 'ansible-playbook', out / 'playbook.yml',
-                          '-e', 'cloud=demo-target'],
-                         dict(env, PWD='/'))
+    started = time.monotonic()
+    run([BIN / 'ansible-playbook', out / 'playbook.yml',
+         '-e', 'cloud=demo-target'], dict(env, PWD='/'))
+    import_time = time.monotonic() - started
     print('\nexport %.1f s, import %.1f s' % (export_time, import_time))
 
     # --- every resource exists in the target with the same attributes ---
@@ -284,8 +242,8 @@ def test_demo_workload_moves_to_target(tmp_path, workflow_env):
               len(list(dst.network.networks(project_id=target.project_id))),
               len(list(dst.network.security_group_rules(
                   project_id=target.project_id))))
-    second, _ = run([BIN / 'ansible-playbook', out / 'playbook.yml',
-                     '-e', 'cloud=demo-target'], env)
+    second = run([BIN / 'ansible-playbook', out / 'playbook.yml',
+                  '-e', 'cloud=demo-target'], env)
     assert recap_changed(second.stdout) == 0, second.stdout[-4000:]
     assert counts == (
         len(list(dst.compute.servers())),
