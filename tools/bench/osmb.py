@@ -406,6 +406,24 @@ class Bench:
         shutil.rmtree(out)  # 5 images a run
         return steps
 
+    def run_floor(self, number):
+        """The same creates from one openstacksdk session
+        (tools/bench/osmb_floor.py): the API work alone."""
+        cloud = 'osmb-target-floor%d' % number
+        self.add_cloud(cloud, 'target', 'floor%d' % number)
+        blob = self.workdir / 'floor.img'
+        with open(blob, 'wb') as stream:
+            for _ in range(self.args.image_mib):
+                stream.write(os.urandom(1024 * 1024))
+        argv = [sys.executable, pathlib.Path(__file__).with_name('osmb_floor.py'),
+                cloud, blob, self.workdir / 'key.pub']
+        steps = {}
+        for label in ('first import', 'second import'):
+            steps[label] = self.step('floor %s %d' % (label, number), argv)
+            log('floor %s %d: %.1f s' % (label, number, steps[label].wall))
+        blob.unlink()
+        return steps
+
     def run_os_migrate(self, number):
         """os-migrate's export and import playbooks for the same resource
         types, as the same kind of member users (see performance.rst)."""
@@ -555,7 +573,10 @@ def main():
                         help='also run os-migrate, installed in this '
                              'collections path (see performance.rst)')
     parser.add_argument('--no-downpour', action='store_true',
-                        help='only os-migrate')
+                        help='only the other tools')
+    parser.add_argument('--floor', action='store_true',
+                        help='also the import\'s API work alone, from one '
+                             'process (tools/bench/osmb_floor.py)')
     parser.add_argument('--details', metavar='DIR', type=pathlib.Path,
                         help='keep every step\'s output and records here')
     parser.add_argument('--keep', action='store_true',
@@ -569,6 +590,8 @@ def main():
     tools = [] if args.no_downpour else ['downpour']
     if args.os_migrate:
         tools.append('os-migrate')
+    if args.floor:
+        tools.append('floor')
     bench = Bench(args)
     try:
         # The tools take turns, so that both see the same noise.
