@@ -34,7 +34,14 @@ class Router(ResourceType):
                 router = routers.get(port.device_id)
                 if router is not None and router not in found:
                     found.append(router)
-        return [exporter.record(cls, router) for router in found]
+        records = []
+        for router in found:
+            record = exporter.record(cls, router)
+            # Reached again from another server's subnets: the interfaces on
+            # those subnets, exported since the router was built, count too.
+            record.refs['interfaces'] = cls.interfaces(exporter, router)
+            records.append(record)
+        return records
 
     @classmethod
     def build(cls, exporter, obj, entry=None):
@@ -49,6 +56,12 @@ class Router(ResourceType):
             network = Network.by_id(exporter).get(gateway['network_id'])
             if network is not None:
                 record.refs['gateway'] = exporter.record(Network, network)
+        record.refs['interfaces'] = cls.interfaces(exporter, obj)
+        return record
+
+    @classmethod
+    def interfaces(cls, exporter, obj):
+        """The router's interfaces on the subnets exported so far."""
         subnets = Subnet.by_id(exporter)
         interfaces = []
         for port in Port.of_device(exporter, obj.id):
@@ -67,5 +80,4 @@ class Router(ResourceType):
                     'network': subnet_record.refs['network'],
                     'ip_address': ip['ip_address'],
                     'is_gateway': ip['ip_address'] == subnet.gateway_ip})
-        record.refs['interfaces'] = interfaces
-        return record
+        return interfaces

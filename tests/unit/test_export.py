@@ -209,3 +209,49 @@ def test_subnets_come_before_the_servers_on_their_network(fake_cloud):
     subnet = by_type['subnet'][0]
     assert subnet < server
     assert [s.type for s in records[server].refs['subnets']] == ['subnet']
+
+
+def test_router_keeps_interfaces_on_subnets_exported_later(fake_cloud):
+    # web-1 on app-net reaches the router first; web-2 sits on a second
+    # network behind the same router.  The router must come out with an
+    # interface on both subnets, not only on the one exported first.
+    net2 = '22222222-2222-4222-8222-222222222223'
+    subnet2 = '33333333-3333-4333-8333-333333333334'
+    sample.register(fake_cloud)
+    networks = sample.networks() + [{
+        'id': net2, 'name': 'db-net', 'router:external': False,
+        'shared': False, 'project_id': sample.PROJECT_ID,
+        'status': 'ACTIVE', 'admin_state_up': True, 'mtu': 1450,
+        'subnets': [subnet2]}]
+    subnets = sample.subnets() + [{
+        'id': subnet2, 'name': 'db-subnet', 'network_id': net2,
+        'cidr': '10.30.0.0/24', 'ip_version': 4, 'gateway_ip': '10.30.0.1',
+        'enable_dhcp': True, 'dns_nameservers': [], 'host_routes': [],
+        'allocation_pools': [{'start': '10.30.0.2', 'end': '10.30.0.254'}],
+        'description': '', 'project_id': sample.PROJECT_ID}]
+    ports = [p for p in sample.ports() if p['device_id'] != sample.SERVER_2]
+    ports += [
+        {'id': 'aaaaaaaa-0000-4000-8000-000000000011', 'network_id': net2,
+         'device_id': sample.ROUTER,
+         'device_owner': 'network:router_interface',
+         'fixed_ips': [{'subnet_id': subnet2, 'ip_address': '10.30.0.1'}],
+         'security_groups': [], 'created_at': '2026-01-01T00:00:04Z'},
+        {'id': 'aaaaaaaa-0000-4000-8000-000000000012', 'network_id': net2,
+         'device_id': sample.SERVER_2, 'device_owner': 'compute:nova',
+         'fixed_ips': [{'subnet_id': subnet2, 'ip_address': '10.30.0.9'}],
+         'security_groups': [sample.SG_WEB],
+         'created_at': '2026-01-01T00:00:05Z'}]
+    fake_cloud.get('network', '/v2.0/networks', json={'networks': networks})
+    fake_cloud.get('network', '/v2.0/subnets', json={'subnets': subnets})
+    fake_cloud.get('network', '/v2.0/ports', json={'ports': ports})
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    records = exporter.resolve([Entry('servers', name='web-1'),
+                                Entry('servers', name='web-2')])
+
+    router, = _by_type(records)['router']
+    assert sorted(i['subnet'].old_id for i in router.refs['interfaces']) == [
+        sample.SUBNET, subnet2]
+    # ... and it is created after both subnets.
+    position = {id(r): n for n, r in enumerate(records)}
+    for interface in router.refs['interfaces']:
+        assert position[id(interface['subnet'])] < position[id(router)]
