@@ -109,7 +109,13 @@ class Network(ResourceType):
         exporter.add(record)
         # A network is copied with all its subnets: a fixed IP or a router
         # interface on a subnet left behind would have nowhere to go.
-        for subnet in Subnet.all(exporter):
-            if subnet.network_id == obj.id:
-                exporter.record(Subnet, subnet)
+        subnets = [exporter.record(Subnet, subnet)
+                   for subnet in Subnet.all(exporter)
+                   if subnet.network_id == obj.id]
+        if entry is not None:
+            # Named in the resource file rather than reached from a server
+            # (which brings its own routers): its routers come too.
+            # Imported here because the router module imports this one.
+            from downpour.resources.router import Router
+            Router.for_subnets(exporter, subnets)
         return record

@@ -255,3 +255,13 @@ def test_router_keeps_interfaces_on_subnets_exported_later(fake_cloud):
     position = {id(r): n for n, r in enumerate(records)}
     for interface in router.refs['interfaces']:
         assert position[id(interface['subnet'])] < position[id(router)]
+
+
+def test_network_entry_brings_its_router(fake_cloud):
+    _, records = _resolve(fake_cloud, [Entry('networks', name='app-net')])
+    types = _by_type(records)
+    router, = types['router']
+    interface, = router.refs['interfaces']
+    assert interface['subnet'] is types['subnet'][0]
+    assert router.refs['gateway'].type == 'external_network'
+    assert 'server' not in types
