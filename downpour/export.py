@@ -107,10 +107,7 @@ class Exporter:
             rtype, obj = self.lookup(entry)
             existing = self.find(rtype.type, obj.id)
             if existing is None:
-                try:
-                    existing = rtype.build(self, obj, entry)
-                except ResolveError:
-                    raise
+                existing = rtype.build(self, obj, entry)
                 self._entries[id(existing)] = entry
             elif entry.section == 'volumes' and entry.wants_state:
                 rtype.want_contents(existing, obj)
