@@ -6,6 +6,7 @@ emitter so that every character YAML cannot carry raw is escaped, and
 tagged ``!unsafe`` so that Ansible never templates it.
 """
 
+import dataclasses
 import os
 import tempfile
 
@@ -13,10 +14,35 @@ import jinja2
 import yaml
 
 from downpour.resources import BY_TYPE
+from downpour.resources.base import checked_uuid
 
 TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), 'templates')
+# The Ansible module the playbook makes the batched types with; copied to
+# OUTPUT_DIR/library/, where Ansible looks beside the playbook.
+MODULE = os.path.join(os.path.dirname(__file__), 'library',
+                      'downpour_resources.py')
 PLAYBOOK = 'playbook.yml'
 REQUIREMENTS = 'requirements.yml'
+
+
+@dataclasses.dataclass
+class Batch:
+    """One typed list of the playbook and the task that makes it."""
+    key: str
+    title: str
+    types: tuple
+    items: list = dataclasses.field(default_factory=list)
+
+
+# In the order they are made: routers need subnets, and servers (which
+# have tasks of their own, after these) need all of them.
+BATCHES = (
+    ('keypairs', 'Create the keypairs'),
+    ('networks', 'Create the networks and their subnets'),
+    ('routers', 'Create the routers and their interfaces'),
+    ('security_groups', 'Create the security groups and their rules'),
+    ('images', 'Upload the images'),
+)
 # No line folding: a folded double-quoted scalar is valid YAML but harder
 # to read and to diff.
 _NO_WRAP = 2 ** 31
@@ -80,36 +106,38 @@ def ref(record):
     rtype = BY_TYPE[record.type]
     if rtype.preflight:
         return '%s.id' % record.var
+    if rtype.batch:
+        # A checked UUID: safe inside an expression.
+        return "downpour_ids['%s']" % checked_uuid(record.old_id, repr(record))
     if record.keyed and rtype.sdk_type:
         # Registered by the rename (openstack.cloud.resource).
         return '%s.resource.id' % record.var
     return '%s.%s' % (record.var, rtype.result_id)
 
 
-def _kind(record):
-    """What a name must be unique among in the target: images and server
-    captures are both Glance images."""
-    return 'image' if record.type == 'server_snapshot' else record.type
+def csv_new(record):
+    """The New column of uuids.csv for ``record``."""
+    if record.type == 'keypair':
+        return yaml_unsafe(record.name)  # Nova names keypairs: the same
+    return jinja_expr(ref(record))
 
 
 def mark_keyed(records):
     """Flag the records whose name another record of the same kind shares.
 
-    openstack.cloud modules find a resource by name (and fail on two), so
-    those are created under a unique provisional name, renamed by ID, and
-    found again on a later run by the ID uuids.csv recorded for their old
-    ID.  Records with unique names keep the plain find-by-name tasks: one
-    task each, and the same playbook as before for most exports.
+    Only servers and volumes, which have a task each: openstack.cloud
+    modules find a resource by name (and fail on two), so those are created
+    under a unique provisional name, renamed by ID, and found again on a
+    later run by the ID uuids.csv recorded for their old ID.  The batched
+    types need none of this: downpour_resources works by ID.
     """
     counts = {}
-    candidates = [r for r in records
-                  if (BY_TYPE[r.type].sdk_type or _kind(r) == 'image')
-                  and not r.info.get('is_default')]
+    candidates = [r for r in records if BY_TYPE[r.type].sdk_type]
     for record in candidates:
-        key = (_kind(record), record.name)
+        key = (record.type, record.name)
         counts[key] = counts.get(key, 0) + 1
     for record in candidates:
-        record.keyed = counts[(_kind(record), record.name)] > 1
+        record.keyed = counts[(record.type, record.name)] > 1
     return [r for r in records if r.keyed]
 
 
@@ -121,6 +149,7 @@ def environment():
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters['yaml_unsafe'] = yaml_unsafe
     env.filters['ref'] = lambda record: jinja_expr(ref(record))
+    env.filters['csv_new'] = csv_new
     env.globals['ref_expr'] = ref
     env.globals['BY_TYPE'] = BY_TYPE
     env.globals['CLOUD'] = jinja_expr('cloud | default(omit)')
@@ -132,22 +161,32 @@ def render_playbook(records):
     keyed = mark_keyed(records)
     env = environment()
     tasks = {'preflight': [], 'import': []}
+    batches = {key: Batch(key, title, tuple(sorted(
+        rtype.type for rtype in BY_TYPE.values() if rtype.batch == key)))
+        for key, title in BATCHES}
     for record in records:
         rtype = BY_TYPE[record.type]
         template = env.get_template('%s.yml.j2' % record.type)
         text = template.render(record=record, rtype=rtype)
-        tasks['preflight' if rtype.preflight else 'import'].append(text)
-    csv_rows = [r for r in records if BY_TYPE[r.type].csv_type]
+        if rtype.batch:
+            batches[rtype.batch].items.append(text)
+        else:
+            tasks['preflight' if rtype.preflight else 'import'].append(text)
+    used = [batches[key] for key, _ in BATCHES if batches[key].items]
+    preflight = [r for r in records if BY_TYPE[r.type].preflight]
+    external = [r for r in preflight if r.type == 'external_network']
     keyed_types = []
     for record in keyed:
         rtype = BY_TYPE[record.type]
-        if rtype.sdk_type and rtype not in keyed_types:
+        if rtype not in keyed_types:
             keyed_types.append(rtype)
     return env.get_template('playbook.yml.j2').render(
-        keyed_types=keyed_types,
-        preflight_records=[r for r in records if BY_TYPE[r.type].preflight],
+        keyed_types=keyed_types, batches=used,
+        look=bool(used or external), external_records=external,
+        all_lists=' + '.join('downpour_' + b.key for b in used) or '[]',
+        preflight_records=preflight,
         preflight_tasks=tasks['preflight'], import_tasks=tasks['import'],
-        csv_rows=csv_rows)
+        csv_rows=[r for r in records if BY_TYPE[r.type].csv_type])
 
 
 def write_atomic(path, text):
@@ -165,5 +204,10 @@ def write_atomic(path, text):
 
 def write_playbook(records, output_dir):
     write_atomic(os.path.join(output_dir, PLAYBOOK), render_playbook(records))
+    library = os.path.join(output_dir, 'library')
+    os.makedirs(library, exist_ok=True)
+    with open(MODULE, encoding='utf-8') as stream:
+        write_atomic(os.path.join(library, os.path.basename(MODULE)),
+                     stream.read())
     write_atomic(os.path.join(output_dir, REQUIREMENTS),
                  environment().get_template('requirements.yml.j2').render())

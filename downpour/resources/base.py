@@ -130,9 +130,14 @@ class ResourceType:
     section = None
     csv_type = None
     result_id = None
-    # Rendered in the pre-flight play instead of the import play.
+    # Rendered in the pre-flight tasks instead of the import tasks.
     preflight = False
-    # For records whose name repeats (see Record.keyed): the openstacksdk
+    # The typed list (and task) of the playbook that the downpour_resources
+    # module makes this type from (see render.BATCHES); None: a task of its
+    # own per resource.
+    batch = None
+    # For records of unbatched types whose name repeats (see Record.keyed):
+    # the openstacksdk
     # proxy and resource the playbook renames them through
     # (openstack.cloud.resource), and the info module that lists the
     # target's resources of this type, with the key of its result.

@@ -30,6 +30,7 @@ class Image(ResourceType):
     section = 'images'
     csv_type = 'image'
     result_id = 'image.id'
+    batch = 'images'
 
     @classmethod
     def list(cls, conn):
@@ -66,6 +67,7 @@ class ServerSnapshot(ResourceType):
     type = 'server_snapshot'
     csv_type = 'server snapshot'
     result_id = 'image.id'
+    batch = 'images'
 
     @classmethod
     def for_server(cls, exporter, server, source_image):

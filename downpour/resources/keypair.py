@@ -8,6 +8,7 @@ class Keypair(ResourceType):
     section = 'keypairs'
     csv_type = 'keypair'
     result_id = 'keypair.name'
+    batch = 'keypairs'
 
     @classmethod
     def list(cls, conn):

@@ -38,10 +38,7 @@ class Subnet(ResourceType):
     type = 'subnet'
     csv_type = 'subnet'
     result_id = 'subnet.id'
-    sdk_service = 'network'
-    sdk_type = 'subnet'
-    info_module = 'openstack.cloud.subnets_info'
-    info_key = 'subnets'
+    batch = 'networks'
 
     @classmethod
     def list(cls, conn):
@@ -81,10 +78,7 @@ class Network(ResourceType):
     section = 'networks'
     csv_type = 'network'
     result_id = 'network.id'
-    sdk_service = 'network'
-    sdk_type = 'network'
-    info_module = 'openstack.cloud.networks_info'
-    info_key = 'networks'
+    batch = 'networks'
 
     @classmethod
     def list(cls, conn):

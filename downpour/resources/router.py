@@ -12,10 +12,7 @@ class Router(ResourceType):
     type = 'router'
     csv_type = 'router'
     result_id = 'router.id'
-    sdk_service = 'network'
-    sdk_type = 'router'
-    info_module = 'openstack.cloud.routers_info'
-    info_key = 'routers'
+    batch = 'routers'
 
     @classmethod
     def list(cls, conn):

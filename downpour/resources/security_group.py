@@ -15,10 +15,7 @@ class SecurityGroup(ResourceType):
     section = 'security_groups'
     csv_type = 'security group'
     result_id = 'security_group.id'
-    sdk_service = 'network'
-    sdk_type = 'security_group'
-    info_module = 'openstack.cloud.security_group_info'
-    info_key = 'security_groups'
+    batch = 'security_groups'
 
     @classmethod
     def list(cls, conn):

@@ -207,8 +207,11 @@ def test_hostile_values_arrive_identical(tmp_path, fresh_project):
     inside = _listing(out)
     assert {p for p in inside if os.sep not in p} == {
         'playbook.yml', 'manifest.yml', 'requirements.yml', 'uuids.csv',
-        'blobs'}, inside
-    blob_names = {p.split(os.sep, 1)[1] for p in inside if os.sep in p}
+        'blobs', 'library'}, inside
+    assert {p for p in inside if p.startswith('library' + os.sep)} == {
+        os.path.join('library', 'downpour_resources.py')}
+    blob_names = {p.split(os.sep, 1)[1] for p in inside
+                  if p.startswith('blobs' + os.sep)}
     image_ids = {old for kind, old in src.made if kind == 'image'}
     # One blob per image, named by its old ID (plus the transfer's
     # verification stamp), whatever the image is called.
@@ -217,7 +220,7 @@ def test_hostile_values_arrive_identical(tmp_path, fresh_project):
     # Every file parses.
     from ansible.parsing.dataloader import DataLoader
     plays = DataLoader().load_from_file(str(out / 'playbook.yml'))
-    assert [p['name'] for p in plays] == ['Pre-flight', 'Import']
+    assert [p['name'] for p in plays] == ['Import']
     manifest = yaml.safe_load((out / 'manifest.yml').read_text('utf-8'))
     names = {r['name'] for r in manifest['resources']}
     assert set(VALUES) & names == {f['name'] for f in src.made.values()}

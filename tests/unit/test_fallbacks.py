@@ -88,8 +88,8 @@ def test_boot_from_volume_copies_the_root_volume(fake_cloud, tmp_path):
     assert "volume 'web-root'" in warning
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(records), encoding='utf-8')
-    plays = yaml.safe_load(path.read_text().replace('!unsafe ', ''))
-    task = next(t for t in plays[1]['tasks']
+    play, = yaml.safe_load(path.read_text().replace('!unsafe ', ''))
+    task = next(t for t in play['tasks']
                 if t['name'] == 'Create server web-1')
     assert task['openstack.cloud.server']['boot_volume'] == (
         '{{ %s.volume.id }}' % root.var)

@@ -41,7 +41,7 @@ HOSTILE = [
 
 def _hostile_records(value):
     net = Record(type='network', old_id=sample.NET, name=value,
-                 params={'is_admin_state_up': True})
+                 params={'is_admin_state_up': True, 'description': value})
     subnet = Record(type='subnet', old_id=sample.SUBNET, name=value,
                     params={'cidr': value, 'ip_version': 4,
                             'description': value, 'is_dhcp_enabled': True,
@@ -79,6 +79,12 @@ def _task(play, name_start):
     return next(t for t in play['tasks'] if t['name'].startswith(name_start))
 
 
+def _item(play, key, rtype):
+    """The one entry of type ``rtype`` in the play's list ``key``."""
+    item, = [i for i in play['vars'][key] if i['type'] == rtype]
+    return item
+
+
 @pytest.mark.parametrize('value', HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_values_come_back_identical_and_untemplated(tmp_path,
                                                             value):
@@ -86,30 +92,35 @@ def test_hostile_values_come_back_identical_and_untemplated(tmp_path,
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(_hostile_records(value)),
                     encoding='utf-8')
-    preflight, imported = _load(str(path))
+    play, = _load(str(path))
 
     seen = []
-    network = _task(imported, 'Create network ')
-    seen += [network['name'][len('Create network '):],
-             network['openstack.cloud.network']['name']]
-    subnet = _task(imported, 'Create subnet ')['openstack.cloud.subnet']
-    seen += [subnet['cidr'], subnet['description'], subnet['gateway_ip'],
-             subnet['dns_nameservers'][0],
-             subnet['host_routes'][0]['destination']]
-    image = _task(imported, 'Create image ')['openstack.cloud.image']
-    (key, prop), = image['properties'].items()
-    seen += [image['disk_format'], key, prop]
-    keypair = _task(imported, 'Create keypair ')['openstack.cloud.keypair']
-    seen += [keypair['public_key']]
-    server = _task(imported, 'Create server ')['openstack.cloud.server']
+    network = _item(play, 'downpour_networks', 'network')
+    seen += [network['name'], network['attributes']['description']]
+    subnet = _item(play, 'downpour_networks', 'subnet')
+    attributes = subnet['attributes']
+    seen += [subnet['name'], attributes['cidr'], attributes['description'],
+             attributes['gateway_ip'], attributes['dns_nameservers'][0],
+             attributes['host_routes'][0]['destination']]
+    image = _item(play, 'downpour_images', 'image')
+    (key, prop), = image['attributes']['properties'].items()
+    seen += [image['name'], image['attributes']['disk_format'], key, prop]
+    keypair = _item(play, 'downpour_keypairs', 'keypair')
+    seen += [keypair['id'], keypair['name'], keypair['public_key']]
+    server = _task(play, 'Create server ')['openstack.cloud.server']
     (key, meta), = server['metadata'].items()
     seen += [server['name'], key, meta, server['description']]
     if value:  # an empty key name or fixed IP is left out, not written
         seen += [server['key_name'], server['nics'][0]['v4-fixed-ip']]
-    flavor = _task(preflight, 'Resolve flavor ')
+    flavor = _task(play, 'Resolve flavor ')
     seen += [flavor['vars']['src_name']]
-    rows = _task(imported, 'Write uuids.csv')['vars']['downpour_uuids']
-    seen += [rows[1][1]]
+    rows = _task(play, 'Write uuids.csv')['vars']['downpour_uuids']
+    assert sorted(row[0] for row in rows[1:]) == [
+        'image', 'keypair', 'network', 'server', 'subnet']
+    seen += [row[1] for row in rows[1:]]
+    # Nova names keypairs: the name is the old ID and the new one too.
+    keypair_row, = [row for row in rows if row[0] == 'keypair']
+    seen += keypair_row[2:]
 
     for got in seen:
         assert got == value
@@ -126,9 +137,8 @@ def test_untrusted_value_is_not_evaluated_by_ansible(tmp_path):
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(_hostile_records(value)),
                     encoding='utf-8')
-    _, imported = _load(str(path))
-    name = _task(imported, 'Create network ')[
-        'openstack.cloud.network']['name']
+    play, = _load(str(path))
+    name = _item(play, 'downpour_networks', 'network')['name']
     assert Templar(variables={}).template(name) == value
 
 
@@ -214,7 +224,8 @@ def _twin_records():
     records = []
     for n, old in enumerate((sample.SERVER_1, sample.SERVER_2)):
         net = Record(type='network', old_id=old.replace('8888', '2222', 1),
-                     name='twin', params={'is_admin_state_up': True})
+                     name='twin', params={'is_admin_state_up': True,
+                                          'description': ''})
         group = Record(type='security_group',
                        old_id=old.replace('8888', '6666', 1), name='twin',
                        params={'description': ''},
@@ -246,7 +257,8 @@ def _twin_records():
                               'volumes': [volume]})
         records += [net, group, volume, image, flavor, server]
     records.append(Record(type='network', old_id=sample.NET, name='single',
-                          params={'is_admin_state_up': True}))
+                          params={'is_admin_state_up': True,
+                                  'description': ''}))
     return export.ordered(records)
 
 
@@ -254,29 +266,45 @@ def test_repeated_names_are_created_apart_and_found_by_old_id(tmp_path):
     records = _twin_records()
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(records), encoding='utf-8')
-    _, imported = _load(str(path))
-    tasks = imported['tasks']
+    play, = _load(str(path))
+    tasks = play['tasks']
     names = [t['name'] for t in tasks]
-    # The unique name keeps the one plain task.
-    single = _task(imported, 'Create network single')
-    assert single['openstack.cloud.network']['name'] == 'single'
-    assert 'when' not in single
-    assert not any(n == 'Name network single' for n in names)
+    # Networks, security groups and images go to downpour_resources, which
+    # works by old ID: each twin is listed once, under its own name.
+    for key, rtype in (('downpour_networks', 'network'),
+                       ('downpour_security_groups', 'security_group'),
+                       ('downpour_images', 'image')):
+        listed = [(i['id'], i['name']) for i in play['vars'][key]
+                  if i['type'] == rtype]
+        assert sorted(listed) == sorted(
+            (r.old_id, r.name) for r in records if r.type == rtype)
+        assert [name for _, name in listed].count('twin') == 2
+    # Each server is attached to its own twin network and group.
+    for record in records:
+        if record.type != 'server':
+            continue
+        task = next(t for t in tasks if t['name'] == 'Create server twin'
+                    and record.provisional_name in str(t))
+        server = task['openstack.cloud.server']
+        assert server['nics'][0]['net-id'] == "{{ downpour_ids['%s'] }}" % (
+            record.refs['nics'][0]['network'].old_id)
+        assert server['security_groups'] == [
+            "{{ downpour_ids['%s'] }}" % record.refs['security_groups'][0]
+            .old_id]
+    # Servers and volumes, one task each, are still created under a unique
+    # name, recorded in uuids.csv at once and renamed.
     for record in records:
         if record.type == 'flavor':
             continue
-        assert record.keyed == (record.name == 'twin')
+        assert record.keyed == (record.type in ('server', 'volume')), record
         if not record.keyed:
             continue
-        label = {'security_group': 'security group'}.get(
-            record.type, record.type) + ' twin'
+        label = '%s twin' % record.type
         creates = [t for t in tasks if t['name'] == 'Create ' + label
                    and record.provisional_name in str(t)]
         assert len(creates) == 1, (record, names)
         module = next(k for k in creates[0] if k.startswith('openstack.'))
         assert creates[0][module]['name'] == record.provisional_name
-        if record.type == 'image':
-            continue  # found again by name and checksum, not by uuids.csv
         assert record.old_id in creates[0]['when']
         position = tasks.index(creates[0])
         row, rename = tasks[position + 1], tasks[position + 2]
@@ -286,9 +314,13 @@ def test_repeated_names_are_created_apart_and_found_by_old_id(tmp_path):
             'twin'
         assert rename['register'] == record.var
     # The rows of an earlier run are read back for each keyed type.
-    recall = _task(imported, 'Recall the IDs')
+    recall = _task(play, 'Recall the IDs')
     assert sorted(recall['ansible.builtin.set_fact']['downpour_recorded']) \
-        == ['network', 'security_group', 'server', 'volume']
+        == ['server', 'volume']
+    # Every twin has its own row in uuids.csv.
+    rows = _task(play, 'Write uuids.csv')['vars']['downpour_uuids']
+    assert sorted(row[2] for row in rows[1:] if row[1] == 'twin') == sorted(
+        r.old_id for r in records if r.name == 'twin')
 
 
 def test_recorded_ids_are_read_back_from_uuids_csv(tmp_path):
@@ -300,8 +332,8 @@ def test_recorded_ids_are_read_back_from_uuids_csv(tmp_path):
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(_twin_records()),
                     encoding='utf-8')
-    _, imported = _load(str(path))
-    pattern = _task(imported, 'Recall the IDs')['vars']['downpour_row']
+    play, = _load(str(path))
+    pattern = _task(play, 'Recall the IDs')['vars']['downpour_row']
     rows = [['Resource Type', 'Resource Name', 'Old', 'New'],
             ['server', 'a\n"server","x","OLD","EVIL"', 'OLD', 'NEW'],
             ['server snapshot', 'a-snapshot', 'OLD', 'IMAGE'],
@@ -314,20 +346,23 @@ def test_recorded_ids_are_read_back_from_uuids_csv(tmp_path):
         ('OLD2', 'NEW2')]
 
 
-def test_uploaded_images_are_verified_against_the_manifest(tmp_path):
+def test_uploads_are_verified_against_the_manifest(tmp_path):
+    """Volume contents are checked by a task; images by downpour_resources,
+    which gets the manifest's checksum with each image."""
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(_twin_records()),
                     encoding='utf-8')
-    _, imported = _load(str(path))
-    checks = [t for t in imported['tasks'] if t['name'].startswith('Verify ')]
-    assert sorted(t['name'] for t in checks) == [
-        'Verify image twin', 'Verify image twin',
-        'Verify volume twin', 'Verify volume twin']
+    play, = _load(str(path))
+    checks = [t for t in play['tasks'] if t['name'].startswith('Verify ')]
+    assert [t['name'] for t in checks] == ['Verify volume twin'] * 2
     for check in checks:
         assert 'ansible.builtin.assert' in check
-        assert check['vars']['checksum'] in ('ab' * 64, '0' * 32, '0' * 31
-                                             + '1')
-        assert 'twin' in check['vars']['what']
+        assert check['vars']['checksum'] == 'ab' * 64
+        assert check['vars']['what'] == 'volume twin'
+    images = play['vars']['downpour_images']
+    assert sorted((i['checksum']['algo'], i['checksum']['value'])
+                  for i in images) == [('md5', '0' * 32),
+                                       ('md5', '0' * 31 + '1')]
 
 
 def test_keyed_playbook_passes_syntax_check_and_lint(tmp_path):
@@ -354,7 +389,7 @@ def _verify_playbook(tmp_path, record, reported):
     """The Verify task of ``record``, run by ansible-playbook after a task
     that stands in for the upload and reports ``reported``."""
     task = render.environment().get_template('_verify.yml.j2').module \
-        .verify(record, 'image ' + record.name, 'uploaded')
+        .verify(record, 'volume ' + record.name, 'uploaded')
     path = tmp_path / 'verify.yml'
     path.write_text(
         '- hosts: localhost\n  connection: local\n  gather_facts: false\n'
@@ -371,13 +406,13 @@ def _verify_playbook(tmp_path, record, reported):
 
 
 @pytest.mark.parametrize('algo', ['sha512', 'md5'])
-def test_a_checksum_mismatch_in_the_target_fails_naming_the_image(
+def test_a_checksum_mismatch_in_the_target_fails_naming_the_volume(
         tmp_path, algo):
     value = 'ab' * 64 if algo == 'sha512' else 'ab' * 16
-    record = Record(type='image', old_id=sample.IMAGE,
-                    name="web {{ 'x' }} image",
-                    blob=Blob(kind='image', file_id=sample.IMAGE,
-                              source_id=sample.IMAGE, what='x',
+    record = Record(type='volume', old_id=sample.VOLUME_DATA,
+                    name="web {{ 'x' }} data",
+                    blob=Blob(kind='volume', file_id=sample.VOLUME_DATA,
+                              source_id=sample.VOLUME_DATA, what='x',
                               hash_algo=algo, hash_value=value))
     key = 'hash_value' if algo == 'sha512' else 'checksum'
     good = {'image': {'id': 'new', 'hash_algo': 'sha512', key: value,
@@ -388,29 +423,27 @@ def test_a_checksum_mismatch_in_the_target_fails_naming_the_image(
     bad = {'image': dict(good['image'], **{key: 'cd' * 16})}
     result = _verify_playbook(tmp_path, record, bad)
     assert result.returncode != 0
-    assert "image web {{ 'x' }} image: the target's Glance reports " \
+    assert "volume web {{ 'x' }} data: the target's Glance reports " \
         "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd (%s) for the uploaded image new, " \
         "the manifest %s" % (algo, value) in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize('value', [HOSTILE[0], HOSTILE[7], 'x' * 255])
-def test_network_and_router_descriptions_are_set_by_id(tmp_path, value):
-    """openstack.cloud.network and .router take no description: a task
-    sets it through openstack.cloud.resource, by the new ID."""
+def test_network_and_router_descriptions_are_passed_on(tmp_path, value):
+    """downpour_resources creates networks and routers with their
+    description (openstack.cloud.network and .router had no option)."""
+    from ansible.template import is_trusted_as_template
     net = Record(type='network', old_id=sample.NET, name='n',
                  params={'is_admin_state_up': True, 'description': value})
     router = Record(type='router', old_id=sample.ROUTER, name='r',
                     params={'is_admin_state_up': True, 'description': value},
                     refs={'interfaces': []})
-    plain = Record(type='network', old_id=sample.PUBLIC_NET, name='p',
-                   params={'is_admin_state_up': True, 'description': ''})
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(
-        export.ordered([net, router, plain])), encoding='utf-8')
-    _, imported = _load(str(path))
-    for record, kind in ((net, 'network'), (router, 'router')):
-        task = _task(imported, 'Describe %s %s' % (kind, record.name))
-        attributes = task['openstack.cloud.resource']['attributes']
-        assert attributes['description'] == value
-        assert attributes['id'] == '{{ %s.%s.id }}' % (record.var, kind)
-    assert not [t for t in imported['tasks'] if t['name'] == 'Describe network p']
+        export.ordered([net, router])), encoding='utf-8')
+    play, = _load(str(path))
+    for key, rtype in (('downpour_networks', 'network'),
+                       ('downpour_routers', 'router')):
+        description = _item(play, key, rtype)['attributes']['description']
+        assert description == value
+        assert not is_trusted_as_template(description)
