@@ -115,11 +115,29 @@ def _hasher(algo, what):
                             'algorithm %r' % (what, algo)) from None
 
 
+def _fsync(path):
+    """Flush ``path`` (a file or a directory) to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _durable_replace(source, target):
+    """Rename ``source`` over ``target`` so that after a crash the disk
+    holds the old file or all of the new one, never a renamed file whose
+    bytes were still in the page cache."""
+    _fsync(source)
+    os.replace(source, target)
+    _fsync(os.path.dirname(os.path.abspath(target)))
+
+
 def _write_json(path, data):
     """Replace ``path`` atomically: a reader sees the old or the new."""
     with open(path + '.tmp', 'w', encoding='utf-8') as out:
         json.dump(data, out)
-    os.replace(path + '.tmp', path)
+    _durable_replace(path + '.tmp', path)
 
 
 def _unlink(*paths):
@@ -221,7 +239,7 @@ class _Sink:
         return self.hasher.hexdigest()
 
     def commit(self):
-        os.replace(self.part, self.final)
+        _durable_replace(self.part, self.final)
         _unlink(self.info)
 
     def discard(self):

@@ -43,6 +43,40 @@ def test_download_is_verified_and_renamed(fake_cloud, tmp_path):
     assert blob.size == len(data)
 
 
+def test_blob_and_stamp_reach_the_disk_before_they_are_renamed(
+        fake_cloud, tmp_path, monkeypatch):
+    """After a crash, a blob or a stamp under its final name must hold all
+    its bytes: each is flushed before its rename, and the directory after."""
+    data = os.urandom(transfer.CHUNK_SIZE + 5)
+    _serve(fake_cloud, data)
+    (tmp_path / 'blobs').mkdir()
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(('fsync', os.readlink('/proc/self/fd/%d' % fd)))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(('replace', os.path.abspath(src),
+                       os.path.abspath(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(transfer.os, 'fsync', fsync)
+    monkeypatch.setattr(transfer.os, 'replace', replace)
+    transfer.fetch(fake_cloud.connect(), _blob(data), str(tmp_path))
+
+    blobs = str(tmp_path / 'blobs')
+    final = os.path.join(blobs, ID)
+    renames = [e for e in events if e[0] == 'replace']
+    # (The resume information, <uuid>.part.json, is written the same way.)
+    assert [e[2] for e in renames][-2:] == [final, final + '.verified']
+    for _, src, dst in renames:
+        at = events.index(('replace', src, dst))
+        assert events[at - 1] == ('fsync', src)
+        assert events[at + 1] == ('fsync', blobs)
+
+
 def test_md5_checksum_when_no_multihash(fake_cloud, tmp_path):
     data = b'old glance'
     _serve(fake_cloud, data)
