@@ -27,6 +27,10 @@ Fixtures
     the project (servers, floating IPs, routers, ports, networks, security
     groups, volumes and their snapshots, images it owns, the user's keypairs)
     is deleted, then the user and the project.
+``migration`` (function)
+    A fresh ``source`` project, a fresh ``target`` project and ``env``, an
+    environment whose clouds.yaml names them ``src`` and ``dst`` (see
+    ``helpers.environment``).
 """
 import dataclasses
 import importlib.util
@@ -179,6 +183,22 @@ def fresh_project(localcloud, request):
         admin.identity.delete_project(project, ignore_missing=True)
     if errors:
         pytest.fail("cleanup of fresh projects failed: " + "; ".join(errors), pytrace=False)
+
+
+@dataclasses.dataclass
+class Migration:
+    source: FreshProject
+    target: FreshProject
+    env: dict
+
+
+@pytest.fixture
+def migration(tmp_path, fresh_project):
+    from tests.functional.helpers import environment
+    source = fresh_project("source")
+    target = fresh_project("target")
+    return Migration(source, target, environment(
+        tmp_path, {"src": source.cloud_config, "dst": target.cloud_config}))
 
 
 def _wait_gone(finder, timeout=180):

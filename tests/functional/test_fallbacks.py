@@ -19,7 +19,7 @@ import openstack
 import pytest
 import yaml
 
-from tests.functional.helpers import BIN, environment, run, upload_image, wait_for
+from tests.functional.helpers import BIN, run, upload_image, wait_for
 
 pytestmark = pytest.mark.functional
 
@@ -55,9 +55,8 @@ def _server(conn, name, network_id, **kwargs):
     return server
 
 
-def test_fallbacks(tmp_path, fresh_project):
-    source = fresh_project('source')
-    target = fresh_project('target')
+def test_fallbacks(tmp_path, migration):
+    source, target, env = migration.source, migration.target, migration.env
     src, dst = source.conn, target.conn
     net = src.network.create_network(name='fallback-net')
     src.network.create_subnet(network_id=net.id, ip_version=4,
@@ -78,8 +77,6 @@ def test_fallbacks(tmp_path, fresh_project):
             'boot_index': 0, 'uuid': root.id, 'source_type': 'volume',
             'destination_type': 'volume', 'delete_on_termination': False}])
 
-        env = environment(tmp_path, {'src': source.cloud_config,
-                                     'dst': target.cloud_config})
         resources = tmp_path / 'resources.yml'
         resources.write_text(yaml.safe_dump({'servers': [
             {'name': 'bob-server', 'save_state': False},

@@ -18,7 +18,7 @@ import openstack.exceptions
 import pytest
 import yaml
 
-from tests.functional.helpers import BIN, boot, environment, run, upload_image
+from tests.functional.helpers import BIN, boot, run, upload_image
 
 pytestmark = pytest.mark.functional
 
@@ -167,11 +167,8 @@ def _listing(root):
     return found
 
 
-def test_hostile_values_arrive_identical(tmp_path, fresh_project):
-    source = fresh_project('source')
-    target = fresh_project('target')
-    env = environment(tmp_path, {'src': source.cloud_config,
-                                 'dst': target.cloud_config})
+def test_hostile_values_arrive_identical(tmp_path, migration):
+    source, target, env = migration.source, migration.target, migration.env
     src = Source(source.conn)
     servers = build(src)
     print('\nrefused by the source APIs (left out):\n  '

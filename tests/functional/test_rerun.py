@@ -20,7 +20,6 @@ import yaml
 from tests.functional.helpers import (
     BIN,
     REPO,
-    environment,
     recap_changed,
     run,
     upload_image,
@@ -91,11 +90,8 @@ def _writes(total):
 
 
 def test_rerun_only_looks_and_repairs_what_is_missing(tmp_path,
-                                                      fresh_project):
-    source = fresh_project('source')
-    target = fresh_project('target')
-    env = environment(tmp_path, {'src': source.cloud_config,
-                                 'dst': target.cloud_config})
+                                                      migration):
+    source, target, env = migration.source, migration.target, migration.env
     _build_source(source.conn)
     resources = tmp_path / 'resources.yml'
     resources.write_text(yaml.safe_dump({

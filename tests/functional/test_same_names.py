@@ -15,7 +15,6 @@ import yaml
 from tests.functional.helpers import (
     BIN,
     boot,
-    environment,
     image_bytes,
     recap_changed,
     run,
@@ -51,11 +50,8 @@ def _build_source(conn):
     return twins
 
 
-def test_same_names_stay_distinct(tmp_path, fresh_project):
-    source = fresh_project('source')
-    target = fresh_project('target')
-    env = environment(tmp_path, {'src': source.cloud_config,
-                                 'dst': target.cloud_config})
+def test_same_names_stay_distinct(tmp_path, migration):
+    source, target, env = migration.source, migration.target, migration.env
     src, dst = source.conn, target.conn
     twins = _build_source(src)
 

@@ -1012,3 +1012,19 @@ def test_a_subnet_without_a_gateway_is_made_without_one(fake_cloud,
     posted, = target.bodies('POST', '/subnets')
     assert 'gateway_ip' in posted['subnet']
     assert posted['subnet']['gateway_ip'] is None
+
+
+def test_ansible_doc_shows_the_module_and_its_options():
+    import subprocess
+    import sys
+    tool = os.path.join(os.path.dirname(sys.executable), 'ansible-doc')
+    if not os.path.exists(tool):
+        pytest.skip('ansible-doc is not installed beside this Python')
+    proc = subprocess.run(  # noqa: S603 (our own command)
+        [tool, '--json', '-M', os.path.dirname(_PATH), 'downpour_resources'],
+        capture_output=True, text=True, timeout=120, check=True)
+    doc = json.loads(proc.stdout)['downpour_resources']['doc']
+    options = doc['options']
+    assert options['resources']['required'] is True
+    assert {'ids', 'uuids_csv', 'list_networks', 'parallel', 'cloud',
+            'auth'} <= set(options)
