@@ -37,6 +37,8 @@ class Batch:
 # In the order they are made: routers need subnets, and servers (which
 # have tasks of their own, after these) need all of them.
 BATCHES = (
+    # Found by the look, never created: no task of their own.
+    ('external_networks', None),
     ('keypairs', 'Create the keypairs'),
     ('networks', 'Create the networks and their subnets'),
     ('routers', 'Create the routers and their interfaces'),
@@ -174,15 +176,15 @@ def render_playbook(records):
             tasks['preflight' if rtype.preflight else 'import'].append(text)
     used = [batches[key] for key, _ in BATCHES if batches[key].items]
     preflight = [r for r in records if BY_TYPE[r.type].preflight]
-    external = [r for r in preflight if r.type == 'external_network']
+    external = [r for r in records if r.type == 'external_network']
     keyed_types = []
     for record in keyed:
         rtype = BY_TYPE[record.type]
         if rtype not in keyed_types:
             keyed_types.append(rtype)
     return env.get_template('playbook.yml.j2').render(
-        keyed_types=keyed_types, batches=used,
-        look=bool(used or external), external_records=external,
+        keyed_types=keyed_types, batches=used, look=bool(used),
+        external_records=external,
         all_lists=' + '.join('downpour_' + b.key for b in used) or '[]',
         preflight_records=preflight,
         preflight_tasks=tasks['preflight'], import_tasks=tasks['import'],

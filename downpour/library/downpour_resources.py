@@ -16,6 +16,9 @@ description:
     their rules) and images that C(downpour export) wrote into the
     playbook, lists each of their types once in the target project, and
     creates or corrects only what is missing or different.
+  - External (and shared) networks of the source are not created but
+    found (see I(network_map)); those the target lacks are returned in
+    C(missing).
   - A resource is the one of the target whose ID uuids.csv recorded for its
     old ID, else the only one of its name (when no other exported resource
     of its type has that name), else a new one.  Every resource created is
@@ -37,10 +40,12 @@ options:
   uuids_csv:
     description: The uuids.csv to recall IDs from and to record new ones in.
     type: path
-  list_networks:
-    description: Also return every network the project can see.
-    type: bool
-    default: false
+  network_map:
+    description: Target network name by source network name, for the
+      external (or shared) networks of the source, which are not created
+      but found.
+    type: dict
+    default: {}
   parallel:
     description: Image uploads at a time.
     type: int
@@ -66,11 +71,10 @@ created:
   description: One dict (type, name, old, new) per resource created.
   type: list
   returned: always
-networks:
-  description: The networks the project can see (id, name,
-    is_router_external, is_shared), when list_networks is true.
+missing:
+  description: Source IDs of the external networks the target lacks.
   type: list
-  returned: when list_networks is true
+  returned: always
 '''
 
 # Ansible's layout: the documentation strings come first.
@@ -177,6 +181,31 @@ class Handler:
 def _differs(obj, wanted):
     return {key: value for key, value in wanted.items()
             if getattr(obj, key, None) != value}
+
+
+class ExternalNetworks(Handler):
+    """Networks of the source that the tenant uses but does not own: not
+    created but found, by the network_map entry, else by name, else as the
+    target's only external network."""
+
+    types = ('external_network',)
+
+    def apply(self, items):
+        networks = self.imp.networks()
+        external = [net for net in networks if net.is_router_external]
+        for item in items:
+            self.imp.working = item
+            mapped = self.imp.network_map.get(item['name'])
+            if mapped is not None:
+                found = [net for net in networks if net.name == mapped]
+            else:
+                found = [net for net in networks if net.name == item['name']]
+                if not found and len(external) == 1:
+                    found = external
+            if found:
+                self.imp.found(item, found[0].id)
+            elif item['id'] not in self.imp.missing:
+                self.imp.missing.append(item['id'])
 
 
 class Keypairs(Handler):
@@ -289,11 +318,6 @@ class Routers(Handler):
                 self.imp.found(item, found.id)
                 current = (found.external_gateway_info or {}).get(
                     'network_id')
-                if item.get('gateway') and gateway is None and \
-                        current is None:
-                    # The look runs before the external networks are
-                    # resolved: without a gateway, the router needs one.
-                    self.imp.wait(item)
                 if gateway and current != gateway and \
                         not self.imp.wait(item):
                     self.conn.network.update_router(
@@ -492,7 +516,7 @@ class Images(Handler):
         return image.id
 
 
-HANDLERS = (Keypairs, Networks, Subnets, Routers, SecurityGroups, Images)
+HANDLERS = (ExternalNetworks, Keypairs, Networks, Subnets, Routers, SecurityGroups, Images)
 _KIND = {'server_snapshot': 'image'}
 
 
@@ -500,8 +524,10 @@ class Importer:
     """Runs the handlers in dependency order over a list of items."""
 
     def __init__(self, conn, ids=None, recorded=None, journal=None,
-                 check_mode=False, parallel=4):
+                 check_mode=False, parallel=4, network_map=None):
         self.conn = conn
+        self.network_map = network_map or {}
+        self.missing = []
         self.ids = dict(ids or {})
         self.recorded = recorded or {}
         self.journal = journal or Journal(None)
@@ -586,7 +612,7 @@ class DownpourResources(OpenStackModule):
         'resources': {'type': 'list', 'elements': 'dict', 'required': True},
         'ids': {'type': 'dict', 'default': {}},
         'uuids_csv': {'type': 'path'},
-        'list_networks': {'type': 'bool', 'default': False},
+        'network_map': {'type': 'dict', 'default': {}},
         'parallel': {'type': 'int', 'default': 4},
     }
     module_kwargs = {'supports_check_mode': True}
@@ -596,22 +622,18 @@ class DownpourResources(OpenStackModule):
         importer = Importer(
             self.conn, ids=self.params['ids'], recorded=recall(path),
             journal=Journal(path), check_mode=self.check_mode,
-            parallel=self.params['parallel'])
+            parallel=self.params['parallel'],
+            network_map=self.params['network_map'])
         result = {}
         try:
             importer.run(self.params['resources'])
         except ImportFailed as exc:
             self.fail_json(msg=str(exc), changed=importer.changed,
                            created=importer.created)
-        if self.params['list_networks']:
-            result['networks'] = [
-                {'id': net.id, 'name': net.name,
-                 'is_router_external': bool(net.is_router_external),
-                 'is_shared': bool(net.is_shared)}
-                for net in importer.networks()]
         # In check mode, "changed" says that a run would change something.
         changed = importer.changed or bool(importer.pending)
         result.update(changed=changed, ids=importer.ids,
+                      missing=importer.missing,
                       pending=importer.pending,
                       pending_types=importer.pending_types,
                       created=importer.created)

@@ -28,10 +28,11 @@ class Port(ResourceType):
 
 
 class ExternalNetwork(ResourceType):
-    """A network the target must already have; the pre-flight finds it."""
+    """A network the target must already have: the playbook's look finds
+    it, and the play stops if it cannot."""
 
     type = 'external_network'
-    preflight = True
+    batch = 'external_networks'
 
 
 class Subnet(ResourceType):

@@ -1,5 +1,6 @@
 """A second import with nothing to change only looks, and a target that
-lost something gets exactly that back.
+lost something gets exactly that back; a target without the external
+network stops the import before anything is created.
 
 Networks, a router with two interfaces and a gateway, two security groups
 (one rule naming the other group), a keypair and an image are exported and
@@ -102,6 +103,19 @@ def test_rerun_only_looks_and_repairs_what_is_missing(tmp_path,
     out = tmp_path / 'out'
     run([BIN / 'downpour', '--os-cloud', 'src', 'export', resources, out],
         env)
+
+    # A network_map entry naming nothing: the play stops, naming the
+    # network, before anything is created.
+    refused = run([BIN / 'ansible-playbook', out / 'playbook.yml',
+                   '-e', 'cloud=dst',
+                   '-e', '{"network_map": {"public": "no-such-net"}}'],
+                  env, check=False)
+    assert refused.returncode != 0
+    assert 'network public: the target has no network of that name' in \
+        refused.stdout, refused.stdout[-3000:]
+    assert list(target.conn.network.networks(
+        project_id=target.project_id)) == []
+    assert not (out / 'uuids.csv').exists()
 
     changed, _, first = _import(out, env, tmp_path / 'first')
     assert changed > 0

@@ -37,6 +37,8 @@ NOVA = ENDPOINTS['compute']
 GLANCE = ENDPOINTS['image'] + '/v2'
 WRITES = ('POST', 'PUT', 'PATCH', 'DELETE')
 
+# Found by the playbook's look, never made: no task of their own.
+LOOKED_AT = ('downpour_external_networks',)
 # The order of the playbook's tasks, and the types each one makes.
 BATCHES = (('downpour_keypairs', ('keypair',)),
            ('downpour_networks', ('network', 'subnet')),
@@ -441,25 +443,32 @@ def image(tmp_path, name, data, old=None, algo='sha512', checksum=None):
 # -- running it ----------------------------------------------------------------
 
 
-def run(fake_cloud, items, csv_path=None, ids=None, check_mode=False):
+def run(fake_cloud, items, csv_path=None, ids=None, check_mode=False,
+        network_map=None):
     """One module process: its own login, uuids.csv read at the start."""
     importer = dr.Importer(fake_cloud.connect(), ids=ids,
                            recorded=dr.recall(str(csv_path) if csv_path
                                               else None),
                            journal=dr.Journal(str(csv_path) if csv_path
                                               else None),
-                           check_mode=check_mode, parallel=2)
+                           check_mode=check_mode, parallel=2,
+                           network_map=network_map)
     importer.run(items)
     return importer
 
 
-def play(fake_cloud, lists, csv_path, external_ids=None):
-    """What the playbook does: look in check mode (without IDs, like its
-    first task), then run the task of each list with work pending."""
-    look = run(fake_cloud, [i for key, _ in BATCHES
-                            for i in lists.get(key, [])],
-               csv_path, check_mode=True)
-    ids = dict(look.ids, **(external_ids or {}))
+def external(name):
+    return {'type': 'external_network', 'id': old_id(), 'name': name}
+
+
+def play(fake_cloud, lists, csv_path, network_map=None):
+    """What the playbook does: look in check mode over every list (which
+    finds the external networks), then run the task of each list with
+    work pending, with the IDs known so far."""
+    keys = LOOKED_AT + tuple(key for key, _ in BATCHES)
+    look = run(fake_cloud, [i for key in keys for i in lists.get(key, [])],
+               csv_path, check_mode=True, network_map=network_map)
+    ids = dict(look.ids)
     ran = []
     for key, types in BATCHES:
         if set(look.pending_types) & set(types) and lists.get(key):
@@ -482,7 +491,8 @@ def _sample_lists(fake_cloud, tmp_path):
         Entry('servers', name='web-2', save_state=False, index=1)])
     text = render.render_playbook(records)
     play_, = yaml.safe_load(text.replace('!unsafe ', ''))
-    lists = {key: play_['vars'][key] for key, _ in BATCHES}
+    lists = {key: play_['vars'][key]
+             for key in LOOKED_AT + tuple(key for key, _ in BATCHES)}
     blobs = tmp_path / 'blobs'
     blobs.mkdir()
     for item in lists['downpour_images']:
@@ -500,9 +510,8 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
     lists = _sample_lists(fake_cloud, tmp_path)
     target = Target(fake_cloud)
     csv_path = tmp_path / 'uuids.csv'
-    external = {sample.PUBLIC_NET: target.public['id']}
 
-    look, ids, ran = play(fake_cloud, lists, csv_path, external)
+    look, ids, ran = play(fake_cloud, lists, csv_path)
 
     assert look.pending_types == ['keypair', 'network', 'subnet', 'router',
                                   'security_group', 'server_snapshot',
@@ -564,7 +573,7 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
 
     # Again: the look finds everything, and nothing is run or written.
     target.mark()
-    again, ids_again, ran = play(fake_cloud, lists, csv_path, external)
+    again, ids_again, ran = play(fake_cloud, lists, csv_path)
     assert (again.pending, again.pending_types, ran) == ([], [], [])
     assert target.writes() == []
     assert ids_again == ids
@@ -964,15 +973,51 @@ def test_an_interface_error_names_its_router(fake_cloud, tmp_path):
 def test_the_look_sees_a_router_without_its_gateway(fake_cloud, tmp_path):
     target = Target(fake_cloud)
     target.add_router('r')  # found by name, no external gateway
-    item = router('r', gateway=sample.PUBLIC_NET)
+    public = external('public')
+    item = router('r', gateway=public['id'])
     csv_path = tmp_path / 'uuids.csv'
 
-    play(fake_cloud, {'downpour_routers': [item]}, csv_path,
-         {sample.PUBLIC_NET: target.public['id']})
+    look, _, ran = play(fake_cloud, {'downpour_external_networks': [public],
+                                     'downpour_routers': [item]}, csv_path)
 
+    assert look.pending == [item['id']]
+    assert ran == ['downpour_routers']
     found, = target.routers.values()
     assert found['external_gateway_info'] == {'network_id':
                                               target.public['id']}
+    # Moved to another external network: the look sees that too.
+    other = target.add_network('other-ext', project=OTHER_PROJECT,
+                               external=True)
+    look, _, ran = play(fake_cloud, {'downpour_external_networks': [public],
+                                     'downpour_routers': [item]}, csv_path,
+                        network_map={'public': 'other-ext'})
+    assert ran == ['downpour_routers']
+    assert target.routers[found['id']]['external_gateway_info'] == {
+        'network_id': other['id']}
+
+
+def test_external_networks_are_found_never_made(fake_cloud):
+    target = Target(fake_cloud)
+    same, mapped, only = external('public'), external('provider'), \
+        external('elsewhere')
+    target.mark()
+
+    look = run(fake_cloud, [same, mapped, only], check_mode=True,
+               network_map={'provider': 'public'})
+
+    # By name, by network_map, and as the target's only external network.
+    assert look.ids == {item['id']: target.public['id']
+                        for item in (same, mapped, only)}
+    assert look.missing == [] and look.pending == []
+    assert target.calls('POST') == target.calls('PUT') == []
+
+    # With two external networks, one not named is missing, not guessed;
+    # a network_map entry naming nothing is missing too.
+    target.add_network('ext-2', project=OTHER_PROJECT, external=True)
+    look = run(fake_cloud, [same, mapped, only],
+               network_map={'provider': 'gone'})
+    assert look.ids == {same['id']: target.public['id']}
+    assert look.missing == [mapped['id'], only['id']]
 
 
 def test_an_unknown_type_is_refused_before_anything_is_done(fake_cloud):
@@ -1026,5 +1071,5 @@ def test_ansible_doc_shows_the_module_and_its_options():
     doc = json.loads(proc.stdout)['downpour_resources']['doc']
     options = doc['options']
     assert options['resources']['required'] is True
-    assert {'ids', 'uuids_csv', 'list_networks', 'parallel', 'cloud',
+    assert {'ids', 'uuids_csv', 'network_map', 'parallel', 'cloud',
             'auth'} <= set(options)
