@@ -44,6 +44,9 @@ BATCHES = (
     ('routers', 'Create the routers and their interfaces'),
     ('security_groups', 'Create the security groups and their rules'),
     ('images', 'Upload the images'),
+    # Found by the look only: their own tasks make them.
+    ('volumes', None),
+    ('servers', None),
 )
 # No line folding: a folded double-quoted scalar is valid YAML but harder
 # to read and to diff.
@@ -113,8 +116,20 @@ def ref(record):
         return "downpour_ids['%s']" % checked_uuid(record.old_id, repr(record))
     if record.keyed and rtype.sdk_type:
         # Registered by the rename (openstack.cloud.resource).
-        return '%s.resource.id' % record.var
-    return '%s.%s' % (record.var, rtype.result_id)
+        made = '%s.resource.id' % record.var
+    else:
+        made = '%s.%s' % (record.var, rtype.result_id)
+    if rtype.looked_at:
+        # Its tasks are skipped when the look found it.
+        return "(%s if %s is not skipped else %s)" % (
+            made, record.var, looked(record))
+    return made
+
+
+def looked(record):
+    """The expression for the ID the look found for ``record``."""
+    return "downpour_target.looked['%s']" % checked_uuid(record.old_id,
+                                                         repr(record))
 
 
 def csv_new(record):
@@ -153,10 +168,16 @@ def environment():
     env.filters['ref'] = lambda record: jinja_expr(ref(record))
     env.filters['csv_new'] = csv_new
     env.globals['ref_expr'] = ref
+    env.globals['looked'] = looked
     env.globals['BY_TYPE'] = BY_TYPE
     env.globals['CLOUD'] = jinja_expr('cloud | default(omit)')
     env.globals['expr'] = jinja_expr
     return env
+
+
+def _indent(text, by=4):
+    return ''.join((' ' * by + line) if line.strip() else line
+                   for line in text.splitlines(keepends=True))
 
 
 def render_playbook(records):
@@ -164,7 +185,8 @@ def render_playbook(records):
     env = environment()
     tasks = {'preflight': [], 'import': []}
     batches = {key: Batch(key, title, tuple(sorted(
-        rtype.type for rtype in BY_TYPE.values() if rtype.batch == key)))
+        rtype.type for rtype in BY_TYPE.values()
+        if key in (rtype.batch, rtype.looked_at))))
         for key, title in BATCHES}
     for record in records:
         rtype = BY_TYPE[record.type]
@@ -172,6 +194,12 @@ def render_playbook(records):
         text = template.render(record=record, rtype=rtype)
         if rtype.batch:
             batches[rtype.batch].items.append(text)
+        elif rtype.looked_at:
+            batches[rtype.looked_at].items.append(
+                env.get_template('_looked.yml.j2').render(
+                    record=record, rtype=rtype))
+            tasks['import'].append(env.get_template('_block.yml.j2').render(
+                record=record, rtype=rtype, tasks=_indent(text)))
         else:
             tasks['preflight' if rtype.preflight else 'import'].append(text)
     used = [batches[key] for key, _ in BATCHES if batches[key].items]

@@ -71,6 +71,11 @@ created:
   description: One dict (type, name, old, new) per resource created.
   type: list
   returned: always
+looked:
+  description: Target ID by source ID of the volumes and servers found
+    (ready, with their volumes attached); their own tasks make the rest.
+  type: dict
+  returned: always
 missing:
   description: Source IDs of the external networks the target lacks.
   type: list
@@ -316,12 +321,14 @@ class Routers(Handler):
                 have = []
             else:
                 self.imp.found(item, found.id)
+                change = _differs(found, dict(item['attributes'],
+                                              name=item['name']))
                 current = (found.external_gateway_info or {}).get(
                     'network_id')
-                if gateway and current != gateway and \
-                        not self.imp.wait(item):
-                    self.conn.network.update_router(
-                        found, external_gateway_info={'network_id': gateway})
+                if gateway and current != gateway:
+                    change['external_gateway_info'] = {'network_id': gateway}
+                if change and not self.imp.wait(item):
+                    self.conn.network.update_router(found, **change)
                     self.imp.changed = True
                 if ports is None:
                     # One list for every router's interfaces.
@@ -384,10 +391,10 @@ class SecurityGroups(Handler):
             found = self.match(item, groups)
             if found is not None:
                 self.imp.found(item, found.id)
-                if found.description != item['description'] and \
-                        not self.imp.wait(item):
-                    self.conn.network.update_security_group(
-                        found, description=item['description'])
+                change = _differs(found, {'name': item['name'],
+                                          'description': item['description']})
+                if change and not self.imp.wait(item):
+                    self.conn.network.update_security_group(found, **change)
                     self.imp.changed = True
             elif not self.imp.wait(item):
                 found = self.conn.network.create_security_group(
@@ -516,7 +523,64 @@ class Images(Handler):
         return image.id
 
 
-HANDLERS = (ExternalNetworks, Keypairs, Networks, Subnets, Routers, SecurityGroups, Images)
+class LookOnly(Handler):
+    """Volumes and servers are made by their own openstack.cloud tasks;
+    the look only finds them, so that a run skips the tasks of those that
+    are already there."""
+
+    # What counts as made: anything else is left to the resource's tasks.
+    READY = ()
+
+    def listing(self):
+        raise NotImplementedError
+
+    def complete(self, item, found):
+        return True
+
+    def apply(self, items):
+        if not self.imp.check_mode:
+            raise ImportFailed('%s: made by its own task, not by this module'
+                               % describe(items[0]))
+        candidates = self.listing()
+        for item in items:
+            self.imp.working = item
+            found = self.match(item, candidates)
+            # Under another name (a run stopped before the rename of a
+            # name that repeats): its tasks finish the job.
+            if found is not None and found.status in self.READY and \
+                    found.name == item['name'] and self.complete(item, found):
+                # Apart from ids: a server and its snapshot share an old ID.
+                self.imp.looked[item['id']] = found.id
+            else:
+                self.imp.wait(item)
+
+
+class Volumes(LookOnly):
+    types = ('volume',)
+    READY = ('available', 'in-use')
+
+    def listing(self):
+        return list(self.conn.block_storage.volumes())
+
+
+class Servers(LookOnly):
+    """A server counts as there when it runs with all its volumes
+    attached: an import stopped before an attachment does the rest."""
+
+    types = ('server',)
+    READY = ('ACTIVE', 'SHUTOFF')
+
+    def listing(self):
+        return list(self.conn.compute.servers())
+
+    def complete(self, item, found):
+        attached = {volume['id'] for volume in found.attached_volumes or []}
+        return all(self.imp.looked.get(old) in attached
+                   for old in item.get('volumes') or [])
+
+
+HANDLERS = (ExternalNetworks, Keypairs, Networks, Subnets, Routers,
+            SecurityGroups, Images, Volumes, Servers)
 _KIND = {'server_snapshot': 'image'}
 
 
@@ -528,6 +592,8 @@ class Importer:
         self.conn = conn
         self.network_map = network_map or {}
         self.missing = []
+        # Volumes and servers the look found, by old ID.
+        self.looked = {}
         self.ids = dict(ids or {})
         self.recorded = recorded or {}
         self.journal = journal or Journal(None)
@@ -633,7 +699,7 @@ class DownpourResources(OpenStackModule):
         # In check mode, "changed" says that a run would change something.
         changed = importer.changed or bool(importer.pending)
         result.update(changed=changed, ids=importer.ids,
-                      missing=importer.missing,
+                      looked=importer.looked, missing=importer.missing,
                       pending=importer.pending,
                       pending_types=importer.pending_types,
                       created=importer.created)

@@ -136,6 +136,10 @@ class ResourceType:
     # module makes this type from (see render.BATCHES); None: a task of its
     # own per resource.
     batch = None
+    # The list of the playbook that only the look takes, to skip this
+    # resource's own tasks when the target already has it (volumes and
+    # servers, which openstack.cloud tasks make).
+    looked_at = None
     # For records of unbatched types whose name repeats (see Record.keyed):
     # the openstacksdk
     # proxy and resource the playbook renames them through

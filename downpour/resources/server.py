@@ -20,6 +20,7 @@ class Server(ResourceType):
     result_id = 'server.id'
     sdk_service = 'compute'
     sdk_type = 'server'
+    looked_at = 'servers'
     info_module = 'openstack.cloud.server_info'
     info_key = 'servers'
 

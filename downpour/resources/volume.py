@@ -10,6 +10,7 @@ class Volume(ResourceType):
     result_id = 'volume.id'
     sdk_service = 'block_storage'
     sdk_type = 'volume'
+    looked_at = 'volumes'
     info_module = 'openstack.cloud.volume_info'
     info_key = 'volumes'
 

@@ -5,6 +5,7 @@ import yaml
 
 from downpour import export, render
 from downpour.resourcefile import Entry
+from tests.unit.playbook import all_tasks
 from tests.unit.resources import sample
 
 
@@ -89,10 +90,11 @@ def test_boot_from_volume_copies_the_root_volume(fake_cloud, tmp_path):
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(records), encoding='utf-8')
     play, = yaml.safe_load(path.read_text().replace('!unsafe ', ''))
-    task = next(t for t in play['tasks']
+    task = next(t for t in all_tasks(play)
                 if t['name'] == 'Create server web-1')
     assert task['openstack.cloud.server']['boot_volume'] == (
-        '{{ %s.volume.id }}' % root.var)
+        '{{ %s }}' % render.ref(root))
+    assert root.var in render.ref(root)
     assert 'image' not in task['openstack.cloud.server']
 
 

@@ -16,6 +16,7 @@ import pytest
 from downpour import export, render
 from downpour.resourcefile import Entry
 from downpour.resources.base import Blob, Record
+from tests.unit.playbook import all_tasks
 from tests.unit.resources import sample
 
 GOLDEN = os.path.join(os.path.dirname(__file__), 'golden')
@@ -76,7 +77,8 @@ def _load(path):
 
 
 def _task(play, name_start):
-    return next(t for t in play['tasks'] if t['name'].startswith(name_start))
+    return next(t for t in all_tasks(play)
+                if t['name'].startswith(name_start))
 
 
 def _item(play, key, rtype):
@@ -267,7 +269,7 @@ def test_repeated_names_are_created_apart_and_found_by_old_id(tmp_path):
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(records), encoding='utf-8')
     play, = _load(str(path))
-    tasks = play['tasks']
+    tasks = list(all_tasks(play))
     names = [t['name'] for t in tasks]
     # Networks, security groups and images go to downpour_resources, which
     # works by old ID: each twin is listed once, under its own name.
@@ -353,7 +355,7 @@ def test_uploads_are_verified_against_the_manifest(tmp_path):
     path.write_text(render.render_playbook(_twin_records()),
                     encoding='utf-8')
     play, = _load(str(path))
-    checks = [t for t in play['tasks'] if t['name'].startswith('Verify ')]
+    checks = [t for t in all_tasks(play) if t['name'].startswith('Verify ')]
     assert [t['name'] for t in checks] == ['Verify volume twin'] * 2
     for check in checks:
         assert 'ansible.builtin.assert' in check

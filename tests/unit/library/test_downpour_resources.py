@@ -1024,7 +1024,7 @@ def test_an_unknown_type_is_refused_before_anything_is_done(fake_cloud):
     target = Target(fake_cloud)
     target.mark()
     with pytest.raises(dr.ImportFailed, match='unknown resource type'):
-        run(fake_cloud, [network('n'), {'type': 'volume', 'id': 'v',
+        run(fake_cloud, [network('n'), {'type': 'floating_ip', 'id': 'v',
                                         'name': 'v'}])
     assert target.calls() == []
 
@@ -1073,3 +1073,146 @@ def test_ansible_doc_shows_the_module_and_its_options():
     assert options['resources']['required'] is True
     assert {'ids', 'uuids_csv', 'network_map', 'parallel', 'cloud',
             'auth'} <= set(options)
+
+
+def _volumes_and_servers(fake_cloud, volumes, servers):
+    fake_cloud.get('block-storage', '/volumes/detail',
+                   json={'volumes': volumes})
+    fake_cloud.get('compute', '/servers/detail', json={'servers': servers})
+
+
+def _server(server_id, name, status='ACTIVE', attached=()):
+    return {'id': server_id, 'name': name, 'status': status,
+            'os-extended-volumes:volumes_attached': [
+                {'id': volume_id} for volume_id in attached]}
+
+
+def test_the_look_finds_volumes_and_servers_that_are_complete(fake_cloud,
+                                                               tmp_path):
+    target = Target(fake_cloud)
+    data = {'type': 'volume', 'id': old_id(), 'name': 'data',
+            'csv_type': 'volume'}
+    spare = {'type': 'volume', 'id': old_id(), 'name': 'spare',
+             'csv_type': 'volume'}
+    web = {'type': 'server', 'id': old_id(), 'name': 'web',
+           'csv_type': 'server', 'volumes': [data['id']]}
+    db = {'type': 'server', 'id': old_id(), 'name': 'db',
+          'csv_type': 'server', 'volumes': []}
+    _volumes_and_servers(fake_cloud, [
+        {'id': 'vol-data', 'name': 'data', 'status': 'in-use'},
+        {'id': 'vol-spare', 'name': 'spare', 'status': 'creating'},
+    ], [_server('srv-web', 'web', attached=['vol-data']),
+        _server('srv-db', 'db', status='BUILD')])
+    target.mark()
+
+    look = run(fake_cloud, [data, spare, web, db], tmp_path / 'uuids.csv',
+               check_mode=True)
+
+    # Found when ready (and, for a server, with its volumes attached);
+    # the rest is left to their own tasks.
+    assert look.looked == {data['id']: 'vol-data', web['id']: 'srv-web'}
+    assert look.pending == [spare['id'], db['id']]
+    assert look.pending_types == ['volume', 'server']
+    # One list of each, nothing written.
+    assert {m for m, _ in target.calls()} == {'GET'}
+    assert sorted(p.rsplit('/', 2)[-2] for _, p in target.calls()
+                  if p.endswith('/detail')) == ['servers', 'volumes']
+
+
+def test_a_server_missing_an_attachment_is_left_to_its_tasks(fake_cloud):
+    Target(fake_cloud)
+    data = {'type': 'volume', 'id': old_id(), 'name': 'data'}
+    web = {'type': 'server', 'id': old_id(), 'name': 'web',
+           'volumes': [data['id']]}
+    _volumes_and_servers(fake_cloud,
+                         [{'id': 'vol-data', 'name': 'data',
+                           'status': 'available'}],
+                         [_server('srv-web', 'web', attached=[])])
+
+    look = run(fake_cloud, [data, web], check_mode=True)
+
+    assert look.looked == {data['id']: 'vol-data'}
+    assert look.pending == [web['id']]
+
+
+def test_servers_whose_names_repeat_are_found_by_recorded_id(fake_cloud,
+                                                              tmp_path):
+    Target(fake_cloud)
+    first = {'type': 'server', 'id': old_id(), 'name': 'twin',
+             'csv_type': 'server', 'volumes': []}
+    second = dict(first, id=old_id())
+    csv_path = tmp_path / 'uuids.csv'
+    dr.Journal(str(csv_path)).record('server', 'twin', second['id'], 'srv-2')
+    _volumes_and_servers(fake_cloud, [], [_server('srv-1', 'twin'),
+                                          _server('srv-2', 'twin')])
+
+    look = run(fake_cloud, [first, second], csv_path, check_mode=True)
+
+    # Two of that name: only the recorded one is known.
+    assert look.looked == {second['id']: 'srv-2'}
+    assert look.pending == [first['id']]
+
+
+def test_volumes_and_servers_are_never_made_by_the_module(fake_cloud):
+    Target(fake_cloud)
+    with pytest.raises(dr.ImportFailed, match='made by its own task'):
+        run(fake_cloud, [{'type': 'server', 'id': old_id(), 'name': 'web',
+                          'volumes': []}])
+
+
+def test_a_server_and_its_snapshot_keep_their_own_ids(fake_cloud, tmp_path):
+    """The snapshot of a server is exported under the server's old ID:
+    finding the server must not change what the snapshot maps to."""
+    target = Target(fake_cloud)
+    server_id = old_id()
+    blob = tmp_path / 'blob'
+    blob.write_bytes(b'disk')
+    snapshot = {'type': 'server_snapshot', 'id': server_id,
+                'name': 'web-snapshot', 'csv_type': 'server snapshot',
+                'filename': str(blob), 'attributes': {
+                    'disk_format': 'raw', 'container_format': 'bare'}}
+    image_id = target.add_image('web-snapshot', b'disk')['id']
+    server = {'type': 'server', 'id': server_id, 'name': 'web',
+              'csv_type': 'server', 'volumes': []}
+    _volumes_and_servers(fake_cloud, [], [_server('srv-web', 'web')])
+
+    look = run(fake_cloud, [snapshot, server], check_mode=True)
+
+    assert look.ids == {server_id: image_id}
+    assert look.looked == {server_id: 'srv-web'}
+
+
+def test_a_volume_left_under_its_provisional_name_is_left_to_its_tasks(
+        fake_cloud, tmp_path):
+    """A run stopped between recording a volume and renaming it: the look
+    must not skip the tasks that rename it."""
+    Target(fake_cloud)
+    volume = {'type': 'volume', 'id': old_id(), 'name': 'twin',
+              'csv_type': 'volume'}
+    csv_path = tmp_path / 'uuids.csv'
+    dr.Journal(str(csv_path)).record('volume', 'twin', volume['id'], 'vol-1')
+    _volumes_and_servers(fake_cloud, [
+        {'id': 'vol-1', 'name': 'downpour-' + volume['id'],
+         'status': 'available'}], [])
+
+    look = run(fake_cloud, [volume], csv_path, check_mode=True)
+
+    assert look.looked == {}
+    assert look.pending == [volume['id']]
+
+
+def test_a_recorded_group_renamed_in_the_target_gets_its_name_back(
+        fake_cloud, tmp_path):
+    target = Target(fake_cloud)
+    found = target.add_group('renamed', description='web servers')
+    item = group('web', description='web servers')
+    csv_path = tmp_path / 'uuids.csv'
+    dr.Journal(str(csv_path)).record('security group', 'web', item['id'],
+                                     found['id'])
+
+    look = run(fake_cloud, [item], csv_path, check_mode=True)
+    assert look.pending == [item['id']]
+    run(fake_cloud, [item], csv_path)
+
+    assert target.groups[found['id']]['name'] == 'web'
+    assert [g['name'] for g in target.groups.values()].count('web') == 1
