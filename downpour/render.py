@@ -38,6 +38,7 @@ class Batch:
 # have tasks of their own, after these) need all of them.
 BATCHES = (
     # Found by the look, never created: no task of their own.
+    ('flavors', None),
     ('external_networks', None),
     ('keypairs', 'Create the keypairs'),
     ('networks', 'Create the networks and their subnets'),
@@ -109,11 +110,10 @@ def jinja_expr(expression):
 def ref(record):
     """The Jinja expression for a record's ID in the target."""
     rtype = BY_TYPE[record.type]
-    if rtype.preflight:
-        return '%s.id' % record.var
+    if record.type == 'keypair':
+        raise ValueError('a keypair is referred to by its name')
     if rtype.batch:
-        # A checked UUID: safe inside an expression.
-        return "downpour_ids['%s']" % checked_uuid(record.old_id, repr(record))
+        return "downpour_ids['%s']" % rtype.item_id(record)
     if record.keyed and rtype.sdk_type:
         # Registered by the rename (openstack.cloud.resource).
         made = '%s.resource.id' % record.var
@@ -169,6 +169,8 @@ def environment():
     env.filters['csv_new'] = csv_new
     env.globals['ref_expr'] = ref
     env.globals['looked'] = looked
+    env.globals['item_id'] = lambda record: BY_TYPE[record.type].item_id(
+        record)
     env.globals['BY_TYPE'] = BY_TYPE
     env.globals['CLOUD'] = jinja_expr('cloud | default(omit)')
     env.globals['expr'] = jinja_expr
@@ -183,7 +185,7 @@ def _indent(text, by=4):
 def render_playbook(records):
     keyed = mark_keyed(records)
     env = environment()
-    tasks = {'preflight': [], 'import': []}
+    tasks = []
     batches = {key: Batch(key, title, tuple(sorted(
         rtype.type for rtype in BY_TYPE.values()
         if key in (rtype.batch, rtype.looked_at))))
@@ -198,13 +200,12 @@ def render_playbook(records):
             batches[rtype.looked_at].items.append(
                 env.get_template('_looked.yml.j2').render(
                     record=record, rtype=rtype))
-            tasks['import'].append(env.get_template('_block.yml.j2').render(
+            tasks.append(env.get_template('_block.yml.j2').render(
                 record=record, rtype=rtype, tasks=_indent(text)))
         else:
-            tasks['preflight' if rtype.preflight else 'import'].append(text)
+            tasks.append(text)
     used = [batches[key] for key, _ in BATCHES if batches[key].items]
-    preflight = [r for r in records if BY_TYPE[r.type].preflight]
-    external = [r for r in records if r.type == 'external_network']
+    needed = [r for r in records if r.type in ('flavor', 'external_network')]
     keyed_types = []
     for record in keyed:
         rtype = BY_TYPE[record.type]
@@ -212,10 +213,9 @@ def render_playbook(records):
             keyed_types.append(rtype)
     return env.get_template('playbook.yml.j2').render(
         keyed_types=keyed_types, batches=used, look=bool(used),
-        external_records=external,
+        needed_records=needed,
         all_lists=' + '.join('downpour_' + b.key for b in used) or '[]',
-        preflight_records=preflight,
-        preflight_tasks=tasks['preflight'], import_tasks=tasks['import'],
+        import_tasks=tasks,
         csv_rows=[r for r in records if BY_TYPE[r.type].csv_type])
 
 

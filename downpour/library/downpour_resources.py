@@ -16,9 +16,9 @@ description:
     their rules) and images that C(downpour export) wrote into the
     playbook, lists each of their types once in the target project, and
     creates or corrects only what is missing or different.
-  - External (and shared) networks of the source are not created but
-    found (see I(network_map)); those the target lacks are returned in
-    C(missing).
+  - Flavors and the external (and shared) networks of the source are not
+    created but found (see I(flavor_map) and I(network_map)); those the
+    target lacks are returned in C(missing).
   - A resource is the one of the target whose ID uuids.csv recorded for its
     old ID, else the only one of its name (when no other exported resource
     of its type has that name), else a new one.  Every resource created is
@@ -44,6 +44,11 @@ options:
     description: Target network name by source network name, for the
       external (or shared) networks of the source, which are not created
       but found.
+    type: dict
+    default: {}
+  flavor_map:
+    description: Target flavor name by source flavor name; flavors are not
+      created but chosen.
     type: dict
     default: {}
   parallel:
@@ -77,7 +82,8 @@ looked:
   type: dict
   returned: always
 missing:
-  description: Source IDs of the external networks the target lacks.
+  description: The flavors and external networks the target lacks (their
+    C(id) in I(resources)).
   type: list
   returned: always
 '''
@@ -186,6 +192,32 @@ class Handler:
 def _differs(obj, wanted):
     return {key: value for key, value in wanted.items()
             if getattr(obj, key, None) != value}
+
+
+class Flavors(Handler):
+    """Flavors are not created but chosen: the flavor_map entry, else the
+    flavor of the same name, else the smallest with at least the source's
+    vCPUs, RAM and disk."""
+
+    types = ('flavor',)
+
+    def apply(self, items):
+        flavors = list(self.conn.compute.flavors())
+        for item in items:
+            self.imp.working = item
+            mapped = self.imp.flavor_map.get(item['name'])
+            if mapped is not None:
+                found = [f for f in flavors if f.name == mapped]
+            else:
+                found = [f for f in flavors if f.name == item['name']]
+                found = found or sorted(
+                    (f for f in flavors if f.vcpus >= item['vcpus']
+                     and f.ram >= item['ram'] and f.disk >= item['disk']),
+                    key=lambda f: (f.vcpus, f.ram, f.disk))
+            if found:
+                self.imp.found(item, found[0].id)
+            elif item['id'] not in self.imp.missing:
+                self.imp.missing.append(item['id'])
 
 
 class ExternalNetworks(Handler):
@@ -579,7 +611,7 @@ class Servers(LookOnly):
                    for old in item.get('volumes') or [])
 
 
-HANDLERS = (ExternalNetworks, Keypairs, Networks, Subnets, Routers,
+HANDLERS = (Flavors, ExternalNetworks, Keypairs, Networks, Subnets, Routers,
             SecurityGroups, Images, Volumes, Servers)
 _KIND = {'server_snapshot': 'image'}
 
@@ -588,9 +620,11 @@ class Importer:
     """Runs the handlers in dependency order over a list of items."""
 
     def __init__(self, conn, ids=None, recorded=None, journal=None,
-                 check_mode=False, parallel=4, network_map=None):
+                 check_mode=False, parallel=4, network_map=None,
+                 flavor_map=None):
         self.conn = conn
         self.network_map = network_map or {}
+        self.flavor_map = flavor_map or {}
         self.missing = []
         # Volumes and servers the look found, by old ID.
         self.looked = {}
@@ -679,6 +713,7 @@ class DownpourResources(OpenStackModule):
         'ids': {'type': 'dict', 'default': {}},
         'uuids_csv': {'type': 'path'},
         'network_map': {'type': 'dict', 'default': {}},
+        'flavor_map': {'type': 'dict', 'default': {}},
         'parallel': {'type': 'int', 'default': 4},
     }
     module_kwargs = {'supports_check_mode': True}
@@ -689,7 +724,8 @@ class DownpourResources(OpenStackModule):
             self.conn, ids=self.params['ids'], recorded=recall(path),
             journal=Journal(path), check_mode=self.check_mode,
             parallel=self.params['parallel'],
-            network_map=self.params['network_map'])
+            network_map=self.params['network_map'],
+            flavor_map=self.params['flavor_map'])
         result = {}
         try:
             importer.run(self.params['resources'])

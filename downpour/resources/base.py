@@ -130,8 +130,6 @@ class ResourceType:
     section = None
     csv_type = None
     result_id = None
-    # Rendered in the pre-flight tasks instead of the import tasks.
-    preflight = False
     # The typed list (and task) of the playbook that the downpour_resources
     # module makes this type from (see render.BATCHES); None: a task of its
     # own per resource.
@@ -149,6 +147,13 @@ class ResourceType:
     sdk_type = None
     info_module = None
     info_key = None
+
+    @staticmethod
+    def item_id(record):
+        """The key of ``record`` in the playbook's typed lists and in
+        downpour_ids: its old ID, checked to be a UUID, so that it is safe
+        inside an expression."""
+        return checked_uuid(record.old_id, repr(record))
 
     @classmethod
     def list(cls, conn):

@@ -1,4 +1,5 @@
-"""Flavors: never created, the pre-flight picks a target flavor for each.
+"""Flavors: never created; the playbook's look picks a target flavor for
+each.
 
 Since compute microversion 2.47 a server embeds its flavor (name, vCPUs, RAM,
 disk), so no flavor is listed or fetched; the flavor list is read (once)
@@ -10,7 +11,13 @@ from downpour.resources.base import Record, ResourceType
 
 class Flavor(ResourceType):
     type = 'flavor'
-    preflight = True
+    batch = 'flavors'
+
+    @staticmethod
+    def item_id(record):
+        # A flavor's ID is its name, which may hold anything: the playbook
+        # refers to it by the variable downpour chose.
+        return record.var
 
     @classmethod
     def list(cls, conn):

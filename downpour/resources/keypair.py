@@ -10,6 +10,11 @@ class Keypair(ResourceType):
     result_id = 'keypair.name'
     batch = 'keypairs'
 
+    @staticmethod
+    def item_id(record):
+        # Never inside an expression: servers name their keypair.
+        return record.old_id
+
     @classmethod
     def list(cls, conn):
         return conn.compute.keypairs()

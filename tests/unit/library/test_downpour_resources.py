@@ -444,7 +444,7 @@ def image(tmp_path, name, data, old=None, algo='sha512', checksum=None):
 
 
 def run(fake_cloud, items, csv_path=None, ids=None, check_mode=False,
-        network_map=None):
+        network_map=None, flavor_map=None):
     """One module process: its own login, uuids.csv read at the start."""
     importer = dr.Importer(fake_cloud.connect(), ids=ids,
                            recorded=dr.recall(str(csv_path) if csv_path
@@ -452,7 +452,7 @@ def run(fake_cloud, items, csv_path=None, ids=None, check_mode=False,
                            journal=dr.Journal(str(csv_path) if csv_path
                                               else None),
                            check_mode=check_mode, parallel=2,
-                           network_map=network_map)
+                           network_map=network_map, flavor_map=flavor_map)
     importer.run(items)
     return importer
 
@@ -1216,3 +1216,34 @@ def test_a_recorded_group_renamed_in_the_target_gets_its_name_back(
 
     assert target.groups[found['id']]['name'] == 'web'
     assert [g['name'] for g in target.groups.values()].count('web') == 1
+
+
+def test_flavors_are_chosen_never_made(fake_cloud):
+    Target(fake_cloud)
+    fake_cloud.get('compute', '/flavors/detail', json={'flavors': [
+        {'id': 'f-large', 'name': 't2.large', 'vcpus': 2, 'ram': 4096,
+         'disk': 40},
+        {'id': 'f-micro', 'name': 't2.micro', 'vcpus': 1, 'ram': 512,
+         'disk': 1},
+        {'id': 'f-tiny', 'name': 'm1.tiny', 'vcpus': 1, 'ram': 512,
+         'disk': 1},
+        {'id': 'f-small', 'name': 'm1.small', 'vcpus': 1, 'ram': 2048,
+         'disk': 20}]})
+
+    def flavor(var, name, vcpus=1, ram=512, disk=1):
+        return {'type': 'flavor', 'id': var, 'name': name, 'vcpus': vcpus,
+                'ram': ram, 'disk': disk}
+
+    same = flavor('flavor_001', 'm1.tiny')
+    mapped = flavor('flavor_002', 'gold', vcpus=8)
+    sized = flavor('flavor_003', 'ds1.custom', ram=1024, disk=10)
+    huge = flavor('flavor_004', 'huge', vcpus=64)
+
+    look = run(fake_cloud, [same, mapped, sized, huge], check_mode=True,
+               flavor_map={'gold': 't2.large'})
+
+    # By name; by flavor_map (whatever its size); the smallest as large.
+    assert look.ids == {'flavor_001': 'f-tiny', 'flavor_002': 'f-large',
+                        'flavor_003': 'f-small'}
+    assert look.missing == ['flavor_004']
+    assert look.pending == []
