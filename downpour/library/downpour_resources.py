@@ -637,7 +637,6 @@ class Importer:
         self.pending = []
         self.pending_types = []
         self.created = []
-        self.resolved = {}
         # The item a handler is busy with, for the message of a failure.
         self.working = None
         self._names = {}
@@ -662,7 +661,6 @@ class Importer:
 
     def found(self, item, new_id):
         self.ids[item['id']] = new_id
-        self.resolved[item['id']] = new_id
 
     def made(self, item, new_id):
         self.found(item, new_id)
