@@ -27,9 +27,10 @@ REQUIREMENTS = 'requirements.yml'
 
 @dataclasses.dataclass
 class Batch:
-    """One typed list of the playbook and the task that makes it."""
+    """One typed list of the playbook and the task that makes it (None:
+    only the look takes the list)."""
     key: str
-    title: str
+    title: str | None
     types: tuple
     items: list = dataclasses.field(default_factory=list)
 
