@@ -102,6 +102,23 @@ class Exporter:
                    ', '.join(sorted(str(o.id) for o in matches))))
         return rtype, matches[0]
 
+    def warn_leftover_captures(self):
+        """Name the captures an earlier export left in the source (killed
+        before it could delete them, or run with --keep-captures): downpour
+        deletes only what the running export made.  Only when the images
+        were listed anyway, so that this costs no request."""
+        from downpour.resources.image import Image
+        if not self.inventory.listed(Image.type):
+            return
+        project = self.conn.current_project_id
+        for image in Image.all(self):
+            if (image.name or '').startswith(transfer.CAPTURE_PREFIX) and \
+                    image.owner == project:
+                self.warn('image %r (%s) in the source was left by an '
+                          'earlier export (killed, or run with '
+                          '--keep-captures); delete it if it is not needed'
+                          % (image.name, image.id))
+
     def resolve(self, entries):
         for entry in entries:
             rtype, obj = self.lookup(entry)
@@ -158,6 +175,7 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
            parallel=4, cloud_name=None):
     exporter = Exporter(conn, source=getattr(resource_file, 'path', None))
     records = exporter.resolve(_entries(resource_file))
+    exporter.warn_leftover_captures()
     os.makedirs(output_dir, exist_ok=True)
     blobs = [r.blob for r in records if r.blob is not None]
     transfer.fetch_all(conn, blobs, output_dir,

@@ -21,7 +21,8 @@ File names come only from validated UUIDs (Blob.path).  Captures (server
 images, volume uploads, snapshots, temporary volumes) are the only things
 downpour creates in the source, and it deletes them once the download is
 verified (an export killed with SIGKILL cannot: what it was capturing
-stays, named downpour-capture-<uuid>).
+stays, named downpour-capture-<uuid>; the next export names those it
+sees in a warning).
 """
 
 import concurrent.futures
@@ -45,6 +46,8 @@ LOG = logging.getLogger(__name__)
 CHUNK_SIZE = 1024 * 1024
 WAIT_SECONDS = 3600
 POLL_SECONDS = 2
+# What every temporary thing an export makes in the source is called.
+CAPTURE_PREFIX = 'downpour-capture-'
 # A blob is given up after this many failed requests in a row (that bring
 # no bytes), waiting
 # BACKOFF_SECONDS, then twice that, and so on, between them (1+2+4+8+16 s:
@@ -445,7 +448,7 @@ def _wait_image(conn, image_id, what):
 
 def capture_server(conn, output_dir, blob, keep_captures, reporter=None,
                    cancel=None):
-    name = 'downpour-capture-%s' % blob.source_id
+    name = CAPTURE_PREFIX + blob.source_id
     image = conn.compute.create_server_image(blob.source_id, name)
     try:
         captured = _wait_image(conn, image.id, blob.what)
@@ -470,7 +473,7 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
             volume = conn.block_storage.get_volume(source)
             snapshot = conn.block_storage.create_snapshot(
                 volume_id=source, force=True,
-                name='downpour-capture-%s' % source)
+                name=CAPTURE_PREFIX + source)
             cleanups.append(lambda: conn.block_storage.delete_snapshot(
                 snapshot.id))
             _wait('%s: snapshot %s' % (blob.what, snapshot.id),
@@ -478,7 +481,7 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
                   'available')
             temporary = conn.block_storage.create_volume(
                 snapshot_id=snapshot.id, size=volume.size,
-                name='downpour-capture-%s' % source)
+                name=CAPTURE_PREFIX + source)
             cleanups.append(lambda: _delete_volume_and_wait(
                 conn, temporary.id, blob.what))
             _wait('%s: temporary volume %s' % (blob.what, temporary.id),
@@ -486,7 +489,7 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
                   'available')
             source = temporary.id
         upload = conn.block_storage.upload_volume_to_image(
-            source, 'downpour-capture-%s' % blob.source_id,
+            source, CAPTURE_PREFIX + blob.source_id,
             disk_format='raw', container_format='bare')
         image_id = upload['image_id']
         cleanups.append(lambda: conn.image.delete_image(image_id))

@@ -110,6 +110,10 @@ class Inventory:
                                  % (key, exc)) from None
         return self._lists[key]
 
+    def listed(self, key):
+        """Whether ``key`` was listed already (nothing is fetched)."""
+        return key in self._lists
+
     def by_id(self, key, fetch):
         index_key = key + ':by-id'
         if index_key not in self._lists:

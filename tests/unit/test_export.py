@@ -265,3 +265,33 @@ def test_network_entry_brings_its_router(fake_cloud):
     assert interface['subnet'] is types['subnet'][0]
     assert router.refs['gateway'].type == 'external_network'
     assert 'server' not in types
+
+
+def test_captures_left_by_an_earlier_export_are_named(fake_cloud, tmp_path):
+    from tests.unit.fakecloud import PROJECT_ID
+    sample.register(fake_cloud)
+    leftover = dict(sample.images()[0], id='abcdef00-0000-4000-8000-00000000000a',
+                    name='downpour-capture-' + sample.SERVER_1,
+                    owner=PROJECT_ID, visibility='private')
+    # Someone else's image of that name is not ours to mention.
+    foreign = dict(leftover, id='abcdef00-0000-4000-8000-00000000000b',
+                   owner=sample.OTHER_PROJECT)
+    fake_cloud.get('image', '/images', json={
+        'images': sample.images() + [leftover, foreign]})
+    fake_cloud.get('image', '/images/%s/file' % sample.IMAGE,
+                   content=sample.IMAGE_BYTES,
+                   headers={'Content-MD5': sample.images()[0]['checksum']})
+    resources = tmp_path / 'resources.yml'
+    resources.write_text(yaml.safe_dump({
+        'servers': [{'name': 'web-2', 'save_state': False}]}))
+
+    result = export.export(fake_cloud.connect(),
+                           ResourceFile.load(str(resources)),
+                           str(tmp_path / 'out'))
+
+    named = [w for w in result.warnings if 'earlier export' in w]
+    assert len(named) == 1
+    assert leftover['id'] in named[0] and leftover['name'] in named[0]
+    # Nothing is deleted: the user decides.
+    assert not [r for r in fake_cloud.mocker.request_history
+                if r.method == 'DELETE']
