@@ -194,55 +194,70 @@ def _differs(obj, wanted):
             if getattr(obj, key, None) != value}
 
 
-class Flavors(Handler):
-    """Flavors are not created but chosen: the flavor_map entry, else the
-    flavor of the same name, else the smallest with at least the source's
-    vCPUs, RAM and disk."""
+class Chosen(Handler):
+    """Types that are never created but chosen among what the target has:
+    the map entry (flavor_map, network_map), else the one of the same
+    name, else ``fallback``.  Those with no match are listed in
+    ``missing``, for the play to stop on."""
+
+    def candidates(self):
+        raise NotImplementedError
+
+    def mapping(self):
+        raise NotImplementedError
+
+    def fallback(self, item, candidates):
+        return []
+
+    def apply(self, items):
+        candidates = self.candidates()
+        for item in items:
+            self.imp.working = item
+            mapped = self.mapping().get(item['name'])
+            if mapped is not None:
+                found = [c for c in candidates if c.name == mapped]
+            else:
+                found = [c for c in candidates if c.name == item['name']] \
+                    or self.fallback(item, candidates)
+            if found:
+                self.imp.found(item, found[0].id)
+            elif item['id'] not in self.imp.missing:
+                self.imp.missing.append(item['id'])
+
+
+class Flavors(Chosen):
+    """Else the smallest flavor with at least the source's vCPUs, RAM and
+    disk."""
 
     types = ('flavor',)
 
-    def apply(self, items):
-        flavors = list(self.conn.compute.flavors())
-        for item in items:
-            self.imp.working = item
-            mapped = self.imp.flavor_map.get(item['name'])
-            if mapped is not None:
-                found = [f for f in flavors if f.name == mapped]
-            else:
-                found = [f for f in flavors if f.name == item['name']]
-                found = found or sorted(
-                    (f for f in flavors if f.vcpus >= item['vcpus']
-                     and f.ram >= item['ram'] and f.disk >= item['disk']),
-                    key=lambda f: (f.vcpus, f.ram, f.disk))
-            if found:
-                self.imp.found(item, found[0].id)
-            elif item['id'] not in self.imp.missing:
-                self.imp.missing.append(item['id'])
+    def candidates(self):
+        return list(self.conn.compute.flavors())
+
+    def mapping(self):
+        return self.imp.flavor_map
+
+    def fallback(self, item, candidates):
+        return sorted((f for f in candidates if f.vcpus >= item['vcpus']
+                       and f.ram >= item['ram'] and f.disk >= item['disk']),
+                      key=lambda f: (f.vcpus, f.ram, f.disk))
 
 
-class ExternalNetworks(Handler):
-    """Networks of the source that the tenant uses but does not own: not
-    created but found, by the network_map entry, else by name, else as the
-    target's only external network."""
+class ExternalNetworks(Chosen):
+    """Networks of the source that the tenant uses but does not own; else
+    the target's only external network."""
 
     types = ('external_network',)
 
-    def apply(self, items):
-        networks = self.imp.networks()
-        external = [net for net in networks if net.is_router_external]
-        for item in items:
-            self.imp.working = item
-            mapped = self.imp.network_map.get(item['name'])
-            if mapped is not None:
-                found = [net for net in networks if net.name == mapped]
-            else:
-                found = [net for net in networks if net.name == item['name']]
-                if not found and len(external) == 1:
-                    found = external
-            if found:
-                self.imp.found(item, found[0].id)
-            elif item['id'] not in self.imp.missing:
-                self.imp.missing.append(item['id'])
+    def candidates(self):
+        return self.imp.networks()
+
+    def mapping(self):
+        return self.imp.network_map
+
+    def fallback(self, item, candidates):
+        external = [net for net in candidates if net.is_router_external]
+        return external if len(external) == 1 else []
 
 
 class Keypairs(Handler):

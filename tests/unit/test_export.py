@@ -167,14 +167,21 @@ def test_hostile_id_never_becomes_a_path(fake_cloud):
         exporter.resolve([Entry('volumes', name='spare')])
 
 
-def test_export_writes_playbook_manifest_and_blobs(fake_cloud, tmp_path):
-    sample.register(fake_cloud)
+def _web_2_without_state(fake_cloud, tmp_path):
+    """A resource file naming web-2 (save_state false), and its image's
+    bytes served: an export with one blob."""
     fake_cloud.get('image', '/images/%s/file' % sample.IMAGE,
                    content=sample.IMAGE_BYTES,
                    headers={'Content-MD5': sample.images()[0]['checksum']})
     resources = tmp_path / 'resources.yml'
     resources.write_text(yaml.safe_dump({
         'servers': [{'name': 'web-2', 'save_state': False}]}))
+    return resources
+
+
+def test_export_writes_playbook_manifest_and_blobs(fake_cloud, tmp_path):
+    sample.register(fake_cloud)
+    resources = _web_2_without_state(fake_cloud, tmp_path)
     out = tmp_path / 'out'
     result = export.export(fake_cloud.connect(),
                            ResourceFile.load(str(resources)), str(out),
@@ -278,12 +285,7 @@ def test_captures_left_by_an_earlier_export_are_named(fake_cloud, tmp_path):
                    owner=sample.OTHER_PROJECT)
     fake_cloud.get('image', '/images', json={
         'images': sample.images() + [leftover, foreign]})
-    fake_cloud.get('image', '/images/%s/file' % sample.IMAGE,
-                   content=sample.IMAGE_BYTES,
-                   headers={'Content-MD5': sample.images()[0]['checksum']})
-    resources = tmp_path / 'resources.yml'
-    resources.write_text(yaml.safe_dump({
-        'servers': [{'name': 'web-2', 'save_state': False}]}))
+    resources = _web_2_without_state(fake_cloud, tmp_path)
 
     result = export.export(fake_cloud.connect(),
                            ResourceFile.load(str(resources)),
