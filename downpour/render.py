@@ -14,7 +14,6 @@ import jinja2
 import yaml
 
 from downpour.resources import BY_TYPE
-from downpour.resources.base import checked_uuid
 
 TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), 'templates')
 # The Ansible module the playbook makes the batched types with; copied to
@@ -35,8 +34,8 @@ class Batch:
     items: list = dataclasses.field(default_factory=list)
 
 
-# In the order they are made: routers need subnets, and servers (which
-# have tasks of their own, after these) need all of them.
+# In the order they are made: routers need subnets, servers need all the
+# rest.  Each resource type names its batch (ResourceType.batch).
 BATCHES = (
     # Found by the look, never created: no task of their own.
     ('flavors', None),
@@ -46,9 +45,8 @@ BATCHES = (
     ('routers', 'Create the routers and their interfaces'),
     ('security_groups', 'Create the security groups and their rules'),
     ('images', 'Upload the images'),
-    # Found by the look only: their own tasks make them.
-    ('volumes', None),
-    ('servers', None),
+    ('volumes', 'Create the volumes'),
+    ('servers', 'Create the servers and their ports'),
 )
 # No line folding: a folded double-quoted scalar is valid YAML but harder
 # to read and to diff.
@@ -109,54 +107,11 @@ def jinja_expr(expression):
 
 
 def ref(record):
-    """The Jinja expression for a record's ID in the target."""
-    rtype = BY_TYPE[record.type]
+    """The Jinja expression for a record's ID in the target: every
+    reference is the ID the import created or chose, never a name."""
     if record.type == 'keypair':
         raise ValueError('a keypair is referred to by its name')
-    if rtype.batch:
-        return "downpour_ids['%s']" % rtype.item_id(record)
-    if record.keyed and rtype.sdk_type:
-        # Registered by the rename (openstack.cloud.resource).
-        made = '%s.resource.id' % record.var
-    else:
-        made = '%s.%s' % (record.var, rtype.result_id)
-    if rtype.looked_at:
-        # Its tasks are skipped when the look found it.
-        return "(%s if %s is not skipped else %s)" % (
-            made, record.var, looked(record))
-    return made
-
-
-def looked(record):
-    """The expression for the ID the look found for ``record``."""
-    return "downpour_target.looked['%s']" % checked_uuid(record.old_id,
-                                                         repr(record))
-
-
-def csv_new(record):
-    """The New column of uuids.csv for ``record``."""
-    if record.type == 'keypair':
-        return yaml_unsafe(record.name)  # Nova names keypairs: the same
-    return jinja_expr(ref(record))
-
-
-def mark_keyed(records):
-    """Flag the records whose name another record of the same kind shares.
-
-    Only servers and volumes, which have a task each: openstack.cloud
-    modules find a resource by name (and fail on two), so those are created
-    under a unique provisional name, renamed by ID, and found again on a
-    later run by the ID uuids.csv recorded for their old ID.  The batched
-    types need none of this: downpour_resources works by ID.
-    """
-    counts = {}
-    candidates = [r for r in records if BY_TYPE[r.type].sdk_type]
-    for record in candidates:
-        key = (record.type, record.name)
-        counts[key] = counts.get(key, 0) + 1
-    for record in candidates:
-        record.keyed = counts[(record.type, record.name)] > 1
-    return [r for r in records if r.keyed]
+    return "downpour_ids['%s']" % BY_TYPE[record.type].item_id(record)
 
 
 def environment():
@@ -167,57 +122,30 @@ def environment():
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters['yaml_unsafe'] = yaml_unsafe
     env.filters['ref'] = lambda record: jinja_expr(ref(record))
-    env.filters['csv_new'] = csv_new
     env.globals['ref_expr'] = ref
-    env.globals['looked'] = looked
-    env.globals['item_id'] = lambda record: BY_TYPE[record.type].item_id(
-        record)
+    env.globals['item_id'] = env.filters['item_id'] = \
+        lambda record: BY_TYPE[record.type].item_id(record)
     env.globals['BY_TYPE'] = BY_TYPE
     env.globals['CLOUD'] = jinja_expr('cloud | default(omit)')
     env.globals['expr'] = jinja_expr
     return env
 
 
-def _indent(text, by=4):
-    return ''.join((' ' * by + line) if line.strip() else line
-                   for line in text.splitlines(keepends=True))
-
-
 def render_playbook(records):
-    keyed = mark_keyed(records)
     env = environment()
-    tasks = []
     batches = {key: Batch(key, title, tuple(sorted(
-        rtype.type for rtype in BY_TYPE.values()
-        if key in (rtype.batch, rtype.looked_at))))
+        rtype.type for rtype in BY_TYPE.values() if rtype.batch == key)))
         for key, title in BATCHES}
     for record in records:
         rtype = BY_TYPE[record.type]
         template = env.get_template('%s.yml.j2' % record.type)
-        text = template.render(record=record, rtype=rtype)
-        if rtype.batch:
-            batches[rtype.batch].items.append(text)
-        elif rtype.looked_at:
-            batches[rtype.looked_at].items.append(
-                env.get_template('_looked.yml.j2').render(
-                    record=record, rtype=rtype))
-            tasks.append(env.get_template('_block.yml.j2').render(
-                record=record, rtype=rtype, tasks=_indent(text)))
-        else:
-            tasks.append(text)
+        batches[rtype.batch].items.append(
+            template.render(record=record, rtype=rtype))
     used = [batches[key] for key, _ in BATCHES if batches[key].items]
     needed = [r for r in records if r.type in ('flavor', 'external_network')]
-    keyed_types = []
-    for record in keyed:
-        rtype = BY_TYPE[record.type]
-        if rtype not in keyed_types:
-            keyed_types.append(rtype)
     return env.get_template('playbook.yml.j2').render(
-        keyed_types=keyed_types, batches=used, look=bool(used),
-        needed_records=needed,
-        all_lists=' + '.join('downpour_' + b.key for b in used) or '[]',
-        import_tasks=tasks,
-        csv_rows=[r for r in records if BY_TYPE[r.type].csv_type])
+        batches=used, needed_records=needed,
+        all_lists=' + '.join('downpour_' + b.key for b in used) or '[]')
 
 
 def write_atomic(path, text):

@@ -4,42 +4,70 @@
 # Shipped by ``downpour export`` in OUTPUT_DIR/library/, where Ansible finds
 # it beside playbook.yml with nothing to install.  One module process, one
 # login and one list call per resource type do the work that one process
-# per resource did before: a process costs about a second before it makes
-# its first request (doc/source/performance.rst).
+# per resource would: a process costs about a second before it makes its
+# first request (doc/source/performance.rst).
 
 DOCUMENTATION = r'''
 ---
 module: downpour_resources
 short_description: Create in the target what downpour exported, in one session
 description:
-  - Takes the keypairs, networks, subnets, routers, security groups (with
-    their rules) and images that C(downpour export) wrote into the
-    playbook, lists each of their types once in the target project, and
-    creates or corrects only what is missing or different.
+  - Takes the resources that C(downpour export) wrote into the playbook
+    (keypairs, networks, subnets, routers, security groups with their
+    rules, images, volumes, ports and servers), lists each of their types
+    once in the target project, and creates or corrects only what is
+    missing or different.
+  - A target resource is this import's own only when the journal records
+    it for that source ID.  A name that matches proves nothing: the import
+    creates its own resource beside it and says so (I(name_clash)).  What
+    is not this import's own is never changed, narrowed or deleted; the
+    project's C(default) security group, and a group taken with
+    I(name_clash=adopt), only gain rules.
   - Flavors and the external (and shared) networks of the source are not
-    created but found (see I(flavor_map) and I(network_map)); those the
+    created but chosen (see I(flavor_map) and I(network_map)); those the
     target lacks are returned in C(missing).
-  - A resource is the one of the target whose ID uuids.csv recorded for its
-    old ID, else the only one of its name (when no other exported resource
-    of its type has that name), else a new one.  Every resource created is
-    appended to uuids.csv at once, so an interrupted run creates nothing
-    twice.
-  - In check mode nothing is changed; C(pending) lists what a real run
-    would create or correct.
+  - Every resource created is appended to the journal, with fsync, the
+    moment it exists, so an interrupted run creates nothing twice.
+    I(uuids_csv) is then written from the journal: one row per source ID.
+  - In check mode nothing in the cloud is changed; C(pending) lists what a
+    real run would create or correct, and C(clashes) the names the target
+    already uses.
 options:
   resources:
     description: The exported resources, each a dict with C(type), C(id)
-      (its ID in the source), C(name) and what its type needs.
+      (its key: the ID in the source, or one downpour chose), C(name) and
+      what its type needs.
     type: list
     elements: dict
     required: true
   ids:
-    description: Target IDs of resources handled before, by source ID.
+    description: Target IDs of resources handled before, by key.
     type: dict
     default: {}
-  uuids_csv:
-    description: The uuids.csv to recall IDs from and to record new ones in.
+  journal:
+    description: The import's own record of what it created (or reused,
+      or adopted), read at the start and appended to as it goes.
     type: path
+  uuids_csv:
+    description: The map of source ID to target ID for people and
+      scripts, rewritten from the journal when it differs.
+    type: path
+  name_clash:
+    description:
+      - What to do when the target has a resource of an exported one's
+        name that this import did not make.
+      - C(create) makes a new one beside it (the default).
+      - C(stop) stops before anything is created (the playbook stops on
+        the look's C(clashes)).
+      - C(adopt) takes the same-named resource when it is proven
+        equivalent (subnet CIDR, IP version and gateway; a network whose
+        subnets all are; a router with the same gateway and interfaces;
+        an image with the same checksum; any security group, which then
+        only gains rules), and else makes a new one.  Volumes, ports and
+        servers are never adopted.
+    type: str
+    choices: [create, stop, adopt]
+    default: create
   network_map:
     description: Target network name by source network name, for the
       external (or shared) networks of the source, which are not created
@@ -52,7 +80,7 @@ options:
     type: dict
     default: {}
   parallel:
-    description: Image uploads at a time.
+    description: Images, volumes and servers made at a time.
     type: int
     default: 4
 extends_documentation_fragment:
@@ -61,11 +89,11 @@ extends_documentation_fragment:
 
 RETURN = r'''
 ids:
-  description: Target ID by source ID of every resource found or created.
+  description: Target ID by key of every resource found or created.
   type: dict
   returned: always
 pending:
-  description: Source IDs of the resources a run would create or correct.
+  description: Keys of the resources a run would create or correct.
   type: list
   returned: always
 pending_types:
@@ -76,10 +104,11 @@ created:
   description: One dict (type, name, old, new) per resource created.
   type: list
   returned: always
-looked:
-  description: Target ID by source ID of the volumes and servers found
-    (ready, with their volumes attached); their own tasks make the rest.
-  type: dict
+clashes:
+  description: One line per exported resource whose name the target
+    already uses for a resource this import did not make, saying what
+    the import does about it.
+  type: list
   returned: always
 missing:
   description: The flavors and external networks the target lacks (their
@@ -91,7 +120,10 @@ missing:
 # Ansible's layout: the documentation strings come first.
 import concurrent.futures  # noqa: E402
 import csv  # noqa: E402
+import io  # noqa: E402
 import os  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
 
 try:
     # One line: Ansible recognises a module by this import (a regular
@@ -104,89 +136,120 @@ except ImportError:  # pragma: no cover - only without Ansible installed
 _ANY = {'0.0.0.0/0': None, '::/0': None}
 _RULE_KEYS = ('direction', 'ethertype', 'protocol', 'port_range_min',
               'port_range_max', 'remote_ip_prefix')
+# How a journal row came to be.  Only what the import created is its own to
+# correct, narrow or replace.
+CREATED, REUSED, ADOPTED, MAPPED = 'created', 'reused', 'adopted', 'mapped'
+# Journal types that map no source ID of their own: they stay out of
+# uuids.csv, which is a map (each Old once).
+UNMAPPED = ('server snapshot', 'volume contents')
+WAIT_SERVER = 900
+WAIT_VOLUME = 900
 
 
 class ImportFailed(Exception):
     """A resource could not be made; the message names it."""
 
 
-def recall(path):
-    """Target ID by (type in uuids.csv, source ID), as an earlier run
-    recorded them: a server and its snapshot share a source ID."""
-    if not path or not os.path.isfile(path):
-        return {}
-    recorded = {}
-    with open(path, newline='', encoding='utf-8') as stream:
-        for row in csv.reader(stream):
-            if len(row) == 4 and row[2] and row[3]:
-                recorded[(row[0], row[2])] = row[3]
-    return recorded
-
-
-class Journal:
-    """Appends a uuids.csv row the moment a resource exists, before
-    anything else can fail."""
-
-    HEADER = ('Resource Type', 'Resource Name', 'Old', 'New')
-
-    def __init__(self, path):
-        self.path = path
-
-    def record(self, csv_type, name, old, new):
-        if not self.path:
-            return
-        fresh = not os.path.exists(self.path)
-        with open(self.path, 'a', newline='', encoding='utf-8') as stream:
-            writer = csv.writer(stream, quoting=csv.QUOTE_ALL,
-                                lineterminator='\n')
-            if fresh:
-                writer.writerow(self.HEADER)
-            writer.writerow((csv_type, name, old, new))
-            stream.flush()
-            os.fsync(stream.fileno())
+def csv_type(item):
+    return item.get('csv_type') or item['type']
 
 
 def describe(item):
-    return '%s %r (source ID %s)' % (
-        item.get('csv_type') or item['type'], item.get('name'), item['id'])
+    return '%s %r (source ID %s)' % (csv_type(item), item.get('name'),
+                                     item['id'])
 
 
-class Handler:
-    """One resource type: list it once, find each item, create or correct.
+def _write_private(path, text):
+    """Replace ``path`` whole, readable by its owner only."""
+    directory = os.path.dirname(path) or '.'
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
-    Before each change, ``self.imp.wait(item)`` is asked: in check mode it
-    notes the item as pending and says to change nothing.
+
+class Journal:
+    """What this migration made in the target, by (type, source ID).
+
+    A row is appended, and flushed to disk, the moment a resource exists,
+    before anything else can fail.  The last row of a key wins: a resource
+    the target lost and a later run made again has a newer row.
     """
 
-    types = ()
+    HEADER = ('Resource Type', 'Resource Name', 'Old', 'New', 'How')
+    MAP_HEADER = HEADER[:4]
 
-    def __init__(self, importer):
-        self.imp = importer
-        self.conn = importer.conn
+    def __init__(self, path):
+        self.path = path
+        self.rows = {}
+        self._lock = threading.Lock()
+        if path and os.path.isfile(path):
+            with open(path, newline='', encoding='utf-8') as stream:
+                for row in csv.reader(stream):
+                    if len(row) == 5 and row != list(self.HEADER) \
+                            and row[2] and row[3]:
+                        self.rows.pop((row[0], row[2]), None)
+                        self.rows[(row[0], row[2])] = (row[1], row[3], row[4])
 
-    def match(self, item, candidates):
-        """The target resource for ``item`` among ``candidates``, or None.
+    def recall(self, item):
+        """(new ID, how) recorded for ``item``, or None."""
+        row = self.rows.get((csv_type(item), item['id']))
+        return (row[1], row[2]) if row else None
 
-        The recorded ID wins; a name counts only when no other item of the
-        type shares it, and only when the target has exactly one.
-        """
-        recorded = self.imp.recall(item)
-        for obj in candidates:
-            if recorded and obj.id == recorded:
-                return obj
-        if not self.imp.unique(item):
-            return None
-        same = [obj for obj in candidates if obj.name == item['name']]
-        if len(same) > 1:
-            raise ImportFailed(
-                '%s: the target project has %d of that name (%s); delete or '
-                'rename the extra ones, or record the right one in uuids.csv'
-                % (describe(item), len(same),
-                   ', '.join(sorted(obj.id for obj in same))))
-        return same[0] if same else None
+    def owned_ids(self):
+        """Every target ID the journal records, whatever the item."""
+        return {new for _name, new, _how in self.rows.values()}
 
-    def apply(self, items):
-        raise NotImplementedError
+    def record(self, item, new_id, how):
+        key = (csv_type(item), item['id'])
+        with self._lock:
+            if self.rows.get(key) == (item['name'], new_id, how):
+                return
+            self.rows.pop(key, None)
+            self.rows[key] = (item['name'], new_id, how)
+            if not self.path:
+                return
+            fresh = not os.path.exists(self.path)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                         0o600)
+            with os.fdopen(fd, 'a', newline='', encoding='utf-8') as stream:
+                writer = csv.writer(stream, quoting=csv.QUOTE_ALL,
+                                    lineterminator='\n')
+                if fresh:
+                    writer.writerow(self.HEADER)
+                writer.writerow((key[0], item['name'], key[1], new_id, how))
+                stream.flush()
+                os.fsync(stream.fileno())
+
+    def map_text(self):
+        """uuids.csv: one row per source ID, in the order first made."""
+        out = io.StringIO()
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator='\n')
+        writer.writerow(self.MAP_HEADER)
+        for (kind, old), (name, new, _how) in self.rows.items():
+            if kind not in UNMAPPED:
+                writer.writerow((kind, name, old, new))
+        return out.getvalue()
+
+    def write_map(self, path):
+        """Rewrite ``path`` from the journal unless it says exactly that;
+        whether it was written."""
+        if not path or not self.rows:
+            return False
+        text = self.map_text()
+        if os.path.isfile(path):
+            with open(path, newline='', encoding='utf-8') as stream:
+                if stream.read() == text:
+                    return False
+        _write_private(path, text)
+        return True
 
 
 def _differs(obj, wanted):
@@ -194,14 +257,79 @@ def _differs(obj, wanted):
             if getattr(obj, key, None) != value}
 
 
-class Chosen(Handler):
+class Kind:
+    """One resource type in the target: how it is listed, found, compared,
+    created and corrected.  ``Importer.sync`` is the one loop that applies
+    the identity rules to every kind; a kind only answers its questions.
+    """
+
+    types = ()
+    # Whether a same-named resource may be taken with name_clash=adopt,
+    # once ``proof`` finds it equivalent.
+    adoptable = False
+    # Whether creations run ``parallel`` at a time (they wait on the cloud).
+    concurrent = False
+
+    def __init__(self, importer):
+        self.imp = importer
+        self.conn = importer.conn
+
+    def listing(self):
+        """The target's resources of this kind: one list call."""
+        raise NotImplementedError
+
+    def scope(self, item, listing):
+        """The resources of ``listing`` that ``item`` could be."""
+        return listing
+
+    def ready(self, obj):
+        """Whether a recorded resource can be kept; one of ours that
+        cannot (an image whose upload died, a server in ERROR) is deleted
+        and made again."""
+        return True
+
+    def proof(self, item, obj):
+        """Why ``obj`` is not equivalent to ``item`` (None: it is)."""
+        return 'never adopted'
+
+    def corrections(self, item, obj):
+        """What to change on our own ``obj`` to make it ``item``."""
+        return {}
+
+    def correct(self, item, obj, change):
+        raise NotImplementedError
+
+    def create(self, item):
+        """Make ``item``; the new resource.  One that waits for the cloud
+        records it with ``self.imp.made`` as soon as it exists."""
+        raise NotImplementedError
+
+    def after_create(self, item, obj):
+        self.complete(item, obj, True)
+
+    def discard(self, obj):
+        raise NotImplementedError
+
+    def complete(self, item, obj, ours):
+        """The parts of ``item`` kept outside its own record (rules,
+        interfaces, attachments).  ``ours`` is False for a resource this
+        import did not make: it may only gain, never lose."""
+
+    def resolve(self, item, key, what):
+        """The target ID of the resource ``key`` that ``item`` needs; None
+        in check mode when it is yet to be made."""
+        found = self.imp.ids.get(key)
+        if found is None and not self.imp.wait(item):
+            raise ImportFailed('%s: its %s (source ID %s) was neither found '
+                               'nor made' % (describe(item), what, key))
+        return found
+
+
+class Chosen(Kind):
     """Types that are never created but chosen among what the target has:
     the map entry (flavor_map, network_map), else the one of the same
     name, else ``fallback``.  Those with no match are listed in
     ``missing``, for the play to stop on."""
-
-    def candidates(self):
-        raise NotImplementedError
 
     def mapping(self):
         raise NotImplementedError
@@ -210,7 +338,7 @@ class Chosen(Handler):
         return []
 
     def apply(self, items):
-        candidates = self.candidates()
+        candidates = self.listing()
         for item in items:
             self.imp.working = item
             mapped = self.mapping().get(item['name'])
@@ -231,7 +359,7 @@ class Flavors(Chosen):
 
     types = ('flavor',)
 
-    def candidates(self):
+    def listing(self):
         return list(self.conn.compute.flavors())
 
     def mapping(self):
@@ -249,7 +377,7 @@ class ExternalNetworks(Chosen):
 
     types = ('external_network',)
 
-    def candidates(self):
+    def listing(self):
         return self.imp.networks()
 
     def mapping(self):
@@ -260,7 +388,11 @@ class ExternalNetworks(Chosen):
         return external if len(external) == 1 else []
 
 
-class Keypairs(Handler):
+class Keypairs(Kind):
+    """A keypair's name is unique per user, so it cannot be made beside
+    another: the same public key is reused and recorded, another key stops
+    the import (the look fails, before anything is created)."""
+
     types = ('keypair',)
 
     def apply(self, items):
@@ -268,124 +400,149 @@ class Keypairs(Handler):
         for item in items:
             self.imp.working = item
             found = have.get(item['name'])
-            if found is not None:
-                if (found.public_key or '').strip() != \
-                        item['public_key'].strip():
-                    raise ImportFailed(
-                        '%s: the target has a keypair of that name with '
-                        'another public key' % describe(item))
-                self.imp.found(item, found.name)
+            if found is None:
+                if not self.imp.wait(item):
+                    made = self.conn.compute.create_keypair(
+                        name=item['name'], public_key=item['public_key'])
+                    self.imp.made(item, made.name)
                 continue
-            if self.imp.wait(item):
-                continue
-            made = self.conn.compute.create_keypair(
-                name=item['name'], public_key=item['public_key'])
-            self.imp.made(item, made.name)
+            if (found.public_key or '').strip() != item['public_key'].strip():
+                raise ImportFailed(
+                    '%s: the target has a keypair of that name with another '
+                    'public key; delete or rename it, or set key_name on the '
+                    "server's entry in the resource file" % describe(item))
+            recorded = self.imp.journal.recall(item)
+            self.imp.keep(item, found.name,
+                          recorded[1] if recorded else REUSED)
 
 
-class Networks(Handler):
+class Networks(Kind):
     types = ('network',)
+    adoptable = True
 
-    def apply(self, items):
+    def listing(self):
         project = self.conn.current_project_id
-        candidates = [net for net in self.imp.networks()
-                      if net.project_id == project]
-        for item in items:
-            self.imp.working = item
-            wanted = dict(item['attributes'], name=item['name'])
-            found = self.match(item, candidates)
-            if found is not None:
-                self.imp.found(item, found.id)
-                change = _differs(found, wanted)
-                if change and not self.imp.wait(item):
-                    self.conn.network.update_network(found, **change)
-                    self.imp.changed = True
+        return [net for net in self.imp.networks()
+                if net.project_id == project]
+
+    def proof(self, item, obj):
+        # A network is its subnets: each exported one must be there, by
+        # name, CIDR, IP version and gateway.
+        on_it = [s for s in self.imp.subnets() if s.network_id == obj.id]
+        for sub in self.imp.items_of('subnet'):
+            if sub['network'] != item['id']:
                 continue
-            if not self.imp.wait(item):
-                made = self.conn.network.create_network(**wanted)
-                self.imp.made(item, made.id)
+            if not any(s.name == sub['name'] and _subnet_differs(sub, s) is None
+                       for s in on_it):
+                return 'it has no subnet %r like the exported one' % (
+                    sub['name'],)
+        return None
+
+    def corrections(self, item, obj):
+        return _differs(obj, dict(item['attributes'], name=item['name']))
+
+    def correct(self, item, obj, change):
+        self.conn.network.update_network(obj, **change)
+
+    def create(self, item):
+        return self.conn.network.create_network(
+            name=item['name'], **item['attributes'])
 
 
-class Subnets(Handler):
+def _subnet_differs(item, obj):
+    attrs = item['attributes']
+    for key in ('cidr', 'ip_version', 'gateway_ip'):
+        if getattr(obj, key, None) != attrs.get(key):
+            return 'its %s is %s, not %s' % (key, getattr(obj, key, None),
+                                             attrs.get(key))
+    return None
+
+
+class Subnets(Kind):
     types = ('subnet',)
+    adoptable = True
     # What can be corrected on a subnet that exists; the rest is fixed at
     # creation.
     UPDATABLE = ('description', 'is_dhcp_enabled', 'dns_nameservers',
                  'host_routes')
 
-    def apply(self, items):
-        subnets = list(self.conn.network.subnets(
-            project_id=self.conn.current_project_id))
-        for item in items:
-            self.imp.working = item
-            network_id = self.imp.ids.get(item['network'])
-            if network_id is None:
-                if self.imp.wait(item):
-                    continue  # its network is yet to be made
-                raise ImportFailed('%s: its network (source ID %s) was '
-                                   'neither found nor made'
-                                   % (describe(item), item['network']))
-            candidates = [s for s in subnets if s.network_id == network_id]
-            found = self.match(item, candidates)
-            if found is not None:
-                self.imp.found(item, found.id)
-                change = _differs(found, {
-                    key: item['attributes'][key] for key in self.UPDATABLE
-                    if key in item['attributes']})
-                if found.name != item['name']:
-                    change['name'] = item['name']
-                if change and not self.imp.wait(item):
-                    self.conn.network.update_subnet(found, **change)
-                    self.imp.changed = True
-                continue
-            if not self.imp.wait(item):
-                made = self.conn.network.create_subnet(
-                    name=item['name'], network_id=network_id,
-                    **item['attributes'])
-                self.imp.made(item, made.id)
+    def listing(self):
+        return self.imp.subnets()
+
+    def scope(self, item, listing):
+        network_id = self.imp.ids.get(item['network'])
+        return [s for s in listing if s.network_id == network_id]
+
+    def proof(self, item, obj):
+        return _subnet_differs(item, obj)
+
+    def corrections(self, item, obj):
+        change = _differs(obj, {key: item['attributes'][key]
+                                for key in self.UPDATABLE
+                                if key in item['attributes']})
+        if obj.name != item['name']:
+            change['name'] = item['name']
+        return change
+
+    def correct(self, item, obj, change):
+        self.conn.network.update_subnet(obj, **change)
+
+    def create(self, item):
+        network_id = self.resolve(item, item['network'], 'network')
+        return self.conn.network.create_subnet(
+            name=item['name'], network_id=network_id, **item['attributes'])
 
 
-class Routers(Handler):
+class Routers(Kind):
     types = ('router',)
+    adoptable = True
 
-    def apply(self, items):
-        project = self.conn.current_project_id
-        routers = list(self.conn.network.routers(project_id=project))
-        ports = None
-        for item in items:
-            self.imp.working = item
-            gateway = (self.imp.ids.get(item['gateway'])
-                       if item.get('gateway') else None)
-            found = self.match(item, routers)
-            if found is None:
-                if self.imp.wait(item):
-                    continue
-                attrs = dict(item['attributes'], name=item['name'])
-                if gateway:
-                    attrs['external_gateway_info'] = {'network_id': gateway}
-                found = self.conn.network.create_router(**attrs)
-                self.imp.made(item, found.id)
-                have = []
-            else:
-                self.imp.found(item, found.id)
-                change = _differs(found, dict(item['attributes'],
-                                              name=item['name']))
-                current = (found.external_gateway_info or {}).get(
-                    'network_id')
-                if gateway and current != gateway:
-                    change['external_gateway_info'] = {'network_id': gateway}
-                if change and not self.imp.wait(item):
-                    self.conn.network.update_router(found, **change)
-                    self.imp.changed = True
-                if ports is None:
-                    # One list for every router's interfaces.
-                    ports = list(self.conn.network.ports(project_id=project))
-                have = [ip['subnet_id'] for port in ports
-                        if port.device_id == found.id
-                        for ip in port.fixed_ips or []]
-            self._interfaces(item, found, have)
+    def listing(self):
+        return list(self.conn.network.routers(
+            project_id=self.conn.current_project_id))
 
-    def _interfaces(self, item, router, have):
+    def _gateway(self, item):
+        return self.imp.ids.get(item['gateway']) if item.get('gateway') \
+            else None
+
+    def _subnets_of(self, router):
+        return {ip['subnet_id'] for port in self.imp.ports()
+                if port.device_id == router.id
+                for ip in port.fixed_ips or []}
+
+    def proof(self, item, obj):
+        current = (obj.external_gateway_info or {}).get('network_id')
+        if current != self._gateway(item):
+            return 'its gateway is on another network'
+        have = self._subnets_of(obj)
+        for interface in item.get('interfaces') or []:
+            if self.imp.ids.get(interface['subnet']) not in have:
+                return 'it has no interface on subnet %s' % (
+                    interface['subnet'],)
+        return None
+
+    def corrections(self, item, obj):
+        change = _differs(obj, dict(item['attributes'], name=item['name']))
+        gateway = self._gateway(item)
+        current = (obj.external_gateway_info or {}).get('network_id')
+        if gateway and current != gateway:
+            change['external_gateway_info'] = {'network_id': gateway}
+        return change
+
+    def correct(self, item, obj, change):
+        self.conn.network.update_router(obj, **change)
+
+    def create(self, item):
+        attrs = dict(item['attributes'], name=item['name'])
+        gateway = self._gateway(item)
+        if gateway:
+            attrs['external_gateway_info'] = {'network_id': gateway}
+        return self.conn.network.create_router(**attrs)
+
+    def complete(self, item, obj, ours):
+        if not ours:
+            return  # proven to have them all; never changed
+        have = self._subnets_of(obj) if obj is not None else set()
         for interface in item.get('interfaces') or []:
             subnet_id = self.imp.ids.get(interface['subnet'])
             if subnet_id is not None and subnet_id in have:
@@ -394,7 +551,7 @@ class Routers(Handler):
                 return
             if interface.get('is_gateway') or not interface.get('ip_address'):
                 self.conn.network.add_interface_to_router(
-                    router, subnet=subnet_id)
+                    obj.id, subnet=subnet_id)
             else:
                 # Not the subnet's gateway address: a port keeps the
                 # address the source router had.
@@ -402,7 +559,8 @@ class Routers(Handler):
                     network_id=self.imp.ids[interface['network']],
                     fixed_ips=[{'subnet_id': subnet_id,
                                 'ip_address': interface['ip_address']}])
-                self.conn.network.add_interface_to_router(router, port=port)
+                self.conn.network.add_interface_to_router(obj.id,
+                                                          port=port.id)
             self.imp.changed = True
 
 
@@ -413,46 +571,63 @@ def _rule_key(rule):
                        rule.get('remote_group_id') or None)
 
 
-class SecurityGroups(Handler):
+class SecurityGroups(Kind):
     """Groups first, then the rules of all of them: a rule may name another
-    group.  The target's own ``default`` group gets the missing rules; the
-    groups downpour makes get exactly the exported ones."""
+    group.  A group this import made ends with exactly the exported rules;
+    the project's ``default`` group and an adopted group only gain them."""
 
     types = ('security_group',)
+    adoptable = True
+
+    def __init__(self, importer):
+        super().__init__(importer)
+        self._rules_of = []
+        self._groups = None
+
+    def listing(self):
+        if self._groups is None:
+            self._groups = list(self.conn.network.security_groups(
+                project_id=self.conn.current_project_id))
+        return self._groups
+
+    def proof(self, item, obj):
+        return None  # any group: adopted, it only gains rules
+
+    def corrections(self, item, obj):
+        return _differs(obj, {'name': item['name'],
+                              'description': item['description']})
+
+    def correct(self, item, obj, change):
+        self.conn.network.update_security_group(obj, **change)
+
+    def create(self, item):
+        return self.conn.network.create_security_group(
+            name=item['name'], description=item['description'])
+
+    def complete(self, item, obj, ours):
+        # After every group: a rule may name one made after this one.
+        self._rules_of.append((item, obj, ours))
 
     def apply(self, items):
-        project = self.conn.current_project_id
-        groups = list(self.conn.network.security_groups(project_id=project))
-        targets = []
-        for item in items:
+        defaults = [i for i in items if i.get('default')]
+        if defaults:
+            groups = [g for g in self.listing() if g.name == 'default']
+            for item in defaults:
+                self.imp.working = item
+                # The project's one default group, by its role: Neutron
+                # makes it with the project, the import never does.
+                if len(groups) != 1:
+                    raise ImportFailed('%s: the target project has %d '
+                                       'default security groups'
+                                       % (describe(item), len(groups)))
+                self.imp.keep(item, groups[0].id, MAPPED)
+                self._rules_of.append((item, groups[0], False))
+        self.imp.sync(self, [i for i in items if not i.get('default')])
+        for item, group, ours in self._rules_of:
             self.imp.working = item
-            if item.get('default'):
-                found = [g for g in groups if g.name == 'default']
-                if not found:
-                    raise ImportFailed('%s: the target project has no '
-                                       'default security group'
-                                       % describe(item))
-                self.imp.found(item, found[0].id)
-                targets.append((item, found[0]))
-                continue
-            found = self.match(item, groups)
-            if found is not None:
-                self.imp.found(item, found.id)
-                change = _differs(found, {'name': item['name'],
-                                          'description': item['description']})
-                if change and not self.imp.wait(item):
-                    self.conn.network.update_security_group(found, **change)
-                    self.imp.changed = True
-            elif not self.imp.wait(item):
-                found = self.conn.network.create_security_group(
-                    name=item['name'], description=item['description'])
-                self.imp.made(item, found.id)
-            targets.append((item, found))
-        for item, group in targets:
-            self.imp.working = item
-            self._rules(item, group)
+            self._rules(item, group, ours)
 
-    def _rules(self, item, group):
+    def _rules(self, item, group, ours):
         wanted = []
         for rule in item.get('rules') or []:
             rule = {key: value for key, value in rule.items()
@@ -470,8 +645,10 @@ class SecurityGroups(Handler):
                 for rule in group.security_group_rules or []}
         missing = [rule for rule in wanted if _rule_key(rule) not in have]
         keep = {_rule_key(rule) for rule in wanted}
-        extra = [] if item.get('default') else [
-            rule for key, rule in have.items() if key not in keep]
+        # Rules leave only a group this import made: another's group
+        # keeps every rule it had, whatever the export says.
+        extra = [rule for key, rule in have.items()
+                 if key not in keep] if ours else []
         if not missing and not extra:
             return
         if self.imp.wait(item):
@@ -485,166 +662,307 @@ class SecurityGroups(Handler):
         self.imp.changed = True
 
 
-class Images(Handler):
-    """Images and server snapshots: the same name and the same bytes in the
-    target count as the image (a public base image, or this one from an
-    earlier run).  Uploads run ``parallel`` at a time, and each is checked
-    against the checksum of the export before it is recorded."""
+def _same_bytes(image, checksum):
+    if not checksum.get('value'):
+        return True  # nothing to compare with
+    if checksum['algo'] == 'md5':
+        return image.checksum == checksum['value']
+    return (image.hash_algo == checksum['algo']
+            and image.hash_value == checksum['value'])
 
-    types = ('image', 'server_snapshot')
 
-    def apply(self, items):
-        images = list(self.conn.image.images())
-        uploads = []
-        for item in items:
-            self.imp.working = item
-            found = self._match(item, images)
-            if found is not None:
-                self.imp.found(item, found.id)
-            elif not self.imp.wait(item):
-                uploads.append(item)
-        if not uploads:
-            return
-        workers = max(1, min(self.imp.parallel, len(uploads)))
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            futures = [(item, pool.submit(self._upload, item))
-                       for item in uploads]
-            failures = []
-            for item, future in futures:
-                try:
-                    self.imp.made(item, future.result())
-                except Exception as exc:  # noqa: BLE001 - named below
-                    failures.append('%s: %s' % (describe(item), exc))
-        if failures:
-            raise ImportFailed('; '.join(failures))
+class Uploads:
+    """Bytes into a new private image of the target, verified against the
+    export's checksum.  The image is recorded before its bytes are sent, so
+    that an upload killed half-way is found (and replaced) by the next run
+    instead of being left behind under the image's name."""
 
-    @staticmethod
-    def _same_bytes(image, checksum):
-        if not checksum.get('value'):
-            return True  # nothing to compare with
-        if checksum['algo'] == 'md5':
-            return image.checksum == checksum['value']
-        return (image.hash_algo == checksum['algo']
-                and image.hash_value == checksum['value'])
+    def __init__(self, kind):
+        self.kind = kind
+        self.conn = kind.conn
 
-    def _match(self, item, images):
-        recorded = self.imp.recall(item)
-        for image in images:
-            if recorded and image.id == recorded and image.status == 'active':
-                return image
-        if not self.imp.unique(item):
-            return None
-        for image in images:
-            if image.name == item['name'] and image.status == 'active' and \
-                    self._same_bytes(image, item.get('checksum') or {}):
-                return image
-        return None
+    def upload(self, item, name, attrs, filename, checksum):
+        body = {'name': name, 'visibility': 'private',
+                'disk_format': attrs['disk_format'],
+                'container_format': attrs['container_format'],
+                'min_disk': int(attrs.get('min_disk') or 0),
+                'min_ram': int(attrs.get('min_ram') or 0)}
+        for key, value in (attrs.get('properties') or {}).items():
+            # Glance v2 takes extra properties as strings only.
+            body[key] = value if isinstance(value, str) else str(value)
+        response = self.conn.image.post('/images', json=body)
+        image_id = response.json()['id']
+        self.kind.imp.made(item, image_id)
+        with open(filename, 'rb') as data:
+            self.conn.image.put(
+                '/images/%s/file' % image_id, data=data,
+                headers={'Content-Type': 'application/octet-stream'})
+        image = self.conn.image.get_image(image_id)
+        self.verify(image, checksum, item)
+        return image
 
-    def _upload(self, item):
-        attrs = item['attributes']
-        image = self.conn.image.create_image(
-            item['name'], filename=item['filename'],
-            disk_format=attrs['disk_format'],
-            container_format=attrs['container_format'],
-            min_disk=attrs.get('min_disk', 0), min_ram=attrs.get('min_ram', 0),
-            properties=dict(attrs.get('properties') or {}),
-            visibility='private', allow_duplicates=True, wait=True,
-            timeout=3600)
-        if not (image.checksum or image.hash_value):
-            image = self.conn.image.get_image(image.id)
-        checksum = item.get('checksum') or {}
+    def verify(self, image, checksum, item):
+        checksum = checksum or {}
         # A target configured for another os_hash_algo cannot be compared;
         # md5 is computed by every Glance.
         comparable = checksum.get('algo') == 'md5' or \
             image.hash_algo == checksum.get('algo')
-        if comparable and not self._same_bytes(image, checksum):
-            got = image.checksum if checksum['algo'] == 'md5' \
-                else image.hash_value
-            # Not the image: left there, it would be a corrupt copy under
-            # the image's name, never found again.
-            self.conn.image.delete_image(image.id, ignore_missing=True)
-            raise ImportFailed(
-                "the target's Glance reports %s (%s) for the uploaded image "
-                '%s, the manifest %s' % (got, checksum['algo'], image.id,
-                                         checksum['value']))
-        return image.id
+        if image.status == 'active' and (
+                not comparable or _same_bytes(image, checksum)):
+            return
+        got = image.checksum if checksum.get('algo') == 'md5' \
+            else image.hash_value
+        # Ours, and not the bytes: deleted, so that the next run uploads
+        # again instead of trusting it.
+        self.conn.image.delete_image(image.id, ignore_missing=True)
+        raise ImportFailed(
+            "the target's Glance reports %s (%s, status %s) for the uploaded "
+            'image %s, the manifest %s; it was deleted'
+            % (got, checksum.get('algo'), image.status, image.id,
+               checksum.get('value')))
 
 
-class LookOnly(Handler):
-    """Volumes and servers are made by their own openstack.cloud tasks;
-    the look only finds them, so that a run skips the tasks of those that
-    are already there."""
+class Images(Kind):
+    """Images and server snapshots.  Uploads run ``parallel`` at a time,
+    and each is checked against the checksum of the export before it is
+    used."""
 
-    # What counts as made: anything else is left to the resource's tasks.
-    READY = ()
+    types = ('image', 'server_snapshot')
+    adoptable = True
+    concurrent = True
 
     def listing(self):
-        raise NotImplementedError
+        return self.imp.images()
 
-    def complete(self, item, found):
-        return True
+    def ready(self, obj):
+        return obj.status == 'active'
 
-    def apply(self, items):
-        if not self.imp.check_mode:
-            raise ImportFailed('%s: made by its own task, not by this module'
-                               % describe(items[0]))
-        candidates = self.listing()
-        for item in items:
-            self.imp.working = item
-            found = self.match(item, candidates)
-            # Under another name (a run stopped before the rename of a
-            # name that repeats): its tasks finish the job.
-            if found is not None and found.status in self.READY and \
-                    found.name == item['name'] and self.complete(item, found):
-                # Apart from ids: a server and its snapshot share an old ID.
-                self.imp.looked[item['id']] = found.id
-            else:
-                self.imp.wait(item)
+    def proof(self, item, obj):
+        checksum = item.get('checksum') or {}
+        if obj.status != 'active':
+            return 'it is %s' % obj.status
+        if not checksum.get('value') or not _same_bytes(obj, checksum):
+            return 'its checksum differs'
+        return None
+
+    def corrections(self, item, obj):
+        return {'name': item['name']} if obj.name != item['name'] else {}
+
+    def correct(self, item, obj, change):
+        self.conn.image.update_image(obj, **change)
+
+    def create(self, item):
+        return Uploads(self).upload(item, item['name'], item['attributes'],
+                                    item['filename'], item.get('checksum'))
+
+    def discard(self, obj):
+        self.conn.image.delete_image(obj.id, ignore_missing=True)
 
 
-class Volumes(LookOnly):
+class Volumes(Kind):
+    """Volumes: empty, or from their exported bytes through a temporary
+    image of the import's own (``volume contents`` in the journal), deleted
+    once the volume has them."""
+
     types = ('volume',)
-    READY = ('available', 'in-use')
+    concurrent = True
+    BUSY = ('creating', 'downloading', 'attaching', 'detaching', 'reserved')
 
     def listing(self):
         return list(self.conn.block_storage.volumes())
 
+    def ready(self, obj):
+        return not (obj.status or '').startswith('error')
 
-class Servers(LookOnly):
-    """A server counts as there when it runs with all its volumes
-    attached: an import stopped before an attachment does the rest."""
+    def corrections(self, item, obj):
+        return _differs(obj, {'name': item['name'],
+                              'description': item['description']})
+
+    def correct(self, item, obj, change):
+        self.conn.block_storage.update_volume(obj, **change)
+
+    def discard(self, obj):
+        self.conn.block_storage.delete_volume(obj, ignore_missing=True)
+        self.conn.block_storage.wait_for_delete(obj, wait=WAIT_VOLUME)
+
+    def _contents(self, item):
+        """A verified image of the volume's bytes, made or recorded."""
+        contents = {'type': 'volume_contents', 'csv_type': 'volume contents',
+                    'id': item['id'], 'name': 'downpour-volume-' + item['id']}
+        recorded = self.imp.journal.recall(contents)
+        if recorded:
+            image = self.conn.image.find_image(recorded[0],
+                                               ignore_missing=True)
+            if image is not None:
+                try:
+                    Uploads(self).verify(image, item.get('checksum'), item)
+                    return contents, image
+                except ImportFailed:
+                    pass  # deleted: uploaded again below
+        attrs = {'disk_format': 'raw', 'container_format': 'bare'}
+        return contents, Uploads(self).upload(
+            contents, contents['name'], attrs, item['filename'],
+            item.get('checksum'))
+
+    def create(self, item):
+        attrs = {'name': item['name'], 'size': int(item['size']),
+                 'description': item['description'],
+                 'metadata': dict(item.get('metadata') or {})}
+        contents = None
+        if item.get('filename'):
+            contents, image = self._contents(item)
+            attrs['image_id'] = image.id
+        volume = self.conn.block_storage.create_volume(**attrs)
+        self.imp.made(item, volume.id)
+        volume = self.conn.block_storage.wait_for_status(
+            volume, 'available', failures=['error'], interval=2,
+            wait=WAIT_VOLUME)
+        if bool(volume.is_bootable) != bool(item.get('bootable')):
+            self.conn.block_storage.set_volume_bootable_status(
+                volume, bool(item.get('bootable')))
+        if contents is not None:
+            self.conn.image.delete_image(attrs['image_id'],
+                                         ignore_missing=True)
+        return volume
+
+    def complete(self, item, obj, ours):
+        if ours and obj.status in self.BUSY and not self.imp.wait(item):
+            self.conn.block_storage.wait_for_status(
+                obj, 'available', failures=['error'], interval=2,
+                wait=WAIT_VOLUME)
+
+
+class Ports(Kind):
+    """A server's ports, made before it with their fixed IPs and security
+    groups, so that the server is created on them by ID."""
+
+    types = ('port',)
+
+    def listing(self):
+        return self.imp.ports()
+
+    def corrections(self, item, obj):
+        return _differs(obj, {'name': item['name'],
+                              'description': item['description']})
+
+    def correct(self, item, obj, change):
+        self.conn.network.update_port(obj, **change)
+
+    def create(self, item):
+        network_id = self.resolve(item, item['network'], 'network')
+        fixed_ips = []
+        for fixed in item.get('fixed_ips') or []:
+            subnet_id = self.resolve(item, fixed['subnet'], 'subnet')
+            fixed_ips.append({'subnet_id': subnet_id,
+                              'ip_address': fixed['ip_address']})
+        attrs = {'name': item['name'], 'description': item['description'],
+                 'network_id': network_id}
+        if fixed_ips:
+            attrs['fixed_ips'] = fixed_ips
+        if item.get('security_groups') is not None:
+            attrs['security_group_ids'] = [
+                self.resolve(item, group, 'security group')
+                for group in item['security_groups']]
+        return self.conn.network.create_port(**attrs)
+
+
+class Servers(Kind):
+    """Servers, on their ports, booted from their image (or capture) or
+    from their root volume, then given their volumes in order."""
 
     types = ('server',)
-    READY = ('ACTIVE', 'SHUTOFF')
+    concurrent = True
+    BUSY = ('BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'REBOOT',
+            'HARD_REBOOT')
 
     def listing(self):
         return list(self.conn.compute.servers())
 
-    def complete(self, item, found):
-        attached = {volume['id'] for volume in found.attached_volumes or []}
-        return all(self.imp.looked.get(old) in attached
-                   for old in item.get('volumes') or [])
+    def ready(self, obj):
+        return obj.status != 'ERROR'
+
+    def corrections(self, item, obj):
+        return {'name': item['name']} if obj.name != item['name'] else {}
+
+    def correct(self, item, obj, change):
+        self.conn.compute.update_server(obj, **change)
+
+    def discard(self, obj):
+        self.conn.compute.delete_server(obj)
+        self.conn.compute.wait_for_delete(obj, wait=WAIT_SERVER)
+
+    def create(self, item):
+        attrs = {'name': item['name'],
+                 'flavor_id': self.resolve(item, item['flavor'], 'flavor'),
+                 'metadata': dict(item.get('metadata') or {}),
+                 'has_config_drive': bool(item.get('config_drive'))}
+        ports = [self.resolve(item, port, 'port')
+                 for port in item.get('ports') or []]
+        attrs['networks'] = [{'port': port} for port in ports] or 'none'
+        if item.get('boot_volume'):
+            attrs['block_device_mapping'] = [{
+                'boot_index': 0, 'source_type': 'volume',
+                'destination_type': 'volume', 'delete_on_termination': False,
+                'uuid': self.resolve(item, item['boot_volume'], 'volume')}]
+        else:
+            attrs['image_id'] = self.resolve(item, item['image'], 'image')
+        if item.get('description'):
+            attrs['description'] = item['description']
+        if item.get('key_name'):
+            attrs['key_name'] = item['key_name']
+        server = self.conn.compute.create_server(**attrs)
+        self.imp.made(item, server.id)
+        return self._attach(item, server)
+
+    def _attach(self, item, server):
+        server = self.conn.compute.wait_for_server(
+            server, status='ACTIVE', failures=['ERROR'], interval=2,
+            wait=WAIT_SERVER)
+        attached = {v['id'] for v in server.attached_volumes or []}
+        for key in item.get('volumes') or []:
+            volume_id = self.resolve(item, key, 'volume')
+            if volume_id in attached:
+                continue
+            self.conn.compute.create_volume_attachment(server,
+                                                       volume=volume_id)
+            self.conn.block_storage.wait_for_status(
+                self.conn.block_storage.get_volume(volume_id), 'in-use',
+                failures=['error'], interval=2, wait=WAIT_VOLUME)
+            self.imp.changed = True
+        return server
+
+    def after_create(self, item, obj):
+        pass  # create attached the volumes
+
+    def complete(self, item, obj, ours):
+        if not ours:
+            return
+        attached = {v['id'] for v in obj.attached_volumes or []}
+        wanted = [self.imp.ids.get(key) for key in item.get('volumes') or []]
+        if obj.status in self.BUSY or any(
+                v not in attached for v in wanted):
+            if not self.imp.wait(item):
+                self._attach(item, obj)
 
 
-HANDLERS = (Flavors, ExternalNetworks, Keypairs, Networks, Subnets, Routers,
-            SecurityGroups, Images, Volumes, Servers)
-_KIND = {'server_snapshot': 'image'}
+# In the order the work is done: each needs only those before it.
+KINDS = (Flavors, ExternalNetworks, Keypairs, Networks, Subnets, Routers,
+         SecurityGroups, Images, Volumes, Ports, Servers)
 
 
 class Importer:
-    """Runs the handlers in dependency order over a list of items."""
+    """Runs the kinds in dependency order over a list of items."""
 
-    def __init__(self, conn, ids=None, recorded=None, journal=None,
-                 check_mode=False, parallel=4, network_map=None,
-                 flavor_map=None):
+    def __init__(self, conn, ids=None, journal=None, check_mode=False,
+                 parallel=4, network_map=None, flavor_map=None,
+                 name_clash='create'):
         self.conn = conn
         self.network_map = network_map or {}
         self.flavor_map = flavor_map or {}
+        self.name_clash = name_clash
         self.missing = []
-        # Volumes and servers the look found, by old ID.
-        self.looked = {}
+        self.clashes = []
         self.ids = dict(ids or {})
-        self.recorded = recorded or {}
         self.journal = journal or Journal(None)
         self.check_mode = check_mode
         self.parallel = parallel
@@ -652,37 +970,57 @@ class Importer:
         self.pending = []
         self.pending_types = []
         self.created = []
-        # The item a handler is busy with, for the message of a failure.
+        self.items = []
+        # The item a kind is busy with, for the message of a failure.
         self.working = None
-        self._names = {}
-        self._networks = None
+        self._lists = {}
+        self._lock = threading.Lock()
+
+    # -- lists shared by several kinds, each fetched once ------------------
+
+    def _listed(self, key, fetch):
+        if key not in self._lists:
+            self._lists[key] = list(fetch())
+        return self._lists[key]
 
     def networks(self):
-        """Every network the project sees, listed once."""
-        if self._networks is None:
-            self._networks = list(self.conn.network.networks())
-        return self._networks
+        return self._listed('networks', self.conn.network.networks)
 
-    def recall(self, item):
-        return self.recorded.get((self.csv_type(item), item['id']))
+    def subnets(self):
+        return self._listed('subnets', lambda: self.conn.network.subnets(
+            project_id=self.conn.current_project_id))
 
-    @staticmethod
-    def csv_type(item):
-        return item.get('csv_type') or item['type']
+    def ports(self):
+        return self._listed('ports', lambda: self.conn.network.ports(
+            project_id=self.conn.current_project_id))
 
-    def unique(self, item):
-        kind = _KIND.get(item['type'], item['type'])
-        return self._names.get((kind, item['name']), 0) <= 1
+    def images(self):
+        return self._listed('images', self.conn.image.images)
+
+    def items_of(self, kind):
+        return [item for item in self.items if item['type'] == kind]
+
+    # -- what the kinds report ---------------------------------------------
 
     def found(self, item, new_id):
         self.ids[item['id']] = new_id
 
-    def made(self, item, new_id):
+    def keep(self, item, new_id, how):
+        """``item`` is an existing resource, taken as ``how``."""
         self.found(item, new_id)
-        self.journal.record(self.csv_type(item), item['name'], item['id'], new_id)
-        self.created.append({'type': item['type'], 'name': item['name'],
-                             'old': item['id'], 'new': new_id})
-        self.changed = True
+        if not self.check_mode:
+            self.journal.record(item, new_id, how)
+
+    def made(self, item, new_id):
+        with self._lock:
+            if self.ids.get(item['id']) == new_id and \
+                    self.journal.recall(item) == (new_id, CREATED):
+                return  # recorded already, as soon as it existed
+            self.found(item, new_id)
+            self.journal.record(item, new_id, CREATED)
+            self.created.append({'type': item['type'], 'name': item['name'],
+                                 'old': item['id'], 'new': new_id})
+            self.changed = True
 
     def wait(self, item):
         """In check mode, note that ``item`` needs work and say so."""
@@ -694,21 +1032,136 @@ class Importer:
             self.pending_types.append(item['type'])
         return True
 
-    def run(self, items):
+    # -- the one loop ------------------------------------------------------
+
+    def sync(self, kind, items):
+        """Find, compare, and create or correct ``items`` of ``kind``.
+
+        A resource is ours only when the journal says this import created
+        it for that item; then it is corrected (or, broken, replaced).  A
+        resource of the item's name that is not ours is a clash, handled
+        as ``name_clash`` says; with nothing recorded the item is made.
+        """
+        if not items:
+            return
+        listing = kind.listing()
+        by_id = {obj.id: obj for obj in listing}
+        owned = self.journal.owned_ids()
+        todo = []
         for item in items:
-            key = (_KIND.get(item['type'], item['type']), item.get('name'))
-            self._names[key] = self._names.get(key, 0) + 1
-        known = {t for handler in HANDLERS for t in handler.types}
+            self.working = item
+            recorded = self.journal.recall(item)
+            obj = by_id.get(recorded[0]) if recorded else None
+            ours = bool(recorded) and recorded[1] == CREATED
+            if obj is not None and not kind.ready(obj):
+                if not ours:
+                    raise ImportFailed('%s: %s, which the journal records '
+                                       'as %s, is %s' % (
+                                           describe(item), obj.id,
+                                           recorded[1], obj.status))
+                if self.wait(item):
+                    continue
+                # Ours and unusable (its upload died, it went to ERROR):
+                # replaced, as the journal allows.
+                kind.discard(obj)
+                obj = None
+            if obj is not None:
+                self.found(item, obj.id)
+                change = kind.corrections(item, obj) if ours else {}
+                if change and not self.wait(item):
+                    kind.correct(item, obj, change)
+                    self.changed = True
+                kind.complete(item, obj, ours)
+                continue
+            if item.get('name'):
+                same = [o for o in kind.scope(item, listing)
+                        if o.name == item['name'] and o.id not in owned]
+                if same and self._clash(kind, item, same):
+                    continue
+            if not self.wait(item):
+                todo.append(item)
+        self._create(kind, todo)
+
+    def _clash(self, kind, item, same):
+        """Handle a name the target already uses; True when ``item`` was
+        taken care of (adopted)."""
+        ids = ', '.join(sorted(o.id for o in same))
+        what = '%s: the target already has %d of that name that this ' \
+            'import did not make (%s)' % (describe(item), len(same), ids)
+        if self.name_clash == 'adopt' and kind.adoptable:
+            reasons = {o.id: kind.proof(item, o) for o in same}
+            equal = [o for o in same if reasons[o.id] is None]
+            if len(equal) == 1:
+                self.keep(item, equal[0].id, ADOPTED)
+                self._note('%s: adopted %s, proven equivalent'
+                           % (describe(item), equal[0].id))
+                kind.complete(item, equal[0], False)
+                return True
+            why = '; '.join('%s: %s' % (i, r or 'as equivalent as another')
+                            for i, r in sorted(reasons.items()))
+            self._note('%s; not adopted (%s), a new one is made' % (what, why))
+            return False
+        if self.name_clash == 'adopt':
+            self._note('%s; a %s is never adopted, a new one is made'
+                       % (what, csv_type(item)))
+        elif self.name_clash == 'stop':
+            self._note(what)
+            if not self.check_mode:
+                raise ImportFailed('%s, and name_clash is stop' % what)
+        else:
+            self._note('%s; a new one is made beside it' % what)
+        return False
+
+    def _note(self, message):
+        if message not in self.clashes:
+            self.clashes.append(message)
+
+    def _create(self, kind, todo):
+        if not todo:
+            return
+        if not (kind.concurrent and len(todo) > 1 and self.parallel > 1):
+            for item in todo:
+                self.working = item
+                obj = kind.create(item)
+                self.made(item, obj.id)
+                kind.after_create(item, obj)
+            return
+        failures = []
+        workers = min(self.parallel, len(todo))
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            futures = [(item, pool.submit(kind.create, item)) for item in todo]
+            made = []
+            for item, future in futures:
+                try:
+                    obj = future.result()
+                except Exception as exc:  # noqa: BLE001 - named below
+                    failures.append('%s: %s' % (describe(item), exc))
+                else:
+                    self.made(item, obj.id)
+                    made.append((item, obj))
+        for item, obj in made:
+            self.working = item
+            kind.after_create(item, obj)
+        if failures:
+            raise ImportFailed('; '.join(failures))
+
+    def run(self, items):
+        self.items = list(items)
+        known = {t for kind in KINDS for t in kind.types}
         unknown = sorted({item['type'] for item in items} - known)
         if unknown:
             raise ImportFailed('unknown resource type(s): %s'
                                % ', '.join(unknown))
-        for handler in HANDLERS:
-            mine = [item for item in items if item['type'] in handler.types]
+        for kind in KINDS:
+            mine = [item for item in items if item['type'] in kind.types]
             if not mine:
                 continue
             try:
-                handler(self).apply(mine)
+                worker = kind(self)
+                if hasattr(worker, 'apply'):
+                    worker.apply(mine)
+                else:
+                    self.sync(worker, mine)
             except ImportFailed:
                 raise
             except Exception as exc:  # noqa: BLE001 - openstacksdk's many
@@ -724,7 +1177,10 @@ class DownpourResources(OpenStackModule):
     argument_spec = {
         'resources': {'type': 'list', 'elements': 'dict', 'required': True},
         'ids': {'type': 'dict', 'default': {}},
+        'journal': {'type': 'path'},
         'uuids_csv': {'type': 'path'},
+        'name_clash': {'type': 'str', 'default': 'create',
+                       'choices': ['create', 'stop', 'adopt']},
         'network_map': {'type': 'dict', 'default': {}},
         'flavor_map': {'type': 'dict', 'default': {}},
         'parallel': {'type': 'int', 'default': 4},
@@ -732,27 +1188,33 @@ class DownpourResources(OpenStackModule):
     module_kwargs = {'supports_check_mode': True}
 
     def run(self):
-        path = self.params['uuids_csv']
+        journal = Journal(self.params['journal'])
         importer = Importer(
-            self.conn, ids=self.params['ids'], recorded=recall(path),
-            journal=Journal(path), check_mode=self.check_mode,
-            parallel=self.params['parallel'],
+            self.conn, ids=self.params['ids'], journal=journal,
+            check_mode=self.check_mode, parallel=self.params['parallel'],
             network_map=self.params['network_map'],
-            flavor_map=self.params['flavor_map'])
-        result = {}
+            flavor_map=self.params['flavor_map'],
+            name_clash=self.params['name_clash'])
         try:
             importer.run(self.params['resources'])
         except ImportFailed as exc:
+            # What was made before the failure is in the map too.
+            journal.write_map(self.params['uuids_csv'])
             self.fail_json(msg=str(exc), changed=importer.changed,
                            created=importer.created)
+        # A local file, not the cloud: kept in step with the journal even
+        # by the look, so that a lost uuids.csv comes back.
+        journal.write_map(self.params['uuids_csv'])
+        if self.check_mode:
+            for message in importer.clashes:
+                self.ansible.warn(message)
         # In check mode, "changed" says that a run would change something.
         changed = importer.changed or bool(importer.pending)
-        result.update(changed=changed, ids=importer.ids,
-                      looked=importer.looked, missing=importer.missing,
-                      pending=importer.pending,
-                      pending_types=importer.pending_types,
-                      created=importer.created)
-        self.exit_json(**result)
+        self.exit_json(changed=changed, ids=importer.ids,
+                       missing=importer.missing, clashes=importer.clashes,
+                       pending=importer.pending,
+                       pending_types=importer.pending_types,
+                       created=importer.created)
 
 
 def main():

@@ -3,14 +3,14 @@
 from downpour.resources.flavor import Flavor
 from downpour.resources.image import Image, ServerSnapshot
 from downpour.resources.keypair import Keypair
-from downpour.resources.network import ExternalNetwork, Network, Subnet
+from downpour.resources.network import ExternalNetwork, Network, Port, Subnet
 from downpour.resources.router import Router
 from downpour.resources.security_group import SecurityGroup
 from downpour.resources.server import Server
 from downpour.resources.volume import Volume
 
 TYPES = (Keypair, Image, ServerSnapshot, Volume, Network, ExternalNetwork,
-         Subnet, Router, SecurityGroup, Flavor, Server)
+         Subnet, Router, SecurityGroup, Flavor, Port, Server)
 BY_TYPE = {rtype.type: rtype for rtype in TYPES}
 # The resource type each resource-file section asks for.
 BY_SECTION = {rtype.section: rtype for rtype in TYPES if rtype.section}

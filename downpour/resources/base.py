@@ -54,8 +54,8 @@ class Record:
 
     ``params`` holds what is sent to the target; ``info`` what is only known
     about the source.  ``refs`` points at the records this one needs, by
-    role, never by name.  ``var`` is the playbook variable that holds its
-    result, set when the records are put in order.
+    role, never by name.  ``var`` is a name unique in the export, set
+    when the records are put in order.
     """
 
     type: str
@@ -66,15 +66,6 @@ class Record:
     refs: dict = dataclasses.field(default_factory=dict)
     blob: Blob | None = None
     var: str | None = None
-    # Set by the renderer when another record of the same type has the same
-    # name: the playbook then finds it by its old ID, not by its name.
-    keyed: bool = False
-
-    @property
-    def provisional_name(self):
-        """The unique name a keyed record is created under, then renamed
-        from: modules find resources by name, and two share this one."""
-        return 'downpour-' + checked_uuid(self.old_id, repr(self))
 
     def dependencies(self):
         for value in self.refs.values():
@@ -126,31 +117,16 @@ class ResourceType:
     """A resource type: how to list it, read it, and render it.
 
     Subclasses set ``type`` (the record type and template name),
-    ``csv_type`` (its name in uuids.csv, None when nothing is created) and
-    ``result_id`` (the path to the new ID in the registered result).
+    ``csv_type`` (its name in the import's journal and uuids.csv, None when
+    nothing is created) and ``batch``.
     """
 
     type = None
     section = None
     csv_type = None
-    result_id = None
     # The typed list (and task) of the playbook that the downpour_resources
-    # module makes this type from (see render.BATCHES); None: a task of its
-    # own per resource.
+    # module makes this type from (see render.BATCHES).
     batch = None
-    # The list of the playbook that only the look takes, to skip this
-    # resource's own tasks when the target already has it (volumes and
-    # servers, which openstack.cloud tasks make).
-    looked_at = None
-    # For records of unbatched types whose name repeats (see Record.keyed):
-    # the openstacksdk
-    # proxy and resource the playbook renames them through
-    # (openstack.cloud.resource), and the info module that lists the
-    # target's resources of this type, with the key of its result.
-    sdk_service = None
-    sdk_type = None
-    info_module = None
-    info_key = None
 
     @staticmethod
     def item_id(record):

@@ -29,7 +29,6 @@ class Image(ResourceType):
     type = 'image'
     section = 'images'
     csv_type = 'image'
-    result_id = 'image.id'
     batch = 'images'
 
     @classmethod
@@ -66,8 +65,13 @@ class ServerSnapshot(ResourceType):
 
     type = 'server_snapshot'
     csv_type = 'server snapshot'
-    result_id = 'image.id'
     batch = 'images'
+
+    @staticmethod
+    def item_id(record):
+        # Its own key: the server it was taken of has the old ID, and
+        # uuids.csv maps each old ID once.
+        return 'snapshot-' + checked_uuid(record.old_id, repr(record))
 
     @classmethod
     def for_server(cls, exporter, server, source_image):

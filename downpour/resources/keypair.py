@@ -7,7 +7,6 @@ class Keypair(ResourceType):
     type = 'keypair'
     section = 'keypairs'
     csv_type = 'keypair'
-    result_id = 'keypair.name'
     batch = 'keypairs'
 
     @staticmethod

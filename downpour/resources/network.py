@@ -1,9 +1,10 @@
 """Networks, their subnets, and the ports that tie servers and routers to
-them.  Ports are not recreated (the server task makes its own), so they
-are only listed, once, to follow the links.
+them.  A server's ports are recreated before it, with their fixed IPs and
+security groups, so that the server is made on them by ID; a router's are
+made by its interfaces.
 """
 
-from downpour.resources.base import Record, ResourceType
+from downpour.resources.base import Record, ResourceType, checked_uuid
 
 
 def is_external(conn, network):
@@ -16,10 +17,33 @@ def is_external(conn, network):
 
 class Port(ResourceType):
     type = 'port'
+    csv_type = 'port'
+    batch = 'servers'
 
     @classmethod
     def list(cls, conn):
         return conn.network.ports()
+
+    @classmethod
+    def build(cls, exporter, obj, entry=None, network=None, groups=()):
+        """A server's port on ``network`` (a record), in ``groups``."""
+        checked_uuid(obj.id, 'port %r' % obj.name)
+        record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
+                        params={'description': obj.description or ''},
+                        info={'mac_address': obj.mac_address})
+        exporter.add(record)
+        record.refs['network'] = network
+        fixed_ips = []
+        if network.type == Network.type:
+            # On an external network the target chooses the address.
+            for ip in obj.fixed_ips or []:
+                subnet = exporter.find('subnet', ip['subnet_id'])
+                if subnet is not None:
+                    fixed_ips.append({'subnet': subnet,
+                                      'ip_address': ip['ip_address']})
+        record.refs['fixed_ips'] = fixed_ips
+        record.refs['security_groups'] = list(groups)
+        return record
 
     @classmethod
     def of_device(cls, exporter, device_id):
@@ -38,7 +62,6 @@ class ExternalNetwork(ResourceType):
 class Subnet(ResourceType):
     type = 'subnet'
     csv_type = 'subnet'
-    result_id = 'subnet.id'
     batch = 'networks'
 
     @classmethod
@@ -78,7 +101,6 @@ class Network(ResourceType):
     type = 'network'
     section = 'networks'
     csv_type = 'network'
-    result_id = 'network.id'
     batch = 'networks'
 
     @classmethod

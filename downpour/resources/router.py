@@ -11,7 +11,6 @@ INTERFACE_OWNERS = ('network:router_interface',
 class Router(ResourceType):
     type = 'router'
     csv_type = 'router'
-    result_id = 'router.id'
     batch = 'routers'
 
     @classmethod

@@ -14,7 +14,6 @@ class SecurityGroup(ResourceType):
     type = 'security_group'
     section = 'security_groups'
     csv_type = 'security group'
-    result_id = 'security_group.id'
     batch = 'security_groups'
 
     @classmethod
@@ -35,6 +34,15 @@ class SecurityGroup(ResourceType):
                            key=_rule_order):
             item = {key: rule.get(key) for key in RULE_KEYS}
             item['description'] = item['description'] or ''
+            if rule.get('remote_address_group_id'):
+                # Without its address group the rule would be open to
+                # every address: left out rather than widened.
+                exporter.warn('%s: rule %s is limited to address group %s, '
+                              'which downpour does not carry; rule left out '
+                              '(add it again in the target)'
+                              % (exporter.describe(record), rule.get('id'),
+                                 rule['remote_address_group_id']))
+                continue
             remote = rule.get('remote_group_id')
             if remote == obj.id:
                 item['remote_group'] = record

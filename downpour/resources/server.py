@@ -17,12 +17,7 @@ class Server(ResourceType):
     type = 'server'
     section = 'servers'
     csv_type = 'server'
-    result_id = 'server.id'
-    sdk_service = 'compute'
-    sdk_type = 'server'
-    looked_at = 'servers'
-    info_module = 'openstack.cloud.server_info'
-    info_key = 'servers'
+    batch = 'servers'
 
     @classmethod
     def list(cls, conn):
@@ -54,7 +49,7 @@ class Server(ResourceType):
 
         networks = Network.by_id(exporter)
         groups = SecurityGroup.by_id(exporter)
-        nics, group_records, subnets = [], [], []
+        ports, group_records, subnets = [], [], []
         for port in Port.of_device(exporter, obj.id):
             network = networks.get(port.network_id)
             if network is None:
@@ -62,29 +57,31 @@ class Server(ResourceType):
                                    'not visible' % (what, port.id,
                                                     port.network_id))
             net_record = exporter.record(Network, network)
-            nic = {'network': net_record, 'fixed_ip': None}
-            if net_record.type == Network.type:
-                for ip in port.fixed_ips or []:
-                    subnet_record = exporter.find('subnet', ip['subnet_id'])
-                    if subnet_record is not None:
-                        subnets.append(subnet_record)
-                        if nic['fixed_ip'] is None and ':' not in ip[
-                                'ip_address']:
-                            nic['fixed_ip'] = ip['ip_address']
-            nics.append(nic)
+            port_groups = []
             for group_id in port.security_group_ids or []:
                 group = groups.get(group_id)
                 if group is None:
+                    exporter.warn('%s: port %s is in security group %s, '
+                                  'which is not visible; the new port is '
+                                  'made without it' % (what, port.id,
+                                                       group_id))
                     continue
                 group_record = exporter.record(SecurityGroup, group)
+                port_groups.append(group_record)
                 if group_record not in group_records:
                     group_records.append(group_record)
-        record.refs['nics'] = nics
+            port_record = exporter.find(Port.type, port.id) or Port.build(
+                exporter, port, network=net_record, groups=port_groups)
+            subnets.extend(ip['subnet']
+                           for ip in port_record.refs['fixed_ips'])
+            ports.append(port_record)
+        record.refs['ports'] = ports
         # Nova refuses a network without a subnet: every subnet of the
         # server's networks comes before it, routers or not.
+        nets = [port.refs['network'] for port in ports]
         record.refs['subnets'] = [
             r for r in exporter.records_of('subnet')
-            if any(r.refs.get('network') is nic['network'] for nic in nics)]
+            if any(r.refs.get('network') is net for net in nets)]
         record.refs['security_groups'] = group_records
         record.refs['routers'] = Router.for_subnets(exporter, subnets)
 

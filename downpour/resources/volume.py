@@ -7,12 +7,7 @@ class Volume(ResourceType):
     type = 'volume'
     section = 'volumes'
     csv_type = 'volume'
-    result_id = 'volume.id'
-    sdk_service = 'block_storage'
-    sdk_type = 'volume'
-    looked_at = 'volumes'
-    info_module = 'openstack.cloud.volume_info'
-    info_key = 'volumes'
+    batch = 'volumes'
 
     @classmethod
     def list(cls, conn):

@@ -82,9 +82,15 @@ def test_server_refers_to_its_dependencies(fake_cloud):
     assert server.refs['image'].type == 'server_snapshot'
     assert server.refs['image'].blob.kind == 'server'
     assert server.refs['keypair'].name == 'app-key'
-    nic, = server.refs['nics']
-    assert nic['network'].old_id == sample.NET
-    assert nic['fixed_ip'] == '10.20.0.101'
+    port, = server.refs['ports']
+    assert port.type == 'port'
+    assert port.refs['network'].old_id == sample.NET
+    assert [(ip['subnet'].old_id, ip['ip_address'])
+            for ip in port.refs['fixed_ips']] == [(sample.SUBNET,
+                                                    '10.20.0.101')]
+    # The port's own groups, in the port's order.
+    assert [g.name for g in port.refs['security_groups']] == [
+        'web', 'default']
     assert [g.name for g in server.refs['security_groups']] == [
         'web', 'default']
     volume, = server.refs['volumes']
@@ -101,6 +107,27 @@ def test_security_group_rules_keep_remote_groups(fake_cloud):
     assert web in remotes  # self-reference kept
     assert default in remotes
     assert default.info['is_default']
+
+
+def test_a_rule_limited_to_an_address_group_is_left_out_not_opened(
+        fake_cloud, monkeypatch):
+    groups = sample.security_groups()
+    web = next(g for g in groups if g['name'] == 'web')
+    limited = dict(web['security_group_rules'][1],
+                   id='b0000000-0000-4000-8000-0000000000a7',
+                   port_range_min=5432, port_range_max=5432,
+                   remote_ip_prefix=None,
+                   remote_address_group_id='c0000000-0000-4000-8000-000000000001')
+    web['security_group_rules'].append(limited)
+    monkeypatch.setattr(sample, 'security_groups', lambda: groups)
+    exporter, records = _resolve(fake_cloud, [
+        Entry('security_groups', name='web')])
+    web = next(r for r in records if r.name == 'web')
+    # Not carried as a rule open to every address: not carried at all.
+    assert [r for r in web.refs['rules'] if r['port_range_min'] == 5432] == []
+    assert len(web.refs['rules']) == 4
+    warning, = [w for w in exporter.warnings if 'address group' in w]
+    assert 'c0000000-0000-4000-8000-000000000001' in warning
 
 
 def test_subnet_router_and_external_network(fake_cloud):

@@ -5,7 +5,6 @@ import yaml
 
 from downpour import export, render
 from downpour.resourcefile import Entry
-from tests.unit.playbook import all_tasks
 from tests.unit.resources import sample
 
 
@@ -34,8 +33,11 @@ def test_keypair_of_another_user_boots_without_a_key(fake_cloud):
     assert 'keypair' not in record.refs
     warning, = exporter.warnings
     assert "'alice-key'" in warning and 'another user' in warning
-    assert 'key_name' not in render.render_playbook(records).split(
-        'Create server web-1')[1].split('register:')[0]
+    play, = yaml.safe_load(render.render_playbook(records).replace(
+        '!unsafe ', ''))
+    item, = [i for i in play['vars']['downpour_servers']
+             if i['type'] == 'server']
+    assert item['key_name'] is None
 
 
 def test_keypair_warning_is_given_once(fake_cloud):
@@ -90,12 +92,13 @@ def test_boot_from_volume_copies_the_root_volume(fake_cloud, tmp_path):
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(records), encoding='utf-8')
     play, = yaml.safe_load(path.read_text().replace('!unsafe ', ''))
-    task = next(t for t in all_tasks(play)
-                if t['name'] == 'Create server web-1')
-    assert task['openstack.cloud.server']['boot_volume'] == (
-        '{{ %s }}' % render.ref(root))
-    assert root.var in render.ref(root)
-    assert 'image' not in task['openstack.cloud.server']
+    item, = [i for i in play['vars']['downpour_servers']
+             if i['type'] == 'server' and i['name'] == 'web-1']
+    assert item['boot_volume'] == root.old_id
+    assert 'image' not in item
+    volume, = [v for v in play['vars']['downpour_volumes']
+               if v['id'] == root.old_id]
+    assert volume['bootable'] is True and volume['filename']
 
 
 def test_warnings_are_listed_in_the_manifest(fake_cloud, tmp_path):

@@ -61,14 +61,19 @@ def _hostile_records(value):
                              source_id=sample.IMAGE, what='x'))
     keypair = Record(type='keypair', old_id=value, name=value,
                      params={'public_key': value})
+    port = Record(type='port', old_id=sample.PORT_1, name=value,
+                  params={'description': value},
+                  refs={'network': net, 'security_groups': [],
+                        'fixed_ips': [{'subnet': subnet,
+                                       'ip_address': value}]})
     server = Record(type='server', old_id=sample.SERVER_1, name=value,
                     params={'metadata': {value: value}, 'description': value,
                             'config_drive': False, 'key_name': value},
                     refs={'flavor': flavor, 'image': image,
-                          'keypair': keypair,
-                          'nics': [{'network': net, 'fixed_ip': value}],
+                          'keypair': keypair, 'ports': [port],
                           'security_groups': [], 'volumes': []})
-    return export.ordered([net, subnet, flavor, image, keypair, server])
+    return export.ordered([net, subnet, flavor, image, keypair, port,
+                           server])
 
 
 def _load(path):
@@ -109,20 +114,15 @@ def test_hostile_values_come_back_identical_and_untemplated(tmp_path,
     seen += [image['name'], image['attributes']['disk_format'], key, prop]
     keypair = _item(play, 'downpour_keypairs', 'keypair')
     seen += [keypair['id'], keypair['name'], keypair['public_key']]
-    server = _task(play, 'Create server ')['openstack.cloud.server']
+    server = _item(play, 'downpour_servers', 'server')
     (key, meta), = server['metadata'].items()
-    seen += [server['name'], key, meta, server['description']]
-    if value:  # an empty key name or fixed IP is left out, not written
-        seen += [server['key_name'], server['nics'][0]['v4-fixed-ip']]
+    seen += [server['name'], key, meta, server['description'],
+             server['key_name']]
+    port = _item(play, 'downpour_servers', 'port')
+    seen += [port['name'], port['description'],
+             port['fixed_ips'][0]['ip_address']]
     flavor, = play['vars']['downpour_flavors']
     seen += [flavor['name']]
-    rows = _task(play, 'Write uuids.csv')['vars']['downpour_uuids']
-    assert sorted(row[0] for row in rows[1:]) == [
-        'image', 'keypair', 'network', 'server', 'subnet']
-    seen += [row[1] for row in rows[1:]]
-    # Nova names keypairs: the name is the old ID and the new one too.
-    keypair_row, = [row for row in rows if row[0] == 'keypair']
-    seen += keypair_row[2:]
 
     for got in seen:
         assert got == value
@@ -250,124 +250,79 @@ def _twin_records():
                                  hash_value='%032d' % n))
         flavor = Record(type='flavor', old_id='f', name='f',
                         params={'vcpus': 1, 'ram': 1, 'disk': 1})
+        port = Record(type='port', old_id=old.replace('8888', 'aaaa', 1),
+                      name='twin', params={'description': ''},
+                      refs={'network': net, 'fixed_ips': [],
+                            'security_groups': [group]})
         server = Record(type='server', old_id=old, name='twin',
                         params={'metadata': {}, 'description': '',
                                 'config_drive': False, 'key_name': None},
                         refs={'flavor': flavor, 'image': image,
-                              'nics': [{'network': net, 'fixed_ip': None}],
-                              'security_groups': [group],
+                              'ports': [port], 'security_groups': [group],
                               'volumes': [volume]})
-        records += [net, group, volume, image, flavor, server]
+        records += [net, group, volume, image, flavor, port, server]
     records.append(Record(type='network', old_id=sample.NET, name='single',
                           params={'is_admin_state_up': True,
                                   'description': ''}))
     return export.ordered(records)
 
 
-def test_repeated_names_are_created_apart_and_found_by_old_id(tmp_path):
+def test_repeated_names_are_listed_apart_and_referred_to_by_old_id(
+        tmp_path):
     records = _twin_records()
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(records), encoding='utf-8')
     play, = _load(str(path))
-    tasks = list(all_tasks(play))
-    names = [t['name'] for t in tasks]
-    # Networks, security groups and images go to downpour_resources, which
-    # works by old ID: each twin is listed once, under its own name.
+    # Every type goes to downpour_resources, which works by old ID: each
+    # twin is listed once, under its own name.
     for key, rtype in (('downpour_networks', 'network'),
                        ('downpour_security_groups', 'security_group'),
-                       ('downpour_images', 'image')):
+                       ('downpour_images', 'image'),
+                       ('downpour_volumes', 'volume'),
+                       ('downpour_servers', 'server')):
         listed = [(i['id'], i['name']) for i in play['vars'][key]
                   if i['type'] == rtype]
         assert sorted(listed) == sorted(
             (r.old_id, r.name) for r in records if r.type == rtype)
         assert [name for _, name in listed].count('twin') == 2
-    # Each server is attached to its own twin network and group.
+    # Each server names its own twin port, image and volume by old ID, and
+    # its port its own network and group: never a name.
+    items = {i['id']: i for i in play['vars']['downpour_servers']}
     for record in records:
         if record.type != 'server':
             continue
-        task = next(t for t in tasks if t['name'] == 'Create server twin'
-                    and record.provisional_name in str(t))
-        server = task['openstack.cloud.server']
-        assert server['nics'][0]['net-id'] == "{{ downpour_ids['%s'] }}" % (
-            record.refs['nics'][0]['network'].old_id)
-        assert server['security_groups'] == [
-            "{{ downpour_ids['%s'] }}" % record.refs['security_groups'][0]
-            .old_id]
-    # Servers and volumes, one task each, are still created under a unique
-    # name, recorded in uuids.csv at once and renamed.
-    for record in records:
-        if record.type == 'flavor':
-            continue
-        assert record.keyed == (record.type in ('server', 'volume')), record
-        if not record.keyed:
-            continue
-        label = '%s twin' % record.type
-        creates = [t for t in tasks if t['name'] == 'Create ' + label
-                   and record.provisional_name in str(t)]
-        assert len(creates) == 1, (record, names)
-        module = next(k for k in creates[0] if k.startswith('openstack.'))
-        assert creates[0][module]['name'] == record.provisional_name
-        assert record.old_id in creates[0]['when']
-        position = tasks.index(creates[0])
-        row, rename = tasks[position + 1], tasks[position + 2]
-        assert row['name'] == 'Record %s in uuids.csv' % label
-        assert row['vars']['row'][1:3] == ['twin', record.old_id]
-        assert rename['openstack.cloud.resource']['attributes']['name'] == \
-            'twin'
-        assert rename['register'] == record.var
-    # The rows of an earlier run are read back for each keyed type.
-    recall = _task(play, 'Recall the IDs')
-    assert sorted(recall['ansible.builtin.set_fact']['downpour_recorded']) \
-        == ['server', 'volume']
-    # Every twin has its own row in uuids.csv.
-    rows = _task(play, 'Write uuids.csv')['vars']['downpour_uuids']
-    assert sorted(row[2] for row in rows[1:] if row[1] == 'twin') == sorted(
-        r.old_id for r in records if r.name == 'twin')
+        server = items[record.old_id]
+        port_record, = record.refs['ports']
+        assert server['ports'] == [port_record.old_id]
+        assert server['image'] == record.refs['image'].old_id
+        assert server['volumes'] == [record.refs['volumes'][0].old_id]
+        port = items[port_record.old_id]
+        assert port['network'] == port_record.refs['network'].old_id
+        assert port['security_groups'] == [
+            port_record.refs['security_groups'][0].old_id]
+    # No task finds anything by name: the only modules are ours and fail.
+    modules = {key for task in all_tasks(play) for key in task
+               if '.' in key or key == 'downpour_resources'}
+    assert modules == {'downpour_resources', 'ansible.builtin.fail'}
 
 
-def test_recorded_ids_are_read_back_from_uuids_csv(tmp_path):
-    """The regular expression the playbook reads uuids.csv with, on a file
-    written the way the playbook writes it, names full of quotes and line
-    breaks included."""
-    import csv
-    import re
+def test_uploads_carry_the_manifest_checksum(tmp_path):
+    """Images and volume contents are checked by downpour_resources, which
+    gets the manifest's checksum with each."""
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(_twin_records()),
                     encoding='utf-8')
     play, = _load(str(path))
-    pattern = _task(play, 'Recall the IDs')['vars']['downpour_row']
-    rows = [['Resource Type', 'Resource Name', 'Old', 'New'],
-            ['server', 'a\n"server","x","OLD","EVIL"', 'OLD', 'NEW'],
-            ['server snapshot', 'a-snapshot', 'OLD', 'IMAGE'],
-            ['security group', 'b","c', 'OLD2', 'NEW2']]
-    text = ''.join(','.join('"%s"' % f.replace('"', '""') for f in row)
-                   + '\n' for row in rows)
-    assert list(csv.reader(text.splitlines(keepends=True))) == rows
-    assert re.findall(pattern % 'server', text, re.M) == [('OLD', 'NEW')]
-    assert re.findall(pattern % 'security group', text, re.M) == [
-        ('OLD2', 'NEW2')]
-
-
-def test_uploads_are_verified_against_the_manifest(tmp_path):
-    """Volume contents are checked by a task; images by downpour_resources,
-    which gets the manifest's checksum with each image."""
-    path = tmp_path / 'playbook.yml'
-    path.write_text(render.render_playbook(_twin_records()),
-                    encoding='utf-8')
-    play, = _load(str(path))
-    checks = [t for t in all_tasks(play) if t['name'].startswith('Verify ')]
-    assert [t['name'] for t in checks] == ['Verify volume twin'] * 2
-    for check in checks:
-        assert 'ansible.builtin.assert' in check
-        assert check['vars']['checksum'] == 'ab' * 64
-        assert check['vars']['what'] == 'volume twin'
     images = play['vars']['downpour_images']
     assert sorted((i['checksum']['algo'], i['checksum']['value'])
                   for i in images) == [('md5', '0' * 32),
                                        ('md5', '0' * 31 + '1')]
+    volumes = play['vars']['downpour_volumes']
+    assert [v['checksum'] for v in volumes] == [
+        {'algo': 'sha512', 'value': 'ab' * 64}] * 2
 
 
-def test_keyed_playbook_passes_syntax_check_and_lint(tmp_path):
+def test_twin_playbook_passes_syntax_check_and_lint(tmp_path):
     tool = _ansible_tool('ansible-playbook')
     if tool is None:
         pytest.skip('ansible-playbook is not installed')
@@ -385,49 +340,6 @@ def test_keyed_playbook_passes_syntax_check_and_lint(tmp_path):
         capture_output=True, text=True, check=False, cwd=tmp_path,
         timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def _verify_playbook(tmp_path, record, reported):
-    """The Verify task of ``record``, run by ansible-playbook after a task
-    that stands in for the upload and reports ``reported``."""
-    task = render.environment().get_template('_verify.yml.j2').module \
-        .verify(record, 'volume ' + record.name, 'uploaded')
-    path = tmp_path / 'verify.yml'
-    path.write_text(
-        '- hosts: localhost\n  connection: local\n  gather_facts: false\n'
-        '  tasks:\n'
-        '    - name: Upload\n      ansible.builtin.set_fact:\n'
-        '        uploaded: %s\n%s' % (render.yaml_unsafe(reported), task),
-        encoding='utf-8')
-    tool = _ansible_tool('ansible-playbook')
-    if tool is None:
-        pytest.skip('ansible-playbook is not installed')
-    return subprocess.run(  # noqa: S603
-        [tool, str(path)], capture_output=True, text=True, check=False,
-        cwd=tmp_path, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
-
-
-@pytest.mark.parametrize('algo', ['sha512', 'md5'])
-def test_a_checksum_mismatch_in_the_target_fails_naming_the_volume(
-        tmp_path, algo):
-    value = 'ab' * 64 if algo == 'sha512' else 'ab' * 16
-    record = Record(type='volume', old_id=sample.VOLUME_DATA,
-                    name="web {{ 'x' }} data",
-                    blob=Blob(kind='volume', file_id=sample.VOLUME_DATA,
-                              source_id=sample.VOLUME_DATA, what='x',
-                              hash_algo=algo, hash_value=value))
-    key = 'hash_value' if algo == 'sha512' else 'checksum'
-    good = {'image': {'id': 'new', 'hash_algo': 'sha512', key: value,
-                      'checksum' if key == 'hash_value' else 'hash_value':
-                      'other'}}
-    result = _verify_playbook(tmp_path, record, good)
-    assert result.returncode == 0, result.stdout + result.stderr
-    bad = {'image': dict(good['image'], **{key: 'cd' * 16})}
-    result = _verify_playbook(tmp_path, record, bad)
-    assert result.returncode != 0
-    assert "volume web {{ 'x' }} data: the target's Glance reports " \
-        "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd (%s) for the uploaded image new, " \
-        "the manifest %s" % (algo, value) in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize('value', [HOSTILE[0], HOSTILE[7], 'x' * 255])
