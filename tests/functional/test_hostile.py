@@ -204,7 +204,7 @@ def test_hostile_values_arrive_identical(tmp_path, migration):
     inside = _listing(out)
     assert {p for p in inside if os.sep not in p} == {
         'playbook.yml', 'manifest.yml', 'requirements.yml', 'uuids.csv',
-        'blobs', 'library'}, inside
+        'journal.csv', 'blobs', 'library'}, inside
     assert {p for p in inside if p.startswith('library' + os.sep)} == {
         os.path.join('library', 'downpour_resources.py')}
     blob_names = {p.split(os.sep, 1)[1] for p in inside
@@ -229,6 +229,11 @@ def test_hostile_values_arrive_identical(tmp_path, migration):
     assert rows[0] == ['Resource Type', 'Resource Name', 'Old', 'New']
     new = {(r[0], r[2]): (r[1], r[3]) for r in rows[1:]}
     assert len(new) == len(rows) - 1
+    # The journal, which uuids.csv is written from, reads back too.
+    with open(out / 'journal.csv', newline='', encoding='utf-8') as stream:
+        journal = list(csv.reader(stream))
+    assert {(r[0], r[2]): (r[1], r[3]) for r in journal[1:]
+            if r[0] != 'server snapshot'} == new
 
     dst = target.conn
     for (kind, old), fields in src.made.items():
