@@ -1006,9 +1006,13 @@ class Importer:
         self.ids[item['id']] = new_id
 
     def keep(self, item, new_id, how):
-        """``item`` is an existing resource, taken as ``how``."""
+        """``item`` is an existing resource, taken as ``how``: recorded by
+        a real run (the look changes nothing, so it leaves the row to its
+        type's task, which it marks as having work)."""
         self.found(item, new_id)
-        if not self.check_mode:
+        if self.journal.recall(item) == (new_id, how):
+            return
+        if not self.wait(item):
             self.journal.record(item, new_id, how)
 
     def made(self, item, new_id):
