@@ -8,9 +8,8 @@ reached.
 
 import dataclasses
 import logging
-import os
 
-from downpour import manifest, render, transfer
+from downpour import manifest, outdir, render, transfer
 from downpour.errors import ResolveError
 from downpour.resources import BY_SECTION, BY_TYPE
 from downpour.resources.base import Inventory
@@ -172,17 +171,18 @@ def _entries(resource_file):
 
 
 def export(conn, resource_file, output_dir, *, keep_captures=False,
-           parallel=4, cloud_name=None):
+           parallel=4, cloud_name=None, reuse_captures=False):
     exporter = Exporter(conn, source=getattr(resource_file, 'path', None))
-    records = exporter.resolve(_entries(resource_file))
-    exporter.warn_leftover_captures()
-    os.makedirs(output_dir, exist_ok=True)
-    blobs = [r.blob for r in records if r.blob is not None]
-    transfer.fetch_all(conn, blobs, output_dir,
-                       keep_captures=keep_captures, parallel=parallel)
-    render.write_playbook(records, output_dir)
-    manifest.write(records, output_dir, cloud_name=cloud_name,
-                   warnings=exporter.warnings)
+    # The lock first: a second export into this directory stops at once.
+    with outdir.private_files():
+        outdir.make_private(output_dir)
+        with outdir.locked(output_dir):
+            records = exporter.resolve(_entries(resource_file))
+            exporter.warn_leftover_captures()
+            _write(conn, exporter, records, output_dir, cloud_name,
+                   transfer.Captures(outdir.ExportState(output_dir),
+                                     reuse_captures),
+                   keep_captures=keep_captures, parallel=parallel)
     rows = []
     for record in records:
         if BY_TYPE[record.type].csv_type is None and record.type != 'flavor':
@@ -193,3 +193,16 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
                               blob=record.blob.path if record.blob else None))
     return ExportResult(output_dir=output_dir, records=records,
                         resources=rows, warnings=exporter.warnings)
+
+
+def _write(conn, exporter, records, output_dir, cloud_name, captures,
+           keep_captures, parallel):
+    """Everything written into the output directory, by its one writer."""
+    captures.state.begin()
+    blobs = [r.blob for r in records if r.blob is not None]
+    transfer.fetch_all(conn, blobs, output_dir, keep_captures=keep_captures,
+                       parallel=parallel, captures=captures)
+    render.write_playbook(records, output_dir)
+    manifest.write(records, output_dir, cloud_name=cloud_name,
+                   warnings=exporter.warnings)
+    captures.state.finish()

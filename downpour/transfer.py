@@ -17,12 +17,26 @@ and repeat the request once.  Runs of zeros (volumes are mostly zeros)
 are seeked over rather than written, so blobs are sparse on disk; they are
 hashed all the same.  Memory stays flat: one chunk at a time.
 
+The stamp records digests of the bytes on disk (read back after the
+download, not only hashed on the way in), and a later export trusts a blob
+only when the file still has them.
+
+Captures are point in time.  A server's or volume's blob is reused only
+when the export that wrote it is the one still running (an interrupted run,
+run again) or when the user asks for it (--reuse-captures, which says how
+old each is); otherwise the server or volume is captured again.  The
+capture image being downloaded is recorded in <uuid>.capture.json and kept
+in the source until its download is verified, so that an interrupted
+export, run again, continues that download with a Range request; if the
+capture is gone, it captures again and says so.
+
 File names come only from validated UUIDs (Blob.path).  Captures (server
 images, volume uploads, snapshots, temporary volumes) are the only things
 downpour creates in the source, and it deletes them once the download is
-verified (an export killed with SIGKILL cannot: what it was capturing
-stays, named downpour-capture-<uuid>; the next export names those it
-sees in a warning).
+verified (an interrupted export keeps the capture it was downloading, and
+names it; one killed with SIGKILL leaves what it was capturing, named
+downpour-capture-<uuid>; the next export names those it sees in a
+warning).
 """
 
 import concurrent.futures
@@ -38,7 +52,7 @@ import keystoneauth1.exceptions as ksa_exc
 import requests
 import urllib3
 
-from downpour import progress
+from downpour import outdir, progress
 from downpour.errors import DownpourError, TransferError
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +94,30 @@ def _stamp_path(output_dir, blob):
     return _final_path(output_dir, blob) + '.verified'
 
 
+def _capture_path(output_dir, blob):
+    return _final_path(output_dir, blob) + '.capture.json'
+
+
+# Always computed over the bytes on disk, besides the source's algorithm:
+# sha256 is the import's check of the file, md5 what every Glance reports.
+DIGESTS = ('sha256', 'md5')
+
+
+def file_digests(path, algos, cancel=None, what=None):
+    """Digests of the file at ``path``, read once, by algorithm."""
+    hashers = {algo: _hasher(algo, what or path) for algo in algos}
+    with open(path, 'rb') as stream:
+        for chunk in iter(lambda: stream.read(CHUNK_SIZE), b''):
+            if cancel is not None and cancel.is_set():
+                raise TransferError('%s: interrupted' % (what or path))
+            for hasher in hashers.values():
+                hasher.update(chunk)
+    return {algo: hasher.hexdigest() for algo, hasher in hashers.items()}
+
+
 def _read_stamp(output_dir, blob):
+    """The stamp of a verified blob, if the file on disk still has the
+    digest it records."""
     path = _final_path(output_dir, blob)
     try:
         with open(_stamp_path(output_dir, blob), encoding='utf-8') as stream:
@@ -88,13 +125,50 @@ def _read_stamp(output_dir, blob):
         size = os.path.getsize(path)
     except (OSError, ValueError):
         return None
-    if not isinstance(stamp, dict) or stamp.get('size') != size:
+    if not isinstance(stamp, dict) or stamp.get('size') != size or \
+            not isinstance(stamp.get('digests'), dict) or \
+            not stamp['digests'].get('sha256'):
+        return None  # an older stamp, of the size only: not trusted
+    try:
+        on_disk = file_digests(path, ['sha256'], what=blob.what)
+    except OSError:
+        return None
+    if on_disk['sha256'] != stamp['digests']['sha256']:
         return None
     return stamp
 
 
-def already_verified(output_dir, blob):
-    """True when a previous export left this blob complete and verified."""
+def _age(captured_at):
+    moment = outdir.parse(captured_at)
+    if moment is None:
+        return 'of unknown age'
+    minutes = int((outdir.now() - moment).total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = ['%d d' % days] if days else []
+    parts += ['%d h' % hours] if hours or days else []
+    return '%s ago' % ' '.join(parts + ['%d min' % minutes])
+
+
+class Captures:
+    """Which captures of servers and volumes an export may reuse: its own
+    (taken since the export began, an interrupted run resumed), and any
+    when the user said so (--reuse-captures)."""
+
+    def __init__(self, state=None, reuse=False):
+        self.state = state
+        self.reuse = reuse
+
+    def own(self, captured_at):
+        return self.state is not None and self.state.owns(captured_at)
+
+    def usable(self, captured_at):
+        return self.reuse or self.own(captured_at)
+
+
+def already_verified(output_dir, blob, captures=None, reporter=None):
+    """True when a previous export left this blob complete and verified,
+    and (a capture) one this export may use."""
     stamp = _read_stamp(output_dir, blob)
     if stamp is None:
         return False
@@ -102,11 +176,20 @@ def already_verified(output_dir, blob):
             stamp.get('hash_algo'), stamp.get('hash_value')) != (
             blob.hash_algo, blob.hash_value):
         return False
+    if blob.kind != 'image':
+        captures = captures or Captures()
+        if not captures.usable(stamp.get('captured_at')):
+            return False
+        if reporter is not None and not captures.own(stamp['captured_at']):
+            reporter.note(blob, 'reusing the capture taken at %s (%s)' % (
+                stamp['captured_at'], _age(stamp['captured_at'])))
     blob.size = stamp['size']
     blob.hash_algo = stamp.get('hash_algo')
     blob.hash_value = stamp.get('hash_value')
     blob.disk_format = stamp.get('disk_format')
     blob.container_format = stamp.get('container_format')
+    blob.digests = stamp['digests']
+    blob.captured_at = stamp.get('captured_at')
     return True
 
 
@@ -265,8 +348,14 @@ def _reason(exc):
 
 
 def _verify_and_commit(sink, output_dir, blob, hash_algo, hash_value):
-    if sink.digest() != hash_value.lower():
-        got = sink.digest()
+    got = sink.digest()
+    if got == hash_value.lower():
+        # What was hashed on the way in must be what the disk holds: read
+        # back, so that the stamp records the file, not the stream.
+        digests = file_digests(sink.part, (hash_algo,) + DIGESTS,
+                               sink.cancel, blob.what)
+        got = digests[hash_algo]
+    if got != hash_value.lower():
         sink.discard()
         raise TransferError(
             '%s: checksum mismatch after download (%s %s expected, %s got)'
@@ -274,9 +363,11 @@ def _verify_and_commit(sink, output_dir, blob, hash_algo, hash_value):
     sink.commit()
     blob.size, blob.hash_algo, blob.hash_value = (
         sink.offset, hash_algo, hash_value)
+    blob.digests = digests
     _write_json(_stamp_path(output_dir, blob), {
         'size': sink.offset, 'hash_algo': hash_algo,
-        'hash_value': hash_value, 'disk_format': blob.disk_format,
+        'hash_value': hash_value, 'digests': digests,
+        'captured_at': blob.captured_at, 'disk_format': blob.disk_format,
         'container_format': blob.container_format,
         'source_id': blob.source_id})
 
@@ -426,7 +517,8 @@ def download_image(conn, image, output_dir, blob, algo=None, value=None,
     reporter.finish(blob, download.received, time.monotonic() - started)
 
 
-def _wait(what, fetch, ready, failed=('error', 'killed', 'deleted')):
+def _wait(what, fetch, ready, failed=('error', 'killed', 'deleted'),
+          cancel=None):
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         obj = fetch()
@@ -438,80 +530,174 @@ def _wait(what, fetch, ready, failed=('error', 'killed', 'deleted')):
         if time.monotonic() > deadline:
             raise TransferError('%s: still %s after %d s'
                                 % (what, status, WAIT_SECONDS))
-        time.sleep(POLL_SECONDS)
+        if cancel is None:
+            time.sleep(POLL_SECONDS)
+        elif cancel.wait(POLL_SECONDS):
+            raise TransferError('%s: interrupted while %s' % (what, status))
 
 
-def _wait_image(conn, image_id, what):
+def _wait_image(conn, image_id, what, cancel=None):
     return _wait('%s: capture image %s' % (what, image_id),
-                 lambda: conn.image.get_image(image_id), 'active')
+                 lambda: conn.image.get_image(image_id), 'active',
+                 cancel=cancel)
 
 
-def capture_server(conn, output_dir, blob, keep_captures, reporter=None,
-                   cancel=None):
-    name = CAPTURE_PREFIX + blob.source_id
-    image = conn.compute.create_server_image(blob.source_id, name)
+def _recorded_capture(conn, output_dir, blob, captures, reporter):
+    """The capture an earlier run of this export took and did not finish
+    downloading, if it is still in the source: (image ID, taken at)."""
+    path = _capture_path(output_dir, blob)
     try:
-        captured = _wait_image(conn, image.id, blob.what)
+        with open(path, encoding='utf-8') as stream:
+            recorded = json.load(stream)
+        image_id, captured_at = recorded['image_id'], recorded['captured_at']
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, None
+    if not captures.usable(captured_at):
+        # Another export's: left for the leftover warning to name.
+        _unlink(path)
+        return None, None
+    image = conn.image.find_image(image_id, ignore_missing=True)
+    if image is None or (image.status or '').lower() in (
+            'killed', 'deleted', 'pending_delete'):
+        reporter.note(blob, 'the capture %s an earlier run was downloading '
+                      'is gone from the source: capturing again' % image_id)
+        _unlink(path)
+        return None, None
+    reporter.note(blob, 'continuing with the capture taken at %s (%s)'
+                  % (captured_at, _age(captured_at)))
+    return image_id, captured_at
+
+
+def _record_capture(output_dir, blob, image_id, captured_at):
+    os.makedirs(os.path.dirname(_capture_path(output_dir, blob)),
+                exist_ok=True)
+    _write_json(_capture_path(output_dir, blob),
+                {'image_id': image_id, 'captured_at': captured_at})
+
+
+def _download_capture(conn, output_dir, blob, image_id, keep_captures,
+                      reporter, cancel):
+    """Download a capture; delete it once verified.  Until then it stays
+    in the source, for the next run to resume, and the error names it."""
+    done = False
+    try:
+        captured = _wait_image(conn, image_id, blob.what, cancel)
         blob.disk_format = captured.disk_format
         blob.container_format = captured.container_format
         download_image(conn, captured, output_dir, blob, reporter=reporter,
                        cancel=cancel)
+        done = True
+    except DownpourError as exc:
+        raise TransferError('%s; its capture, image %s in the source, is '
+                            'kept for the next export to continue from'
+                            % (exc, image_id)) from None
     finally:
-        if not keep_captures:
-            _quietly(conn.image.delete_image, image.id)
+        if done:
+            _unlink(_capture_path(output_dir, blob))
+            if not keep_captures:
+                _quietly(conn.image.delete_image, image_id)
+
+
+def capture_server(conn, output_dir, blob, keep_captures, reporter=None,
+                   cancel=None, captures=None):
+    reporter = reporter or progress.current()
+    image_id, blob.captured_at = _recorded_capture(
+        conn, output_dir, blob, captures or Captures(), reporter)
+    if image_id is None:
+        blob.captured_at = outdir.iso(outdir.now())
+        image = conn.compute.create_server_image(
+            blob.source_id, CAPTURE_PREFIX + blob.source_id)
+        image_id = image.id
+        _record_capture(output_dir, blob, image_id, blob.captured_at)
+    _download_capture(conn, output_dir, blob, image_id, keep_captures,
+                      reporter, cancel)
 
 
 def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
-                   cancel=None):
+                   cancel=None, captures=None):
     """Volume contents through a raw image; an attached volume goes through
     a snapshot and a temporary volume, since clouds refuse to upload an
-    in-use volume unless the operator allowed it."""
+    in-use volume unless the operator allowed it.  The snapshot and the
+    temporary volume go as soon as the image holds the bytes."""
+    reporter = reporter or progress.current()
+    image_id, blob.captured_at = _recorded_capture(
+        conn, output_dir, blob, captures or Captures(), reporter)
+    if image_id is None:
+        image_id = _upload_volume(conn, output_dir, blob, keep_captures,
+                                  cancel)
+    _download_capture(conn, output_dir, blob, image_id, keep_captures,
+                      reporter, cancel)
+
+
+def _upload_volume(conn, output_dir, blob, keep_captures, cancel):
     cleanups = []
     source = blob.source_id
+    blob.captured_at = outdir.iso(outdir.now())
+    image_id = None
     try:
         if blob.volume_in_use:
             volume = conn.block_storage.get_volume(source)
             snapshot = conn.block_storage.create_snapshot(
                 volume_id=source, force=True,
                 name=CAPTURE_PREFIX + source)
-            cleanups.append(lambda: conn.block_storage.delete_snapshot(
-                snapshot.id))
+            cleanups.append(('snapshot', snapshot.id,
+                             lambda: conn.block_storage.delete_snapshot(
+                                 snapshot.id)))
             _wait('%s: snapshot %s' % (blob.what, snapshot.id),
                   lambda: conn.block_storage.get_snapshot(snapshot.id),
-                  'available')
+                  'available', cancel=cancel)
             temporary = conn.block_storage.create_volume(
                 snapshot_id=snapshot.id, size=volume.size,
                 name=CAPTURE_PREFIX + source)
-            cleanups.append(lambda: _delete_volume_and_wait(
-                conn, temporary.id, blob.what))
+            cleanups.append(('volume', temporary.id,
+                             lambda: _delete_volume_and_wait(
+                                 conn, temporary.id, blob.what)))
             _wait('%s: temporary volume %s' % (blob.what, temporary.id),
                   lambda: conn.block_storage.get_volume(temporary.id),
-                  'available')
+                  'available', cancel=cancel)
             source = temporary.id
         upload = conn.block_storage.upload_volume_to_image(
             source, CAPTURE_PREFIX + blob.source_id,
             disk_format='raw', container_format='bare')
         image_id = upload['image_id']
-        cleanups.append(lambda: conn.image.delete_image(image_id))
-        captured = _wait_image(conn, image_id, blob.what)
-        download_image(conn, captured, output_dir, blob, reporter=reporter,
-                       cancel=cancel)
+        # Recorded at once: an interrupted run's capture is the next run's.
+        _record_capture(output_dir, blob, image_id, blob.captured_at)
+        _wait_image(conn, image_id, blob.what, cancel)
         if not blob.volume_in_use:
-            _wait_volume_settled(conn, source, blob.what)
+            _wait_volume_settled(conn, source, blob.what, cancel)
+        return image_id
+    except DownpourError as exc:
+        if cancel is not None and cancel.is_set():
+            # Ctrl-C: no waiting for Cinder to let go of what it is busy
+            # with; what stays is named, and the image (if any) continued.
+            left = ['%s %s' % (kind, ident) for kind, ident, _ in cleanups]
+            if image_id is not None:
+                left.append('image %s, which the next export continues '
+                            'from' % image_id)
+            cleanups = []
+            raise TransferError('%s; left in the source: %s' % (
+                exc, ', '.join(left) or 'nothing')) from None
+        if image_id is not None:
+            # The capture failed: of no use to a later run.
+            _unlink(_capture_path(output_dir, blob))
+            cleanups.append(('image', image_id,
+                             lambda: conn.image.delete_image(image_id)))
+        raise
     finally:
         if not keep_captures:
-            # Newest first: the image, then the volume, then its snapshot.
-            for cleanup in reversed(cleanups):
+            # Newest first: the image (if it failed), then the volume,
+            # then its snapshot.
+            for _kind, _ident, cleanup in reversed(cleanups):
                 _quietly(cleanup)
 
 
-def _wait_volume_settled(conn, volume_id, what):
+def _wait_volume_settled(conn, volume_id, what, cancel=None):
     # Cinder keeps a volume 'uploading' for a while after the image it sent
     # is active; it refuses to delete it, and a user's own volume should be
     # left as it was found.
     return _wait('%s: volume %s' % (what, volume_id),
                  lambda: conn.block_storage.get_volume(volume_id),
-                 'available')
+                 'available', cancel=cancel)
 
 
 def _delete_volume_and_wait(conn, volume_id, what):
@@ -531,9 +717,12 @@ def _quietly(action, *args):
 
 
 def fetch(conn, blob, output_dir, keep_captures=False, reporter=None,
-          cancel=None):
+          cancel=None, captures=None):
     reporter = reporter or progress.current()
-    if already_verified(output_dir, blob):
+    captures = captures or Captures()
+    if cancel is not None and cancel.is_set():
+        raise TransferError('%s: interrupted before it started' % blob.what)
+    if already_verified(output_dir, blob, captures, reporter):
         reporter.skip(blob)
         return blob
     try:
@@ -543,10 +732,10 @@ def fetch(conn, blob, output_dir, keep_captures=False, reporter=None,
                            reporter=reporter, cancel=cancel)
         elif blob.kind == 'server':
             capture_server(conn, output_dir, blob, keep_captures, reporter,
-                           cancel)
+                           cancel, captures)
         elif blob.kind == 'volume':
             capture_volume(conn, output_dir, blob, keep_captures, reporter,
-                           cancel)
+                           cancel, captures)
         else:
             raise ValueError(blob.kind)
     except DownpourError:
@@ -557,32 +746,47 @@ def fetch(conn, blob, output_dir, keep_captures=False, reporter=None,
     return blob
 
 
-def fetch_all(conn, blobs, output_dir, keep_captures=False, parallel=4):
+def fetch_all(conn, blobs, output_dir, keep_captures=False, parallel=4,
+              captures=None):
     """Fetch ``blobs``, ``parallel`` at a time; every blob is tried even
-    when another fails, so that a new export has less to do."""
+    when another fails, so that a new export has less to do.  Ctrl-C stops
+    them all within seconds, each where it is, and the error says what
+    stays in the source."""
     os.makedirs(os.path.join(output_dir, 'blobs'), exist_ok=True)
     if not blobs:
         return []
     reporter = progress.current()
     cancel = threading.Event()
     pool = concurrent.futures.ThreadPoolExecutor(max(1, parallel))
+    interrupted = False
+    errors = []
     try:
         futures = [pool.submit(fetch, conn, blob, output_dir, keep_captures,
-                               reporter, cancel)
+                               reporter, cancel, captures)
                    for blob in blobs]
-        errors = []
-        for future in futures:
+        pending = list(futures)
+        while pending:
             try:
-                future.result()
+                pending[0].result()
+            except KeyboardInterrupt:
+                # Stop the downloads at their next chunk and the waits at
+                # their next poll; their state stays for the next export.
+                interrupted = True
+                cancel.set()
+                continue
             except DownpourError as exc:
                 errors.append(exc)
-    except BaseException:
-        # Ctrl-C: stop the downloads at their next chunk (their .part
-        # files stay, for the next export to resume).
-        cancel.set()
-        raise
+            pending.pop(0)
     finally:
+        cancel.set()
         pool.shutdown(wait=True, cancel_futures=True)
+    if interrupted:
+        # Each says where it stopped and what it left in the source.
+        stopped = [str(e) for e in errors if 'before it started' not in str(e)]
+        raise TransferError('interrupted; run the same export again to '
+                            'continue it%s' % (
+                                (': ' + '; '.join(stopped)) if stopped
+                                else ''))
     if errors:
         if len(errors) == 1:
             raise errors[0]

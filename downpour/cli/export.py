@@ -37,8 +37,21 @@ class Export(lister.Lister):
                             help='the resource file (see downpour query)')
         parser.add_argument('output_dir', metavar='OUTPUT_DIR',
                             help='where playbook.yml and blobs/ are written '
-                                 '(created if needed; verified blobs of an '
-                                 'earlier export are reused)')
+                                 '(created if needed, readable by you only; '
+                                 'one export at a time).  Run again after '
+                                 'an interruption, an export continues: '
+                                 'verified blobs are kept, and partial '
+                                 'downloads, captures included, continue '
+                                 'where they stopped.  A new export into a '
+                                 'finished directory captures servers and '
+                                 'volumes again; images are reused when '
+                                 'still the same')
+        parser.add_argument(
+            '--reuse-captures', action='store_true',
+            help='keep the server and volume captures an earlier, finished '
+                 'export left in OUTPUT_DIR instead of capturing them again '
+                 '(each is named with its age): for a rehearsal, never for '
+                 'a cutover')
         parser.add_argument(
             '--keep-captures', action='store_true',
             help='keep the images (and volume snapshots) made in the source '
@@ -47,9 +60,7 @@ class Export(lister.Lister):
             '--parallel', metavar='N', default='4',
             help='blobs downloaded at once (default 4).  Progress shows as '
                  'a bar when stderr is a terminal, otherwise as one line '
-                 'per blob (-q: none).  An interrupted export run again '
-                 'resumes: verified blobs are kept, partial ones continue '
-                 'where they stopped')
+                 'per blob (-q: none)')
         return parser
 
     def take_action(self, parsed_args):
@@ -62,6 +73,7 @@ class Export(lister.Lister):
             result = export.export(
                 conn, resource_file, parsed_args.output_dir,
                 keep_captures=parsed_args.keep_captures, parallel=parallel,
+                reuse_captures=parsed_args.reuse_captures,
                 cloud_name=getattr(conn, 'downpour_cloud_name', None))
         LOG.info('playbook written to %s/playbook.yml', result.output_dir)
         return (_HEADERS, [(row.type, row.name, row.old_id,

@@ -42,6 +42,12 @@ class Blob:
     # the data matches the format it is told).
     disk_format: str | None = None
     container_format: str | None = None
+    # Digests of the bytes on disk, by algorithm (sha256, md5 and the
+    # source's own): what the import checks the file and the upload with,
+    # whatever algorithm either cloud's Glance uses.
+    digests: dict | None = None
+    # When the capture of a server or volume was taken (ISO 8601, UTC).
+    captured_at: str | None = None
 
     @property
     def path(self):

@@ -2,17 +2,19 @@
 not downloaded again once verified, resumed after an interruption, retried
 on network failures, and with a token renewed when the cloud refuses it."""
 
+import datetime
 import hashlib
 import io
 import json
 import os
 import threading
+import time
 import tracemalloc
 from unittest import mock
 
 import pytest
 
-from downpour import progress, transfer
+from downpour import outdir, progress, transfer
 from downpour.errors import TransferError
 from downpour.resources.base import Blob
 from tests.unit.resources import sample
@@ -580,3 +582,179 @@ def test_temporary_volume_is_deleted_only_once_settled(monkeypatch,
     assert ('status', 'temp', 'uploading') in calls[:deleted_at]
     conn.block_storage.delete_snapshot.assert_called_once_with('snap')
     conn.image.delete_image.assert_called_once_with('img')
+
+
+def test_a_stamp_is_trusted_only_while_the_disk_has_its_bytes(
+        fake_cloud, tmp_path):
+    """Same size, other bytes (another writer, a bad disk, an edit): the
+    stamp records the digest of the file, so the blob is fetched again."""
+    data = b'image bytes' * 100
+    matcher = _serve(fake_cloud, data)
+    (tmp_path / 'blobs').mkdir()
+    conn = fake_cloud.connect()
+    blob = _blob(data)
+    transfer.fetch(conn, blob, str(tmp_path))
+    stamp = json.loads((tmp_path / 'blobs' / (ID + '.verified')).read_text())
+    assert stamp['digests']['sha256'] == hashlib.sha256(data).hexdigest()
+    assert stamp['digests']['md5'] == hashlib.md5(data).hexdigest()  # noqa: S324
+    assert blob.digests == stamp['digests']
+    (tmp_path / 'blobs' / ID).write_bytes(bytes(len(data)))
+    transfer.fetch(conn, _blob(data), str(tmp_path))
+    assert matcher.call_count == 2
+    assert (tmp_path / 'blobs' / ID).read_bytes() == data
+
+
+def test_a_stamp_of_the_size_only_is_not_trusted(fake_cloud, tmp_path):
+    data = b'image bytes' * 100
+    matcher = _serve(fake_cloud, data)
+    (tmp_path / 'blobs').mkdir()
+    (tmp_path / 'blobs' / ID).write_bytes(bytes(len(data)))
+    (tmp_path / 'blobs' / (ID + '.verified')).write_text(json.dumps(
+        {'size': len(data), 'hash_algo': 'sha512',
+         'hash_value': _blob(data).hash_value}))
+    transfer.fetch(fake_cloud.connect(), _blob(data), str(tmp_path))
+    assert matcher.call_count == 1
+    assert (tmp_path / 'blobs' / ID).read_bytes() == data
+
+
+class _Capturing:
+    """A source cloud that captures a server into image 'cap-N', serves its
+    bytes, and says which captures it made and deleted."""
+
+    def __init__(self, fake_cloud, data):
+        self.made, self.deleted = [], []
+        self.data = data
+        self.fake = fake_cloud
+        for n in range(1, 4):
+            fake_cloud.get('image', '/images/cap-%d' % n, json={
+                'id': 'cap-%d' % n, 'status': 'active', 'size': len(data),
+                'disk_format': 'qcow2', 'container_format': 'bare',
+                'os_hash_algo': 'sha512',
+                'os_hash_value': hashlib.sha512(data).hexdigest(),
+                'checksum': hashlib.md5(data).hexdigest()})  # noqa: S324
+            fake_cloud.get('image', '/images/cap-%d/file' % n, content=data)
+            fake_cloud.delete('image', '/images/cap-%d' % n,
+                              status_code=204,
+                              json=self._deleted('cap-%d' % n))
+
+    def _deleted(self, image_id):
+        def answer(request, context):
+            self.deleted.append(image_id)
+            return {}
+        return answer
+
+    def conn(self):
+        conn = self.fake.connect()
+        made = self.made
+
+        def create_server_image(server, name):
+            made.append('cap-%d' % (len(made) + 1))
+            return mock.Mock(id=made[-1])
+        conn.compute.create_server_image = create_server_image
+        return conn
+
+
+def _server_blob():
+    return Blob(kind='server', file_id=sample.SERVER_1,
+                source_id=sample.SERVER_1, what="server 'web-1'")
+
+
+def test_a_new_export_captures_again_unless_told_to_reuse(fake_cloud,
+                                                          tmp_path):
+    source = _Capturing(fake_cloud, b'disk of web-1\n' * 500)
+    (tmp_path / 'blobs').mkdir()
+    state = outdir.ExportState(str(tmp_path))
+    state.begin()
+    first = _server_blob()
+    transfer.fetch(source.conn(), first, str(tmp_path),
+                   captures=transfer.Captures(state))
+    assert source.made == ['cap-1'] and source.deleted == ['cap-1']
+    assert outdir.parse(first.captured_at) >= state.started_at
+    # The same export, run again (interrupted after this blob): its own.
+    again = outdir.ExportState(str(tmp_path))
+    transfer.fetch(source.conn(), _server_blob(), str(tmp_path),
+                   captures=transfer.Captures(again))
+    assert source.made == ['cap-1']
+    state.finish()
+    # A new export: a new capture, whatever the disk holds.
+    later = outdir.ExportState(str(tmp_path))
+    later.started_at += datetime.timedelta(seconds=1)
+    later.begin()
+    second = _server_blob()
+    transfer.fetch(source.conn(), second, str(tmp_path),
+                   captures=transfer.Captures(later))
+    assert source.made == ['cap-1', 'cap-2']
+    assert second.captured_at > first.captured_at or \
+        second.captured_at == outdir.iso(outdir.now())
+    # Told to reuse: kept, and its age said.
+    lines = []
+    reporter = progress.Lines(lines.append)
+    newest = outdir.ExportState(str(tmp_path))
+    newest.started_at += datetime.timedelta(seconds=5)
+    transfer.fetch(source.conn(), _server_blob(), str(tmp_path),
+                   reporter=reporter,
+                   captures=transfer.Captures(newest, reuse=True))
+    assert source.made == ['cap-1', 'cap-2']
+    assert any('reusing the capture taken at %s (0 min ago)'
+               % second.captured_at in line for line in lines), lines
+
+
+def test_an_interrupted_capture_is_kept_named_and_continued(fake_cloud,
+                                                            tmp_path):
+    data = b'disk of web-1\n' * 500
+    source = _Capturing(fake_cloud, data)
+    (tmp_path / 'blobs').mkdir()
+    state = outdir.ExportState(str(tmp_path))
+    state.begin()
+    cancel = threading.Event()
+    real = transfer.download_image
+
+    def interrupted(*args, **kwargs):
+        cancel.set()
+        return real(*args, **dict(kwargs, cancel=cancel))
+    with mock.patch.object(transfer, 'download_image', interrupted), \
+            pytest.raises(TransferError) as caught:
+        transfer.fetch(source.conn(), _server_blob(), str(tmp_path),
+                       captures=transfer.Captures(state))
+    assert 'image cap-1 in the source, is kept' in str(caught.value)
+    assert source.deleted == []
+    # Run again: the same capture, not a new one; then it goes.
+    blob = _server_blob()
+    transfer.fetch(source.conn(), blob, str(tmp_path),
+                   captures=transfer.Captures(outdir.ExportState(
+                       str(tmp_path))))
+    assert source.made == ['cap-1'] and source.deleted == ['cap-1']
+    assert (tmp_path / 'blobs' / sample.SERVER_1).read_bytes() == data
+    assert not (tmp_path / 'blobs' / (sample.SERVER_1
+                                      + '.capture.json')).exists()
+
+
+def test_a_capture_gone_from_the_source_is_taken_again(fake_cloud,
+                                                       tmp_path):
+    source = _Capturing(fake_cloud, b'disk\n' * 100)
+    fake_cloud.get('image', '/images/gone', status_code=404)
+    fake_cloud.get('image', '/images', json={'images': []})
+    (tmp_path / 'blobs').mkdir()
+    state = outdir.ExportState(str(tmp_path))
+    state.begin()
+    (tmp_path / 'blobs' / (sample.SERVER_1 + '.capture.json')).write_text(
+        json.dumps({'image_id': 'gone',
+                    'captured_at': outdir.iso(state.started_at)}))
+    lines = []
+    transfer.fetch(source.conn(), _server_blob(), str(tmp_path),
+                   reporter=progress.Lines(lines.append),
+                   captures=transfer.Captures(state))
+    assert source.made == ['cap-1']
+    assert any('the capture gone an earlier run was downloading is gone'
+               in line for line in lines), lines
+
+
+def test_a_wait_for_a_capture_stops_at_once_when_interrupted():
+    cancel = threading.Event()
+    conn = mock.Mock()
+    conn.image.get_image.return_value = mock.Mock(status='queued')
+    threading.Timer(0.2, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(TransferError, match='interrupted while queued'):
+        transfer._wait_image(conn, 'cap', "server 'web-1'", cancel)
+    assert time.monotonic() - started < transfer.POLL_SECONDS + 1

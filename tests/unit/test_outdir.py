@@ -1,0 +1,94 @@
+"""The output directory: one export at a time, private files, and a
+record of the export that writes it."""
+
+import logging
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from downpour import outdir
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_second_export_into_a_locked_directory_stops_naming_the_holder(
+        tmp_path):
+    # The holder is another process, as it would be: flock is per open
+    # file, so this one cannot take it again.
+    holder = subprocess.Popen(  # noqa: S603
+        [sys.executable, '-c',
+         'import sys, time; sys.path.insert(0, %r)\n'
+         'from downpour import outdir\n'
+         'with outdir.locked(%r):\n'
+         '    print("locked", flush=True); time.sleep(60)'
+         % (os.getcwd(), str(tmp_path))],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        started = time.monotonic()
+        with pytest.raises(outdir.Busy) as caught, outdir.locked(
+                str(tmp_path)):
+            pytest.fail('the lock was taken twice')
+        assert time.monotonic() - started < 1  # at once, no waiting
+        assert str(tmp_path) in str(caught.value)
+        assert 'process %d' % holder.pid in str(caught.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder is gone (killed): its lock went with it.
+    with outdir.locked(str(tmp_path)):
+        pass
+
+
+def test_the_output_directory_and_its_files_are_private(tmp_path):
+    out = tmp_path / 'out'
+    with outdir.private_files():
+        outdir.make_private(str(out))
+        (out / 'blobs').mkdir()
+        (out / 'blobs' / 'x').write_bytes(b'disk')
+        (out / 'playbook.yml').write_text('---\n')
+    assert _mode(out) == 0o700
+    assert _mode(out / 'blobs') == 0o700
+    assert _mode(out / 'blobs' / 'x') == 0o600
+    assert _mode(out / 'playbook.yml') == 0o600
+
+
+def test_a_directory_others_can_read_gets_a_warning_and_its_files_are_closed(
+        tmp_path, caplog):
+    out = tmp_path / 'out'
+    (out / 'blobs').mkdir(parents=True)
+    (out / 'blobs' / 'x').write_bytes(b'disk')
+    os.chmod(out / 'blobs' / 'x', 0o644)
+    os.chmod(out / 'blobs', 0o755)  # noqa: S103 - what an older export left
+    os.chmod(out, 0o755)  # noqa: S103 - as a user may have made it
+    with caplog.at_level(logging.WARNING):
+        outdir.make_private(str(out))
+    assert 'can be read by other users (mode 0755)' in caplog.text
+    # Left as the user made it: only what downpour writes is narrowed.
+    assert _mode(out) == 0o755
+    assert _mode(out / 'blobs') == 0o700
+    assert _mode(out / 'blobs' / 'x') == 0o600
+
+
+def test_a_run_after_an_unfinished_export_continues_it(tmp_path):
+    first = outdir.ExportState(str(tmp_path))
+    assert not first.resuming
+    first.begin()
+    # Killed here.  The next run is the same export: same start, and the
+    # captures taken since are its own.
+    again = outdir.ExportState(str(tmp_path))
+    assert again.resuming and again.started_at == first.started_at
+    assert again.owns(outdir.iso(first.started_at))
+    again.finish()
+    # After a finished one, a new export: its captures must be new.
+    later = outdir.ExportState(str(tmp_path))
+    assert not later.resuming
+    assert later.started_at >= first.started_at
+    assert not later.owns('2020-01-01T00:00:00+00:00')
+    assert not later.owns(None)
