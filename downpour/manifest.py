@@ -24,7 +24,13 @@ def build(records, cloud_name=None, warnings=()):
             item.update(size=record.blob.size,
                         checksum={'algo': record.blob.hash_algo,
                                   'value': record.blob.hash_value},
+                        # Of the bytes in the blob, whatever either cloud's
+                        # Glance computes: what the import checks.
+                        digests=dict(record.blob.digests or {}),
                         blob=record.blob.path)
+            if record.blob.kind != 'image':
+                # A capture is the server or volume as it was then.
+                item['captured_at'] = record.blob.captured_at
         resources.append(item)
     return {
         'downpour_version': __version__,

@@ -120,6 +120,7 @@ missing:
 # Ansible's layout: the documentation strings come first.
 import concurrent.futures  # noqa: E402
 import csv  # noqa: E402
+import hashlib  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
 import tempfile  # noqa: E402
@@ -671,17 +672,75 @@ def _same_bytes(image, checksum):
             and image.hash_value == checksum['value'])
 
 
+def _reported(image):
+    """What the target's Glance computed over the bytes it received, by
+    algorithm."""
+    reported = {}
+    if image.hash_algo and image.hash_value:
+        reported[image.hash_algo] = image.hash_value
+    if image.checksum:
+        reported['md5'] = image.checksum
+    return reported
+
+
+def _file_digests(path, algos):
+    hashers = {algo: hashlib.new(algo) for algo in algos}
+    with open(path, 'rb') as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b''):
+            for hasher in hashers.values():
+                hasher.update(chunk)
+    return {algo: hasher.hexdigest() for algo, hasher in hashers.items()}
+
+
+def _holds(image, item):
+    """Whether ``image`` holds the exported bytes, by what the target's
+    Glance reports: the digests of the blob (whatever algorithm either
+    Glance uses; any one that both know decides), else the source's
+    checksum."""
+    digests = item.get('digests') or {}
+    reported = _reported(image)
+    common = [algo for algo in reported if algo in digests]
+    if common:
+        return all(reported[a] == digests[a] for a in common)
+    return _same_bytes(image, item.get('checksum') or {}) and bool(
+        (item.get('checksum') or {}).get('value'))
+
+
+class _HashingReader:
+    """The blob as the upload reads it, hashed on the way: what was sent is
+    what is checked."""
+
+    def __init__(self, stream, algos):
+        self.stream = stream
+        self.hashers = {algo: hashlib.new(algo) for algo in algos}
+        self.size = os.fstat(stream.fileno()).st_size
+
+    def read(self, size=-1):
+        chunk = self.stream.read(size)
+        for hasher in self.hashers.values():
+            hasher.update(chunk)
+        return chunk
+
+    def __len__(self):
+        return self.size
+
+    def digests(self):
+        return {algo: h.hexdigest() for algo, h in self.hashers.items()}
+
+
 class Uploads:
-    """Bytes into a new private image of the target, verified against the
-    export's checksum.  The image is recorded before its bytes are sent, so
-    that an upload killed half-way is found (and replaced) by the next run
-    instead of being left behind under the image's name."""
+    """Bytes into a new private image of the target, verified twice: the
+    file against the export's digests (the output directory may have been
+    copied or changed since), and what the target's Glance computed against
+    the file, in the algorithm that Glance uses.  The image is recorded
+    before its bytes are sent, so that an upload killed half-way is found
+    (and replaced) by the next run instead of being left behind."""
 
     def __init__(self, kind):
         self.kind = kind
         self.conn = kind.conn
 
-    def upload(self, item, name, attrs, filename, checksum):
+    def upload(self, item, name, attrs, filename, source):
         body = {'name': name, 'visibility': 'private',
                 'disk_format': attrs['disk_format'],
                 'container_format': attrs['container_format'],
@@ -693,13 +752,43 @@ class Uploads:
         response = self.conn.image.post('/images', json=body)
         image_id = response.json()['id']
         self.kind.imp.made(item, image_id)
-        with open(filename, 'rb') as data:
+        digests = source.get('digests') or {}
+        with open(filename, 'rb') as stream:
+            data = _HashingReader(stream, set(digests) | {'md5', 'sha256'})
             self.conn.image.put(
                 '/images/%s/file' % image_id, data=data,
                 headers={'Content-Type': 'application/octet-stream'})
+        sent = data.digests()
         image = self.conn.image.get_image(image_id)
-        self.verify(image, checksum, item)
+        changed = sorted(a for a in digests if sent.get(a) != digests[a])
+        if changed:
+            self._reject(image, '%s does not hold the exported bytes (its '
+                         '%s is %s, the export wrote %s): the output '
+                         'directory changed since; export again'
+                         % (filename, changed[0], sent[changed[0]],
+                            digests[changed[0]]))
+        if digests:
+            reported = _reported(image)
+            missing = [a for a in reported if a not in sent]
+            if missing:
+                sent.update(_file_digests(filename, missing))
+            wrong = sorted(a for a in reported if reported[a] != sent[a])
+            if image.status != 'active' or not reported or wrong:
+                algo = wrong[0] if wrong else image.hash_algo
+                self._reject(image, "the target's Glance reports %s (%s, "
+                             'status %s) for the uploaded image %s, the '
+                             'bytes sent %s' % (
+                                 reported.get(algo), algo, image.status,
+                                 image.id, sent.get(algo)))
+        else:
+            self.verify(image, source.get('checksum'), item)
         return image
+
+    def _reject(self, image, message):
+        # Ours, and not the bytes: deleted, so that the next run uploads
+        # again instead of trusting it.
+        self.conn.image.delete_image(image.id, ignore_missing=True)
+        raise ImportFailed(message + '; it was deleted')
 
     def verify(self, image, checksum, item):
         checksum = checksum or {}
@@ -712,14 +801,10 @@ class Uploads:
             return
         got = image.checksum if checksum.get('algo') == 'md5' \
             else image.hash_value
-        # Ours, and not the bytes: deleted, so that the next run uploads
-        # again instead of trusting it.
-        self.conn.image.delete_image(image.id, ignore_missing=True)
-        raise ImportFailed(
-            "the target's Glance reports %s (%s, status %s) for the uploaded "
-            'image %s, the manifest %s; it was deleted'
-            % (got, checksum.get('algo'), image.status, image.id,
-               checksum.get('value')))
+        self._reject(image, "the target's Glance reports %s (%s, status %s) "
+                     'for the uploaded image %s, the manifest %s'
+                     % (got, checksum.get('algo'), image.status, image.id,
+                        checksum.get('value')))
 
 
 class Images(Kind):
@@ -738,10 +823,9 @@ class Images(Kind):
         return obj.status == 'active'
 
     def proof(self, item, obj):
-        checksum = item.get('checksum') or {}
         if obj.status != 'active':
             return 'it is %s' % obj.status
-        if not checksum.get('value') or not _same_bytes(obj, checksum):
+        if not _holds(obj, item):
             return 'its checksum differs'
         return None
 
@@ -753,7 +837,7 @@ class Images(Kind):
 
     def create(self, item):
         return Uploads(self).upload(item, item['name'], item['attributes'],
-                                    item['filename'], item.get('checksum'))
+                                    item['filename'], item)
 
     def discard(self, obj):
         self.conn.image.delete_image(obj.id, ignore_missing=True)
@@ -794,15 +878,13 @@ class Volumes(Kind):
             image = self.conn.image.find_image(recorded[0],
                                                ignore_missing=True)
             if image is not None:
-                try:
-                    Uploads(self).verify(image, item.get('checksum'), item)
+                if image.status == 'active' and _holds(image, item):
                     return contents, image
-                except ImportFailed:
-                    pass  # deleted: uploaded again below
+                # Ours, and not (yet) the bytes: replaced.
+                self.conn.image.delete_image(image.id, ignore_missing=True)
         attrs = {'disk_format': 'raw', 'container_format': 'bare'}
         return contents, Uploads(self).upload(
-            contents, contents['name'], attrs, item['filename'],
-            item.get('checksum'))
+            contents, contents['name'], attrs, item['filename'], item)
 
     def create(self, item):
         attrs = {'name': item['name'], 'size': int(item['size']),

@@ -12,9 +12,23 @@ GLANCE_OWNED = frozenset((
     'direct_url', 'os_hidden', 'stores', 'is_public', 'location',
 ))
 GLANCE_OWNED_PREFIXES = ('os_glance', 'owner_specified.openstack.')
+# Properties whose values point into the source cloud (the IDs of its
+# images, servers, users and keys) or describe a server of it: in the
+# target they name nothing, or something else, and a boot or an upload
+# fails late.  Left out, and named in a warning.
+SOURCE_BOUND = frozenset((
+    'kernel_id', 'ramdisk_id', 'instance_uuid', 'base_image_ref',
+    'image_location', 'image_state', 'image_type', 'owner_id', 'user_id',
+    'owner_project_name', 'owner_user_name', 'boot_roles',
+    'block_device_mapping', 'bdm_v2', 'root_device_name',
+    'cinder_encryption_key_id', 'cinder_encryption_key_deletion_policy',
+    'img_signature', 'img_signature_hash_method', 'img_signature_key_type',
+    'img_signature_certificate_uuid', 'img_config_drive',
+))
+SOURCE_BOUND_PREFIXES = ('img_signature', 'instance_type_', 'stores')
 
 
-def user_properties(image):
+def _all_properties(image):
     body = image.to_dict(body=True, headers=False, computed=False,
                          ignore_none=True, original_names=True)
     props = dict(body.get('properties') or {})
@@ -23,6 +37,23 @@ def user_properties(image):
             if key not in GLANCE_OWNED
             and not key.startswith(GLANCE_OWNED_PREFIXES)
             and isinstance(value, (str, int, float, bool))}
+
+
+def source_bound(key):
+    return key in SOURCE_BOUND or key.startswith(SOURCE_BOUND_PREFIXES)
+
+
+def user_properties(image):
+    """The properties that mean the same in another cloud."""
+    return {key: value for key, value in _all_properties(image).items()
+            if not source_bound(key)}
+
+
+def warn_source_bound(exporter, what, image):
+    left = sorted(key for key in _all_properties(image) if source_bound(key))
+    if left:
+        exporter.warn('%s: image properties that point into the source '
+                      'cloud are left out: %s' % (what, ', '.join(left)))
 
 
 class Image(ResourceType):
@@ -57,6 +88,7 @@ class Image(ResourceType):
                       hash_value=getattr(obj, 'hash_value', None)
                       or obj.checksum))
         exporter.add(record)
+        warn_source_bound(exporter, 'image %r (%s)' % (obj.name, obj.id), obj)
         return record
 
 
@@ -88,6 +120,8 @@ class ServerSnapshot(ResourceType):
             params['min_disk'] = int(source_image.min_disk or 0)
             params['min_ram'] = int(source_image.min_ram or 0)
             params['properties'] = user_properties(source_image)
+            warn_source_bound(exporter, 'the capture of server %r (%s)'
+                              % (server.name, server.id), source_image)
         record = Record(
             type=cls.type, old_id=server.id,
             name='%s-snapshot' % (server.name or server.id),

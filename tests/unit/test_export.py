@@ -1,6 +1,9 @@
 """The resolver: entries found by id or name, each type listed once,
 dependencies followed, every resource exported once, in order."""
 
+import hashlib
+import stat
+
 import pytest
 import yaml
 
@@ -224,6 +227,18 @@ def test_export_writes_playbook_manifest_and_blobs(fake_cloud, tmp_path):
     assert image['blob'] == 'blobs/' + sample.IMAGE
     assert image['checksum']['algo'] == 'sha512'
     assert image['size'] == len(sample.IMAGE_BYTES)
+    # Digests of the bytes written, for an import whose Glance may use
+    # another algorithm than the source's.
+    assert image['digests'] == {
+        algo: hashlib.new(algo, sample.IMAGE_BYTES).hexdigest()
+        for algo in ('sha512', 'sha256', 'md5')}
+    play, = yaml.safe_load((out / 'playbook.yml').read_text().replace(
+        '!unsafe ', ''))
+    item, = play['vars']['downpour_images']
+    assert item['digests'] == image['digests']
+    # Private to its owner: disks hold keys, databases, tokens.
+    for path in [out, *out.rglob('*')]:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
     text = (out / 'manifest.yml').read_text() + (
         out / 'playbook.yml').read_text()
     assert 'fake-password' not in text
@@ -324,3 +339,24 @@ def test_captures_left_by_an_earlier_export_are_named(fake_cloud, tmp_path):
     # Nothing is deleted: the user decides.
     assert not [r for r in fake_cloud.mocker.request_history
                 if r.method == 'DELETE']
+
+
+def test_image_properties_that_point_into_the_source_are_left_out(
+        fake_cloud, monkeypatch):
+    image = dict(sample.images()[0], kernel_id=sample.IMAGE,
+                 ramdisk_id=sample.IMAGE, img_signature='c2ln',
+                 img_signature_hash_method='SHA-256',
+                 instance_uuid=sample.SERVER_1, hw_qemu_guest_agent='yes')
+    monkeypatch.setattr(sample, 'images', lambda: [image])
+    exporter, records = _resolve(fake_cloud, [Entry('images',
+                                                    name='cirros')])
+    record, = [r for r in records if r.type == 'image']
+    # What means the same in any cloud stays; what names the source goes.
+    assert record.params['properties'] == {
+        'hw_disk_bus': 'virtio', 'hw_qemu_guest_agent': 'yes',
+        'os_distro': 'cirros'}
+    warning, = exporter.warnings
+    assert "image 'cirros'" in warning
+    assert warning.endswith('left out: img_signature, '
+                            'img_signature_hash_method, instance_uuid, '
+                            'kernel_id, ramdisk_id')
