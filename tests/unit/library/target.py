@@ -1,0 +1,733 @@
+"""A fake target project for downpour_resources, served by requests-mock.
+
+Neutron, Nova, Glance and Cinder keep their resources in dicts and change
+them as the module's requests say, refusing what the real services refuse
+(an unknown ID, a port already bound, an address already taken, a volume
+that is not available, a rule that exists...), so that a test can look at
+the target's state afterwards as a user would, and count the requests.
+
+Every API request is answered by one dispatcher; version discovery and
+the login stay with tests.unit.fakecloud.  A request nothing here answers
+gets a 501 naming it, so that a call the fake does not know fails loudly.
+"""
+
+import copy
+import hashlib
+import ipaddress
+import json
+import re
+import threading
+import urllib.parse
+import uuid
+
+import requests
+import requests_mock
+
+from tests.unit.fakecloud import ENDPOINTS, PROJECT_ID
+
+OTHER_PROJECT = '0e0e0e0e0e0e4e0e8e0e0e0e0e0e0e0e'
+NEUTRON = ENDPOINTS['network'] + '/v2.0'
+NOVA = ENDPOINTS['compute']
+GLANCE = ENDPOINTS['image'] + '/v2'
+CINDER = ENDPOINTS['block-storage']
+WRITES = ('POST', 'PUT', 'PATCH', 'DELETE')
+
+
+class Refused(Exception):
+    """What a service answers instead: an HTTP status and a message."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _new_id():
+    return str(uuid.uuid4())
+
+
+class Target:
+    """The target project.  Seed it with ``add_*``; look at ``networks``,
+    ``servers``... (dicts by ID, as the APIs return them) and at
+    ``calls()`` / ``writes()`` / ``bodies()``, the requests made since
+    ``mark()`` as (method, route), the route as written below, e.g.
+    ``('PUT', '/routers/{id}/add_router_interface')``.
+
+    ``refuse(method, route, ...)`` makes the next such requests fail.
+    ``mangle`` changes the bytes Glance receives; ``server_status`` and
+    ``volume_status`` are what new servers and volumes become.
+    """
+
+    def __init__(self, fake_cloud):
+        self.cloud = fake_cloud
+        self.networks, self.subnets, self.routers = {}, {}, {}
+        self.ports, self.groups, self.keypairs = {}, {}, {}
+        self.flavors, self.images, self.volumes, self.servers = {}, {}, {}, {}
+        # The bytes Glance holds for each image, and those each volume was
+        # made from.
+        self.image_data, self.volume_data = {}, {}
+        self.refusals = {}
+        self.mangle = None
+        self.server_status = 'ACTIVE'
+        self.volume_status = 'available'
+        self.log = []
+        self._start = 0
+        self._lock = threading.RLock()
+        self._routes = self._route_table()
+        api = '|'.join(re.escape(base)
+                       for base in (NEUTRON, NOVA, GLANCE, CINDER))
+        fake_cloud.mocker.register_uri(requests_mock.ANY,
+                                       re.compile('^(%s)/.+' % api),
+                                       text=self._dispatch)
+        # What Neutron gives a new project: its default group with four
+        # rules; and the cloud's external network, in another project.
+        self.default = self._new_group({'name': 'default',
+                                        'description': 'Default group'})
+        self.default['security_group_rules'] = [
+            self._rule(self.default['id'], 'ingress', ethertype,
+                       remote_group_id=self.default['id'])
+            for ethertype in ('IPv4', 'IPv6')] + [
+            self._rule(self.default['id'], 'egress', ethertype)
+            for ethertype in ('IPv4', 'IPv6')]
+        self.public = self.add_network('public', project=OTHER_PROJECT,
+                                       external=True)
+        self.add_subnet('public-subnet', self.public, cidr='203.0.113.0/24',
+                        gateway='203.0.113.1', project=OTHER_PROJECT)
+        for name, vcpus, ram, disk in (('m1.tiny', 1, 512, 1),
+                                       ('m1.small', 1, 2048, 20),
+                                       ('m1.large', 4, 8192, 80)):
+            self.add_flavor(name, vcpus, ram, disk)
+
+    # -- what a test looks at ----------------------------------------------
+
+    def mark(self):
+        """Count requests from here on."""
+        self._start = len(self.log)
+
+    def calls(self, method=None, route=None):
+        return [(m, r) for m, r, _body in self.log[self._start:]
+                if (method is None or m == method)
+                and (route is None or r == route)]
+
+    def writes(self):
+        return [call for call in self.calls() if call[0] in WRITES]
+
+    def bodies(self, method, route):
+        return [body for m, r, body in self.log[self._start:]
+                if m == method and r == route]
+
+    def refuse(self, method, route, status=409, message='refused',
+               times=1, after=0):
+        """Fail the next ``times`` ``method`` requests on ``route``, after
+        letting ``after`` of them through; ``status=None``: the connection
+        drops (a process killed, a network gone) with no answer at all."""
+        self.refusals[(method, route)] = [after, times, status, message]
+
+    def snapshot(self):
+        """Everything the target holds, to compare before and after."""
+        return copy.deepcopy((self.networks, self.subnets, self.routers,
+                              self.ports, self.groups, self.keypairs,
+                              self.images, self.volumes, self.servers))
+
+    def named(self, store, name):
+        return [obj for obj in store.values() if obj.get('name') == name]
+
+    # -- seeding -----------------------------------------------------------
+
+    def add_network(self, name, project=PROJECT_ID, external=False, **extra):
+        return self._new_network(dict(extra, name=name),
+                                 project=project, external=external)
+
+    def add_subnet(self, name, network, cidr='10.20.0.0/24',
+                   gateway='10.20.0.1', project=PROJECT_ID, **extra):
+        return self._new_subnet(dict(extra, name=name, cidr=cidr,
+                                     network_id=network['id'], ip_version=4,
+                                     gateway_ip=gateway), project=project)
+
+    def add_router(self, name, gateway=None, subnets=(), **extra):
+        body = dict(extra, name=name)
+        if gateway is not None:
+            body['external_gateway_info'] = {'network_id': gateway['id']}
+        router = self._new_router(body)
+        for sub in subnets:
+            self._add_router_interface(router['id'],
+                                       {'subnet_id': sub['id']})
+        return router
+
+    def add_port(self, name, network, **extra):
+        return self._new_port(dict(extra, name=name,
+                                   network_id=network['id']))
+
+    def add_group(self, name, description='', rules=()):
+        group = self._new_group({'name': name, 'description': description})
+        group['security_group_rules'] = [
+            self._rule(group['id'], **rule) for rule in rules]
+        return group
+
+    def add_keypair(self, name, public_key):
+        self.keypairs[name] = {'name': name, 'public_key': public_key,
+                               'type': 'ssh', 'fingerprint': 'aa:bb'}
+        return self.keypairs[name]
+
+    def add_flavor(self, name, vcpus, ram, disk):
+        flavor = {'id': 'flavor-' + name, 'name': name, 'vcpus': vcpus,
+                  'ram': ram, 'disk': disk, 'swap': 0,
+                  'OS-FLV-EXT-DATA:ephemeral': 0, 'os-flavor-access:is_public':
+                  True, 'rxtx_factor': 1.0, 'extra_specs': {}}
+        self.flavors[flavor['id']] = flavor
+        return flavor
+
+    def add_image(self, name, data, **extra):
+        image = self._new_image(dict(extra, name=name))
+        self._store(image, data)
+        return image
+
+    def add_volume(self, name, size=1, **extra):
+        return self._new_volume(dict(extra, name=name, size=size))
+
+    def add_server(self, name, **extra):
+        server = self._server_record(dict(extra, name=name), [], [])
+        self.servers[server['id']] = server
+        return server
+
+    # -- the dispatcher ----------------------------------------------------
+
+    def _route_table(self):
+        neutron = [
+            ('PUT', '/routers/{id}/add_router_interface',
+             self._add_interface),
+            ('POST', '/security-group-rules', self._create_rules),
+            ('DELETE', '/security-group-rules/{id}', self._delete_rule)]
+        for plural, store, make in (
+                ('networks', self.networks, self._new_network),
+                ('subnets', self.subnets, self._new_subnet),
+                ('routers', self.routers, self._new_router),
+                ('ports', self.ports, self._new_port),
+                ('security-groups', self.groups, self._new_group)):
+            one = plural.replace('-', '_')[:-1]
+            neutron += [
+                ('GET', '/' + plural, self._lister(plural, store)),
+                ('POST', '/' + plural, self._creator(one, make)),
+                ('GET', '/%s/{id}' % plural, self._getter(one, store)),
+                ('PUT', '/%s/{id}' % plural, self._updater(one, store))]
+        nova = [
+            ('GET', '/os-keypairs', lambda r: {'keypairs': [
+                {'keypair': copy.deepcopy(kp)}
+                for kp in self.keypairs.values()]}),
+            ('POST', '/os-keypairs', self._create_keypair),
+            ('GET', '/flavors/detail', lambda r: {'flavors': list(
+                copy.deepcopy(self.flavors).values())}),
+            ('GET', '/servers/detail', lambda r: {'servers': list(
+                copy.deepcopy(self.servers).values())}),
+            ('POST', '/servers', self._create_server),
+            ('GET', '/servers/{id}', self._getter('server', self.servers)),
+            ('PUT', '/servers/{id}', self._update_server),
+            ('DELETE', '/servers/{id}', self._delete_server),
+            ('POST', '/servers/{id}/os-volume_attachments', self._attach)]
+        glance = [
+            ('GET', '/images', self._list_images),
+            ('POST', '/images', self._create_image),
+            ('GET', '/images/{id}', self._get_image),
+            ('PATCH', '/images/{id}', self._patch_image),
+            ('DELETE', '/images/{id}', self._delete_image),
+            ('PUT', '/images/{id}/file', self._upload)]
+        cinder = [
+            ('GET', '/volumes/detail', lambda r: {'volumes': list(
+                copy.deepcopy(self.volumes).values())}),
+            ('POST', '/volumes', self._create_volume),
+            ('GET', '/volumes/{id}', self._getter('volume', self.volumes)),
+            ('PUT', '/volumes/{id}', self._updater('volume', self.volumes)),
+            ('DELETE', '/volumes/{id}', self._delete_volume),
+            ('POST', '/volumes/{id}/action', self._volume_action)]
+        routes = []
+        for base, table in ((NEUTRON, neutron), (NOVA, nova),
+                            (GLANCE, glance), (CINDER, cinder)):
+            for method, route, answer in table:
+                pattern = re.escape(base + route).replace(
+                    re.escape('{id}'), '(?P<id>[^/]+)')
+                routes.append((method, re.compile(pattern + '$'), route,
+                               answer))
+        return routes
+
+    def _dispatch(self, request, context):
+        url = request.url.split('?', 1)[0]
+        with self._lock:
+            for method, pattern, route, answer in self._routes:
+                match = pattern.match(url)
+                if method != request.method or match is None:
+                    continue
+                request.match_id = match.groupdict().get('id')
+                body = self._body(request)
+                self.log.append((method, route, body))
+                try:
+                    self._refusal(method, route)
+                    answer_body = answer(request)
+                except Refused as refused:
+                    context.status_code = refused.status
+                    context.headers['Content-Type'] = 'application/json'
+                    return json.dumps({'error': {'message': refused.message,
+                                                 'code': refused.status}})
+                status, answer_body = answer_body if isinstance(
+                    answer_body, tuple) else (200, answer_body)
+                context.status_code = status
+                if answer_body is None:
+                    return ''
+                context.headers['Content-Type'] = 'application/json'
+                return json.dumps(answer_body)
+            self.log.append((request.method, url, None))
+            context.status_code = 501
+            context.headers['Content-Type'] = 'application/json'
+            return json.dumps({'error': {
+                'message': 'not faked: %s %s' % (request.method, url)}})
+
+    @staticmethod
+    def _body(request):
+        """The JSON body; the bytes of an upload are read into
+        ``request.data`` (the client sends them whatever the answer)."""
+        if request.method not in ('POST', 'PUT', 'PATCH'):
+            return None
+        if request.headers.get('Content-Type', '').startswith(
+                'application/octet-stream'):
+            body = request.body
+            data = body.read() if hasattr(body, 'read') else body
+            request.data = data.encode() if isinstance(data, str) else data
+            return None
+        return request.json() if request.body else None
+
+    def _refusal(self, method, route):
+        refusal = self.refusals.get((method, route))
+        if refusal is None:
+            return
+        if refusal[0] > 0:
+            refusal[0] -= 1
+        elif refusal[1] > 0:
+            refusal[1] -= 1
+            if refusal[2] is None:
+                raise requests.exceptions.ConnectionError(refusal[3])
+            raise Refused(refusal[2], refusal[3])
+
+    @staticmethod
+    def _query(request):
+        return {key: values[-1] for key, values in urllib.parse.parse_qs(
+            urllib.parse.urlsplit(request.url).query).items()}
+
+    @staticmethod
+    def _find(store, what, obj_id, status=404):
+        if obj_id not in store:
+            raise Refused(status, '%s %s could not be found' % (what, obj_id))
+        return store[obj_id]
+
+    # -- Neutron -----------------------------------------------------------
+
+    def _lister(self, plural, store):
+        def answer(request):
+            project = self._query(request).get('project_id')
+            return {plural.replace('-', '_'): [
+                copy.deepcopy(obj) for obj in store.values()
+                if not project or obj['project_id'] == project]}
+        return answer
+
+    @staticmethod
+    def _creator(one, make):
+        def answer(request):
+            return 201, {one: copy.deepcopy(make(request.json()[one]))}
+        return answer
+
+    def _getter(self, one, store):
+        def answer(request):
+            return {one: copy.deepcopy(self._find(store, one,
+                                                  request.match_id))}
+        return answer
+
+    def _updater(self, one, store):
+        def answer(request):
+            obj = self._find(store, one, request.match_id)
+            obj.update(request.json()[one])
+            return {one: copy.deepcopy(obj)}
+        return answer
+
+    @staticmethod
+    def _base(body, project=PROJECT_ID):
+        return dict({'id': _new_id(), 'name': '', 'description': '',
+                     'project_id': project, 'tenant_id': project}, **body)
+
+    def _new_network(self, body, project=PROJECT_ID, external=False):
+        net = self._base(dict({'admin_state_up': True, 'status': 'ACTIVE',
+                               'port_security_enabled': True,
+                               'router:external': external, 'shared': False,
+                               'mtu': 1450}, **body), project)
+        net['subnets'] = []
+        self.networks[net['id']] = net
+        return net
+
+    def _new_subnet(self, body, project=PROJECT_ID):
+        net = self._find(self.networks, 'network', body.get('network_id'),
+                         status=400)
+        cidr = ipaddress.ip_network(body['cidr'])
+        for other in self.subnets.values():
+            if other['network_id'] == net['id'] and \
+                    ipaddress.ip_network(other['cidr']).overlaps(cidr):
+                raise Refused(400, 'Invalid input for operation: Requested '
+                                   'subnet with cidr: %s for network: %s '
+                                   'overlaps with another subnet'
+                              % (cidr, net['id']))
+        if 'gateway_ip' not in body:  # Neutron's default: the first host
+            body = dict(body, gateway_ip=str(next(cidr.hosts())))
+        subnet = self._base(dict({'enable_dhcp': True, 'dns_nameservers': [],
+                                  'host_routes': [], 'allocation_pools': [],
+                                  'ip_version': cidr.version}, **body),
+                            project)
+        self.subnets[subnet['id']] = subnet
+        net['subnets'].append(subnet['id'])
+        return subnet
+
+    def _new_router(self, body):
+        gateway = body.get('external_gateway_info')
+        if gateway:
+            net = self._find(self.networks, 'network', gateway['network_id'],
+                             status=400)
+            if not net['router:external']:
+                raise Refused(400, 'Network %s is not an external network'
+                              % net['id'])
+            body = dict(body, external_gateway_info={
+                'network_id': net['id'], 'enable_snat': True,
+                'external_fixed_ips': []})
+        router = self._base(dict({'admin_state_up': True, 'status': 'ACTIVE',
+                                  'external_gateway_info': None}, **body))
+        self.routers[router['id']] = router
+        return router
+
+    def _new_port(self, body):
+        net = self._find(self.networks, 'network', body.get('network_id'),
+                         status=400)
+        fixed_ips = []
+        for fixed in body.get('fixed_ips') or []:
+            subnet = self._find(self.subnets, 'subnet', fixed['subnet_id'],
+                                status=400)
+            if subnet['network_id'] != net['id']:
+                raise Refused(400, 'subnet %s is not on network %s'
+                              % (subnet['id'], net['id']))
+            address = fixed.get('ip_address')
+            if any(ip == {'subnet_id': subnet['id'], 'ip_address': address}
+                   for port in self.ports.values()
+                   for ip in port['fixed_ips']):
+                raise Refused(409, 'IP address %s already allocated in '
+                                   'subnet %s' % (address, subnet['id']))
+            fixed_ips.append({'subnet_id': subnet['id'],
+                              'ip_address': address})
+        for group_id in body.get('security_groups') or []:
+            self._find(self.groups, 'security group', group_id, status=400)
+        port = self._base(dict({'device_id': '', 'device_owner': '',
+                                'admin_state_up': True, 'status': 'DOWN',
+                                'security_groups': [],
+                                'mac_address': 'fa:16:3e:00:00:01'},
+                               **body))
+        port['fixed_ips'] = fixed_ips
+        self.ports[port['id']] = port
+        return port
+
+    def _new_group(self, body):
+        group = self._base(body)
+        # Neutron gives a new group two egress rules.
+        group['security_group_rules'] = [
+            self._rule(group['id'], 'egress', ethertype)
+            for ethertype in ('IPv4', 'IPv6')]
+        self.groups[group['id']] = group
+        return group
+
+    @staticmethod
+    def _rule(group_id, direction='ingress', ethertype='IPv4', **extra):
+        return dict({'id': _new_id(), 'security_group_id': group_id,
+                     'direction': direction, 'ethertype': ethertype,
+                     'protocol': None, 'port_range_min': None,
+                     'port_range_max': None, 'remote_ip_prefix': None,
+                     'remote_group_id': None, 'description': '',
+                     'project_id': PROJECT_ID}, **extra)
+
+    _SAME_RULE = ('direction', 'ethertype', 'protocol', 'port_range_min',
+                  'port_range_max', 'remote_ip_prefix', 'remote_group_id')
+
+    def _create_rules(self, request):
+        made = []
+        for body in request.json()['security_group_rules']:
+            body = dict(body)
+            group = self._find(self.groups, 'security group',
+                               body.pop('security_group_id'), status=400)
+            if body.get('remote_group_id'):
+                self._find(self.groups, 'security group',
+                           body['remote_group_id'], status=400)
+            rule = self._rule(group['id'], **body)
+            for other in group['security_group_rules'] + made:
+                if all(other[k] == rule[k] for k in self._SAME_RULE):
+                    raise Refused(409, 'Security group rule already exists. '
+                                       'Rule id is %s.' % other['id'])
+            made.append(rule)
+        for rule in made:
+            self.groups[rule['security_group_id']][
+                'security_group_rules'].append(rule)
+        return 201, {'security_group_rules': copy.deepcopy(made)}
+
+    def _delete_rule(self, request):
+        for group in self.groups.values():
+            for rule in group['security_group_rules']:
+                if rule['id'] == request.match_id:
+                    group['security_group_rules'].remove(rule)
+                    return 204, None
+        raise Refused(404, 'Security group rule %s could not be found'
+                      % request.match_id)
+
+    def _add_interface(self, request):
+        return self._add_router_interface(request.match_id, request.json())
+
+    def _add_router_interface(self, router_id, body):
+        self._find(self.routers, 'router', router_id)
+        if body.get('port_id'):
+            port = self._find(self.ports, 'port', body['port_id'],
+                              status=400)
+            if port['device_id']:
+                raise Refused(409, 'Port %s is still in use' % port['id'])
+        else:
+            subnet = self._find(self.subnets, 'subnet', body['subnet_id'],
+                                status=400)
+            port = self._new_port({
+                'network_id': subnet['network_id'],
+                'fixed_ips': [{'subnet_id': subnet['id'],
+                               'ip_address': subnet['gateway_ip']}]})
+        port.update(device_id=router_id,
+                    device_owner='network:router_interface')
+        return {'id': router_id, 'port_id': port['id'],
+                'subnet_id': port['fixed_ips'][0]['subnet_id'],
+                'tenant_id': PROJECT_ID}
+
+    # -- Nova ----------------------------------------------------------------
+
+    def _create_keypair(self, request):
+        body = request.json()['keypair']
+        if body['name'] in self.keypairs:
+            raise Refused(409, 'Key pair %r already exists.' % body['name'])
+        return {'keypair': copy.deepcopy(
+            self.add_keypair(body['name'], body['public_key']))}
+
+    def _server_record(self, body, ports, boot_volumes):
+        flavor = self.flavors.get(body.get('flavorRef'), {})
+        return {
+            'id': _new_id(), 'name': body['name'],
+            'status': body.get('status', self.server_status),
+            'tenant_id': PROJECT_ID,
+            'flavor': {'original_name': flavor.get('name'),
+                       'vcpus': flavor.get('vcpus'), 'ram': flavor.get('ram'),
+                       'disk': flavor.get('disk'), 'ephemeral': 0, 'swap': 0,
+                       'extra_specs': {}},
+            'image': {'id': body['imageRef']} if body.get('imageRef') else '',
+            'key_name': body.get('key_name'),
+            'metadata': body.get('metadata') or {},
+            'config_drive': 'True' if body.get('config_drive') else '',
+            'description': body.get('description'),
+            'security_groups': [{'name': 'default'}],
+            'os-extended-volumes:volumes_attached': [
+                {'id': v, 'delete_on_termination': False}
+                for v in boot_volumes],
+            'addresses': {}, 'ports': ports}
+
+    def _create_server(self, request):
+        body = request.json()['server']
+        self._find(self.flavors, 'flavor', body.get('flavorRef'), status=400)
+        boot_volumes = []
+        for mapping in body.get('block_device_mapping_v2') or []:
+            volume = self._find(self.volumes, 'volume', mapping['uuid'],
+                                status=400)
+            if volume['status'] != 'available':
+                raise Refused(400, 'volume %s is %s' % (volume['id'],
+                                                        volume['status']))
+            boot_volumes.append(volume['id'])
+        if not boot_volumes:
+            image = self._find(self.images, 'image', body.get('imageRef'),
+                               status=400)
+            if image['status'] != 'active':
+                raise Refused(400, 'Image %s is not active.' % image['id'])
+        if body.get('key_name') and body['key_name'] not in self.keypairs:
+            raise Refused(400, 'Invalid key_name provided.')
+        networks = body.get('networks')
+        ports = []
+        if networks != 'none':
+            for network in networks or []:
+                port = self._find(self.ports, 'port', network.get('port'),
+                                  status=400)
+                if port['device_id']:
+                    raise Refused(409, 'Port %s is still in use.'
+                                  % port['id'])
+                ports.append(port['id'])
+        server = self._server_record(body, ports, boot_volumes)
+        self.servers[server['id']] = server
+        for port_id in ports:
+            self.ports[port_id].update(device_id=server['id'],
+                                       device_owner='compute:nova')
+        for volume_id in boot_volumes:
+            self._set_attached(self.volumes[volume_id], server['id'])
+        # Nova answers with little more than the ID; the rest is in GET.
+        return 202, {'server': {'id': server['id'], 'links': [],
+                                'OS-DCF:diskConfig': 'MANUAL',
+                                'adminPass': 'secret'}}
+
+    def _update_server(self, request):
+        server = self._find(self.servers, 'server', request.match_id)
+        server.update(request.json()['server'])
+        return {'server': copy.deepcopy(server)}
+
+    def _delete_server(self, request):
+        server = self._find(self.servers, 'server', request.match_id)
+        # Ports made before the server are left, unbound; volumes detached.
+        for port_id in server['ports']:
+            if port_id in self.ports:
+                self.ports[port_id].update(device_id='', device_owner='')
+        for attached in server['os-extended-volumes:volumes_attached']:
+            volume = self.volumes.get(attached['id'])
+            if volume is not None:
+                volume.update(status='available', attachments=[])
+        del self.servers[server['id']]
+        return 204, None
+
+    def _set_attached(self, volume, server_id):
+        volume['status'] = 'in-use'
+        volume['attachments'].append({
+            'server_id': server_id, 'volume_id': volume['id'],
+            'attachment_id': _new_id(), 'id': volume['id'],
+            'device': '/dev/vd' + 'abcdefgh'[len(volume['attachments']) + 1]})
+
+    def _attach(self, request):
+        server = self._find(self.servers, 'server', request.match_id)
+        volume_id = request.json()['volumeAttachment']['volumeId']
+        volume = self._find(self.volumes, 'volume', volume_id, status=400)
+        if server['status'] not in ('ACTIVE', 'SHUTOFF'):
+            raise Refused(409, 'Cannot attach a volume to a server in %s'
+                          % server['status'])
+        if volume['status'] != 'available':
+            raise Refused(400, 'Invalid volume: volume %s status must be '
+                               'available' % volume_id)
+        self._set_attached(volume, server['id'])
+        server['os-extended-volumes:volumes_attached'].append(
+            {'id': volume_id, 'delete_on_termination': False})
+        return {'volumeAttachment': {
+            'id': volume_id, 'volumeId': volume_id,
+            'serverId': server['id'],
+            'device': volume['attachments'][-1]['device']}}
+
+    # -- Glance --------------------------------------------------------------
+
+    def _new_image(self, body):
+        image = dict({'id': _new_id(), 'status': 'queued',
+                      'visibility': 'private', 'owner': PROJECT_ID,
+                      'disk_format': 'raw', 'container_format': 'bare',
+                      'min_disk': 0, 'min_ram': 0, 'size': None,
+                      'checksum': None, 'os_hash_algo': None,
+                      'os_hash_value': None, 'protected': False,
+                      'tags': []}, **body)
+        image['file'] = '/v2/images/%s/file' % image['id']
+        self.images[image['id']] = image
+        return image
+
+    def _store(self, image, data):
+        self.image_data[image['id']] = data
+        image.update(
+            status='active', size=len(data),
+            checksum=hashlib.md5(data).hexdigest(),  # noqa: S324
+            os_hash_algo='sha512',
+            os_hash_value=hashlib.sha512(data).hexdigest())
+
+    _IMAGE_FIELDS = ('name', 'visibility', 'disk_format', 'container_format',
+                     'min_disk', 'min_ram', 'protected', 'tags', 'id')
+
+    def _create_image(self, request):
+        body = request.json()
+        for key, value in body.items():
+            # Glance v2 takes extra properties as strings only.
+            if key not in self._IMAGE_FIELDS and not isinstance(value, str):
+                raise Refused(400, 'Provided object does not match schema '
+                                   "'image': %r is not of type 'string'"
+                              % (value,))
+        return 201, copy.deepcopy(self._new_image(body))
+
+    def _list_images(self, request):
+        name = self._query(request).get('name')
+        return {'images': [copy.deepcopy(image)
+                           for image in self.images.values()
+                           if name is None or image['name'] == name],
+                'schema': '/v2/schemas/images', 'first': '/v2/images'}
+
+    def _get_image(self, request):
+        return copy.deepcopy(self._find(self.images, 'image',
+                                        request.match_id))
+
+    def _patch_image(self, request):
+        image = self._find(self.images, 'image', request.match_id)
+        for change in request.json():
+            key = change['path'].lstrip('/')
+            if change['op'] == 'remove':
+                image.pop(key, None)
+            else:
+                image[key] = change['value']
+        return copy.deepcopy(image)
+
+    def _delete_image(self, request):
+        self._find(self.images, 'image', request.match_id)
+        del self.images[request.match_id]
+        self.image_data.pop(request.match_id, None)
+        return 204, None
+
+    def _upload(self, request):
+        image = self._find(self.images, 'image', request.match_id)
+        if image['status'] != 'queued':
+            raise Refused(409, 'Image status transition from %s to saving '
+                               'is not allowed' % image['status'])
+        data = request.data
+        if self.mangle is not None:
+            data = self.mangle(data)
+        self._store(image, data)
+        return 204, None
+
+    # -- Cinder ----------------------------------------------------------------
+
+    def _new_volume(self, body, status=None, data=None):
+        volume = dict({'id': _new_id(), 'status': status or 'available',
+                       'description': '', 'metadata': {},
+                       'bootable': 'false', 'attachments': [],
+                       'volume_type': '__DEFAULT__',
+                       'availability_zone': 'nova',
+                       'os-vol-tenant-attr:tenant_id': PROJECT_ID}, **body)
+        self.volumes[volume['id']] = volume
+        if data is not None:
+            self.volume_data[volume['id']] = data
+        return volume
+
+    def _create_volume(self, request):
+        body = dict(request.json()['volume'])
+        data = None
+        image_id = body.pop('imageRef', None)
+        if image_id is not None:
+            image = self._find(self.images, 'image', image_id, status=400)
+            if image['status'] != 'active':
+                raise Refused(400, 'Image %s is not active.' % image_id)
+            data = self.image_data[image_id]
+            # A volume made from an image is marked bootable by Cinder.
+            body.update(bootable='true', volume_image_metadata={
+                'image_id': image_id, 'image_name': image['name']})
+        volume = self._new_volume(body, status=self.volume_status, data=data)
+        return 202, {'volume': dict(copy.deepcopy(volume),
+                                    status='creating')}
+
+    def _delete_volume(self, request):
+        volume = self._find(self.volumes, 'volume', request.match_id)
+        if volume['status'] == 'in-use':
+            raise Refused(400, 'Invalid volume: Volume status must be '
+                               'available or error')
+        del self.volumes[volume['id']]
+        return 202, None
+
+    def _volume_action(self, request):
+        volume = self._find(self.volumes, 'volume', request.match_id)
+        body = request.json()
+        if 'os-set_bootable' not in body:
+            raise Refused(400, 'fake: unknown action %s' % list(body))
+        volume['bootable'] = \
+            'true' if body['os-set_bootable']['bootable'] else 'false'
+        return 200, None
