@@ -18,7 +18,7 @@ description:
     once in the target project, and creates or corrects only what is
     missing or different.
   - A target resource is this import's own only when the journal records
-    it for that source ID.  A name that matches proves nothing: the import
+    it for that source ID.  A name that matches proves nothing; the import
     creates its own resource beside it and says so (I(name_clash)).  What
     is not this import's own is never changed, narrowed or deleted; the
     project's C(default) security group, and a group taken with
@@ -28,14 +28,14 @@ description:
     target lacks are returned in C(missing).
   - Every resource created is appended to the journal, with fsync, the
     moment it exists, so an interrupted run creates nothing twice.
-    I(uuids_csv) is then written from the journal: one row per source ID.
+    I(uuids_csv) is then written from the journal, one row per source ID.
   - In check mode nothing in the cloud is changed; C(pending) lists what a
     real run would create or correct, and C(clashes) the names the target
     already uses.
 options:
   resources:
     description: The exported resources, each a dict with C(type), C(id)
-      (its key: the ID in the source, or one downpour chose), C(name) and
+      (its key, the ID in the source, or one downpour chose), C(name) and
       what its type needs.
     type: list
     elements: dict
@@ -142,7 +142,7 @@ _RULE_KEYS = ('direction', 'ethertype', 'protocol', 'port_range_min',
 CREATED, REUSED, ADOPTED, MAPPED = 'created', 'reused', 'adopted', 'mapped'
 # Journal types that map no source ID of their own: they stay out of
 # uuids.csv, which is a map (each Old once).
-UNMAPPED = ('server snapshot', 'volume contents')
+UNMAPPED = ('server snapshot', 'volume contents', 'router interface')
 WAIT_SERVER = 900
 WAIT_VOLUME = 900
 
@@ -555,13 +555,26 @@ class Routers(Kind):
                     obj.id, subnet=subnet_id)
             else:
                 # Not the subnet's gateway address: a port keeps the
-                # address the source router had.
-                port = self.conn.network.create_port(
-                    network_id=self.imp.ids[interface['network']],
-                    fixed_ips=[{'subnet_id': subnet_id,
-                                'ip_address': interface['ip_address']}])
+                # address the source router had.  Journaled the moment it
+                # exists, so that a run stopped before it is added to the
+                # router uses it instead of making another.
+                record = {'type': 'router_interface',
+                          'csv_type': 'router interface',
+                          'id': '%s/%s' % (item['id'], interface['subnet']),
+                          'name': item['name']}
+                recorded = self.imp.journal.recall(record)
+                port_id = recorded[0] if recorded and any(
+                    p.id == recorded[0] and not p.device_id
+                    for p in self.imp.ports()) else None
+                if port_id is None:
+                    port_id = self.conn.network.create_port(
+                        network_id=self.imp.ids[interface['network']],
+                        fixed_ips=[{'subnet_id': subnet_id,
+                                    'ip_address': interface['ip_address']}],
+                    ).id
+                    self.imp.journal.record(record, port_id, CREATED)
                 self.conn.network.add_interface_to_router(obj.id,
-                                                          port=port.id)
+                                                          port=port_id)
             self.imp.changed = True
 
 
@@ -741,6 +754,7 @@ class Uploads:
         self.conn = kind.conn
 
     def upload(self, item, name, attrs, filename, source):
+        from openstack.exceptions import raise_from_response
         body = {'name': name, 'visibility': 'private',
                 'disk_format': attrs['disk_format'],
                 'container_format': attrs['container_format'],
@@ -750,20 +764,24 @@ class Uploads:
             # Glance v2 takes extra properties as strings only.
             body[key] = value if isinstance(value, str) else str(value)
         response = self.conn.image.post('/images', json=body)
+        # A raw request: an error answer raises nothing by itself.
+        raise_from_response(response)
         image_id = response.json()['id']
         self.kind.imp.made(item, image_id)
         digests = source.get('digests') or {}
         with open(filename, 'rb') as stream:
             data = _HashingReader(stream, set(digests) | {'md5', 'sha256'})
-            self.conn.image.put(
+            response = self.conn.image.put(
                 '/images/%s/file' % image_id, data=data,
                 headers={'Content-Type': 'application/octet-stream'})
+        # Recorded, and not active: the next run replaces it.
+        raise_from_response(response)
         sent = data.digests()
         image = self.conn.image.get_image(image_id)
         changed = sorted(a for a in digests if sent.get(a) != digests[a])
         if changed:
-            self._reject(image, '%s does not hold the exported bytes (its '
-                         '%s is %s, the export wrote %s): the output '
+            self._reject(item, image, '%s does not hold the exported bytes '
+                         '(its %s is %s, the export wrote %s): the output '
                          'directory changed since; export again'
                          % (filename, changed[0], sent[changed[0]],
                             digests[changed[0]]))
@@ -775,8 +793,8 @@ class Uploads:
             wrong = sorted(a for a in reported if reported[a] != sent[a])
             if image.status != 'active' or not reported or wrong:
                 algo = wrong[0] if wrong else image.hash_algo
-                self._reject(image, "the target's Glance reports %s (%s, "
-                             'status %s) for the uploaded image %s, the '
+                self._reject(item, image, "the target's Glance reports %s "
+                             '(%s, status %s) for the uploaded image %s, the '
                              'bytes sent %s' % (
                                  reported.get(algo), algo, image.status,
                                  image.id, sent.get(algo)))
@@ -784,11 +802,12 @@ class Uploads:
             self.verify(image, source.get('checksum'), item)
         return image
 
-    def _reject(self, image, message):
+    def _reject(self, item, image, message):
         # Ours, and not the bytes: deleted, so that the next run uploads
         # again instead of trusting it.
         self.conn.image.delete_image(image.id, ignore_missing=True)
-        raise ImportFailed(message + '; it was deleted')
+        raise ImportFailed('%s: %s; it was deleted' % (describe(item),
+                                                       message))
 
     def verify(self, image, checksum, item):
         checksum = checksum or {}
@@ -801,8 +820,8 @@ class Uploads:
             return
         got = image.checksum if checksum.get('algo') == 'md5' \
             else image.hash_value
-        self._reject(image, "the target's Glance reports %s (%s, status %s) "
-                     'for the uploaded image %s, the manifest %s'
+        self._reject(item, image, "the target's Glance reports %s (%s, "
+                     'status %s) for the uploaded image %s, the manifest %s'
                      % (got, checksum.get('algo'), image.status, image.id,
                         checksum.get('value')))
 
@@ -1220,6 +1239,8 @@ class Importer:
             for item, future in futures:
                 try:
                     obj = future.result()
+                except ImportFailed as exc:
+                    failures.append(str(exc))  # names its item already
                 except Exception as exc:  # noqa: BLE001 - named below
                     failures.append('%s: %s' % (describe(item), exc))
                 else:

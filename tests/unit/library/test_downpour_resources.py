@@ -1032,10 +1032,7 @@ def test_a_server_boots_from_the_copy_of_its_root_volume(fake_cloud,
     assert target.calls('POST', '/servers/{id}/os-volume_attachments') == []
 
 
-@pytest.mark.parametrize('servers', [
-    1, pytest.param(2, marks=pytest.mark.xfail(
-        strict=True, reason='bug: made in parallel, a failure that names '
-        'its resource is named twice'))])
+@pytest.mark.parametrize('servers', [1, 2])
 def test_a_reference_nothing_made_stops_the_resource_and_names_it(
         fake_cloud, files, servers):
     target = Target(fake_cloud)
@@ -1178,8 +1175,6 @@ def test_a_corrupt_upload_is_deleted_and_the_next_run_uploads_again(
     assert files.uuids_map()[('image', bad['id'])] == uploaded['id']
 
 
-@pytest.mark.xfail(strict=True, reason='bug: alone (or with parallel 1) an '
-                   "upload's checksum failure does not name the image")
 def test_a_corrupt_upload_alone_is_named_too(fake_cloud, tmp_path, files):
     target = Target(fake_cloud)
     bad = image(tmp_path, 'bad', b'bad bytes')
@@ -1222,9 +1217,6 @@ def test_an_upload_that_died_is_replaced_by_the_next_run(fake_cloud,
     assert files.uuids_map() == {('image', item['id']): fresh['id']}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Uploads.upload ignores the "
-                   'HTTP status of its raw POST and PUT, so what Glance '
-                   'said is lost')
 @pytest.mark.parametrize('method, route', [('POST', '/images'),
                                            ('PUT', '/images/{id}/file')])
 def test_glance_refusing_an_upload_is_reported_with_its_reason(
@@ -1395,9 +1387,6 @@ def test_a_server_nova_refused_is_made_next_run_on_the_same_port(
     assert target.servers[done.ids[items[-1]['id']]]['ports'] == [nic['id']]
 
 
-@pytest.mark.xfail(strict=True, reason='bug: the port that keeps a router '
-                   "interface's address is not journaled, so a run "
-                   'interrupted before the interface is added makes it twice')
 def test_a_router_interface_interrupted_is_finished_next_run(fake_cloud,
                                                              files):
     target = Target(fake_cloud)
@@ -1721,8 +1710,6 @@ def test_the_module_fails_naming_the_resource_and_keeps_the_map(
     assert files.uuids_map() == {('network', items[0]['id']): made['id']}
 
 
-@pytest.mark.xfail(strict=True, reason='bug: DOCUMENTATION is not valid '
-                   'YAML (": " inside three plain descriptions)')
 def test_the_documentation_is_yaml_and_lists_every_option():
     doc = yaml.safe_load(dr.DOCUMENTATION)
     assert set(doc['options']) == set(dr.DownpourResources.argument_spec)
@@ -1732,8 +1719,6 @@ def test_the_documentation_is_yaml_and_lists_every_option():
         'ids', 'pending', 'pending_types', 'created', 'clashes', 'missing'}
 
 
-@pytest.mark.xfail(strict=True, reason='bug: DOCUMENTATION is not valid '
-                   'YAML, so ansible-doc cannot show the module')
 def test_ansible_doc_shows_the_module_and_its_options():
     tool = os.path.join(os.path.dirname(sys.executable), 'ansible-doc')
     if not os.path.exists(tool):
