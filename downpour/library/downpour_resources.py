@@ -648,10 +648,10 @@ class SecurityGroups(Kind):
                     if value is not None}
             remote = rule.pop('remote_group', None)
             if remote is not None:
-                rule['remote_group_id'] = self.imp.ids.get(remote)
+                rule['remote_group_id'] = self.resolve(
+                    item, remote, 'rule\'s remote security group')
                 if rule['remote_group_id'] is None:
-                    self.imp.wait(item)  # check mode: that group is to come
-                    return
+                    return  # check mode: that group is to come
             wanted.append(rule)
         if group is None:
             return  # check mode: the group itself is to come
