@@ -1016,9 +1016,12 @@ class Servers(Kind):
         return self._attach(item, server)
 
     def _attach(self, item, server):
-        server = self.conn.compute.wait_for_server(
-            server, status='ACTIVE', failures=['ERROR'], interval=2,
-            wait=WAIT_SERVER)
+        # Just made (its status not yet known) or busy: wait for it.  One
+        # that was shut off since is given its volumes as it is.
+        if not server.status or server.status in self.BUSY:
+            server = self.conn.compute.wait_for_server(
+                server, status='ACTIVE', failures=['ERROR'], interval=2,
+                wait=WAIT_SERVER)
         attached = {v['id'] for v in server.attached_volumes or []}
         for key in item.get('volumes') or []:
             volume_id = self.resolve(item, key, 'volume')

@@ -1369,6 +1369,31 @@ def test_a_server_whose_attachment_failed_gets_it_next_run(fake_cloud,
     assert target.calls('POST', '/servers') == []
 
 
+def test_a_server_shut_off_since_gets_its_volume_as_it_is(
+        fake_cloud, tmp_path, files, monkeypatch):
+    """Ours, shut off by its user after a run that could not attach its
+    volume: the next run attaches it without waiting for ACTIVE (which
+    would never come) and without starting it."""
+    monkeypatch.setattr(dr, 'WAIT_SERVER', 3)  # fail fast, not in 15 min
+    target = Target(fake_cloud)
+    items, ids = _for_a_server(target, files, tmp_path)
+    target.refuse('POST', '/servers/{id}/os-volume_attachments', status=500,
+                  message='attach failed')
+    with pytest.raises(dr.ImportFailed, match='attach failed'):
+        run(fake_cloud, items, files, ids=ids)
+    made, = target.servers.values()
+    made['status'] = 'SHUTOFF'
+    target.mark()
+
+    run(fake_cloud, items, files, ids=ids)
+
+    assert made['status'] == 'SHUTOFF'
+    assert [v['id'] for v in made['os-extended-volumes:volumes_attached']] \
+        == [target.named(target.volumes, 'data')[0]['id']]
+    assert target.writes() == [
+        ('POST', '/servers/{id}/os-volume_attachments')]
+
+
 def test_a_server_nova_refused_is_made_next_run_on_the_same_port(
         fake_cloud, tmp_path, files):
     target = Target(fake_cloud)
