@@ -171,7 +171,8 @@ def _entries(resource_file):
 
 
 def export(conn, resource_file, output_dir, *, keep_captures=False,
-           parallel=4, cloud_name=None, reuse_captures=False):
+           parallel=4, cloud_name=None, reuse_captures=False,
+           recapture=False):
     exporter = Exporter(conn, source=getattr(resource_file, 'path', None))
     # The lock first: a second export into this directory stops at once.
     with outdir.private_files():
@@ -179,9 +180,13 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
         with outdir.locked(output_dir):
             records = exporter.resolve(_entries(resource_file))
             exporter.warn_leftover_captures()
+            state = outdir.ExportState(output_dir, fresh=recapture)
+            if state.resuming:
+                LOG.warning('continuing the export into %s begun at %s '
+                            '(--recapture takes its captures again)',
+                            output_dir, outdir.iso(state.started_at))
             _write(conn, exporter, records, output_dir, cloud_name,
-                   transfer.Captures(outdir.ExportState(output_dir),
-                                     reuse_captures),
+                   transfer.Captures(state, reuse_captures),
                    keep_captures=keep_captures, parallel=parallel)
     rows = []
     for record in records:

@@ -120,9 +120,9 @@ def locked(path):
 class ExportState:
     """When the export writing a directory began, and whether it is done."""
 
-    def __init__(self, path):
+    def __init__(self, path, fresh=False):
         self.path = os.path.join(path, STATE)
-        previous = self._read()
+        previous = {} if fresh else self._read()
         # A run after an unfinished one continues it: same start.
         self.resuming = bool(previous) and not previous.get('finished_at') \
             and parse(previous.get('started_at')) is not None

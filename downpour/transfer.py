@@ -180,9 +180,13 @@ def already_verified(output_dir, blob, captures=None, reporter=None):
         captures = captures or Captures()
         if not captures.usable(stamp.get('captured_at')):
             return False
-        if reporter is not None and not captures.own(stamp['captured_at']):
-            reporter.note(blob, 'reusing the capture taken at %s (%s)' % (
-                stamp['captured_at'], _age(stamp['captured_at'])))
+        if reporter is not None:
+            # Its age, always: an export left unfinished last week and run
+            # again tonight continues with last week's captures.
+            reporter.note(blob, '%s the capture taken at %s (%s)' % (
+                'keeping' if captures.own(stamp['captured_at'])
+                else 'reusing', stamp['captured_at'],
+                _age(stamp['captured_at'])))
     blob.size = stamp['size']
     blob.hash_algo = stamp.get('hash_algo')
     blob.hash_value = stamp.get('hash_value')

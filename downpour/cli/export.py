@@ -46,12 +46,18 @@ class Export(lister.Lister):
                                  'finished directory captures servers and '
                                  'volumes again; images are reused when '
                                  'still the same')
-        parser.add_argument(
+        captures = parser.add_mutually_exclusive_group()
+        captures.add_argument(
             '--reuse-captures', action='store_true',
             help='keep the server and volume captures an earlier, finished '
                  'export left in OUTPUT_DIR instead of capturing them again '
                  '(each is named with its age): for a rehearsal, never for '
                  'a cutover')
+        captures.add_argument(
+            '--recapture', action='store_true',
+            help='capture every server and volume again, even those an '
+                 'unfinished export into OUTPUT_DIR took (which a run '
+                 'again would otherwise continue with)')
         parser.add_argument(
             '--keep-captures', action='store_true',
             help='keep the images (and volume snapshots) made in the source '
@@ -74,6 +80,7 @@ class Export(lister.Lister):
                 conn, resource_file, parsed_args.output_dir,
                 keep_captures=parsed_args.keep_captures, parallel=parallel,
                 reuse_captures=parsed_args.reuse_captures,
+                recapture=parsed_args.recapture,
                 cloud_name=getattr(conn, 'downpour_cloud_name', None))
         LOG.info('playbook written to %s/playbook.yml', result.output_dir)
         return (_HEADERS, [(row.type, row.name, row.old_id,

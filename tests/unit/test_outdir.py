@@ -92,3 +92,12 @@ def test_a_run_after_an_unfinished_export_continues_it(tmp_path):
     assert later.started_at >= first.started_at
     assert not later.owns('2020-01-01T00:00:00+00:00')
     assert not later.owns(None)
+
+
+def test_recapture_starts_a_new_export_over_an_unfinished_one(tmp_path):
+    first = outdir.ExportState(str(tmp_path))
+    first.begin()
+    assert outdir.ExportState(str(tmp_path)).resuming
+    fresh = outdir.ExportState(str(tmp_path), fresh=True)
+    assert not fresh.resuming
+    assert fresh.started_at >= first.started_at

@@ -1,0 +1,38 @@
+"""``downpour export``: its parser."""
+
+import pytest
+
+from downpour.cli import app
+from downpour.cli import export as export_cli
+
+
+def parse(*argv):
+    command = export_cli.Export(app.DownpourApp([]), None)
+    return command.get_parser('downpour export').parse_args(list(argv))
+
+
+def test_parser_defaults():
+    args = parse('r.yml', 'out')
+    assert (args.resource_file, args.output_dir) == ('r.yml', 'out')
+    assert args.parallel == '4'
+    assert args.reuse_captures is False and args.recapture is False
+    assert args.keep_captures is False
+
+
+def test_parser_capture_options():
+    args = parse('--reuse-captures', '--keep-captures', '--parallel', '2',
+                 'r.yml', 'out')
+    assert args.reuse_captures is True and args.keep_captures is True
+    assert args.parallel == '2'
+    assert parse('--recapture', 'r.yml', 'out').recapture is True
+
+
+def test_parser_reuse_and_recapture_exclude_each_other(capsys):
+    with pytest.raises(SystemExit):
+        parse('--reuse-captures', '--recapture', 'r.yml', 'out')
+    assert 'not allowed with argument' in capsys.readouterr().err
+
+
+def test_parser_needs_both_paths(capsys):
+    with pytest.raises(SystemExit):
+        parse('r.yml')
