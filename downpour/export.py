@@ -88,6 +88,10 @@ class Exporter:
         if entry.id is not None:
             matches = [o for o in objects if o.id == entry.id]
             # Keypairs have no ID but their name.
+        elif entry.address is not None:
+            # Floating IPs have no name but their address.
+            matches = [o for o in objects
+                       if o.floating_ip_address == entry.address]
         else:
             matches = [o for o in objects if o.name == entry.name]
         where = '%s: %s' % (self.source, entry.describe())
@@ -127,6 +131,8 @@ class Exporter:
                 self._entries[id(existing)] = entry
             elif entry.section == 'volumes' and entry.wants_state:
                 rtype.want_contents(existing, obj)
+        for rtype in BY_TYPE.values():
+            rtype.after_resolve(self)
         return ordered(self._order)
 
 

@@ -38,6 +38,9 @@ class Filters:
     keypair_names: list[str] = dataclasses.field(default_factory=list)
     network_names: list[str] = dataclasses.field(default_factory=list)
     security_group_names: list[str] = dataclasses.field(default_factory=list)
+    # Floating IPs have no name: their address is matched instead.
+    floating_ip_addresses: list[str] = dataclasses.field(
+        default_factory=list)
     # Restrict servers (and select servers on their own): flavor name or
     # ID, status (any case).
     server_flavors: list[str] = dataclasses.field(default_factory=list)
@@ -68,6 +71,7 @@ _PATTERN_FIELDS = {
     'keypairs': 'keypair_names',
     'networks': 'network_names',
     'security_groups': 'security_group_names',
+    'floating_ips': 'floating_ip_addresses',
 }
 
 
@@ -118,13 +122,19 @@ def add_matches(resource_file, matches, filters):
         existing = resource_file.entries(match.section)
         if any(_covers(entry, match) for entry in existing):
             continue
-        entry = Entry(
-            section=match.section,
-            name=match.name or None,
-            id=match.id if match.name_is_shared or not match.name else None,
-            save_state=(filters.save_state
-                        if match.section in STATEFUL_SECTIONS else None),
-        )
+        if match.section == 'floating_ips':
+            # An address is one floating IP's: no ID is needed beside it.
+            entry = Entry(section=match.section, address=match.name,
+                          id=None if match.name else match.id)
+        else:
+            entry = Entry(
+                section=match.section,
+                name=match.name or None,
+                id=match.id if match.name_is_shared or not match.name
+                else None,
+                save_state=(filters.save_state
+                            if match.section in STATEFUL_SECTIONS else None),
+            )
         if resource_file.add(entry):
             added.append((resource_file.entries(match.section)[-1], match))
     return added
@@ -133,6 +143,8 @@ def add_matches(resource_file, matches, filters):
 def _covers(entry, match):
     if entry.id is not None:
         return entry.id == match.id
+    if entry.section == 'floating_ips':
+        return entry.address == match.name
     return entry.name == match.name
 
 
@@ -193,6 +205,11 @@ def _list_security_groups(conn, filters):
     return conn.network.security_groups()
 
 
+def _list_floating_ips(conn, filters):
+    # openstacksdk names a floating IP by its address.
+    return conn.network.ips(project_id=conn.current_project_id)
+
+
 _LISTERS = {
     'servers': _list_servers,
     'volumes': _list_volumes,
@@ -200,6 +217,7 @@ _LISTERS = {
     'keypairs': _list_keypairs,
     'networks': _list_networks,
     'security_groups': _list_security_groups,
+    'floating_ips': _list_floating_ips,
 }
 
 

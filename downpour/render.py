@@ -46,7 +46,11 @@ BATCHES = (
     ('security_groups', 'Create the security groups and their rules'),
     ('images', 'Upload the images'),
     ('volumes', 'Create the volumes'),
+    # Nova puts a server in a group only when it creates it.
+    ('server_groups', 'Create the server groups'),
     ('servers', 'Create the servers and their ports'),
+    # On the servers' ports.
+    ('floating_ips', 'Allocate the floating IPs'),
 )
 # No line folding: a folded double-quoted scalar is valid YAML but harder
 # to read and to diff.
@@ -145,6 +149,7 @@ def render_playbook(records):
     needed = [r for r in records if r.type in ('flavor', 'external_network')]
     return env.get_template('playbook.yml.j2').render(
         batches=used, needed_records=needed,
+        has_floating_ips=any(r.type == 'floating_ip' for r in records),
         all_lists=' + '.join('downpour_' + b.key for b in used) or '[]')
 
 

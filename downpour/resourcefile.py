@@ -12,10 +12,13 @@ A resource file is YAML with one list per section::
       - name: scratch
     keypairs:
       - name: ops
+    floating_ips:
+      - address: 203.0.113.25  # floating IPs have no name
 
 Each entry names a resource by ``name``, ``id`` or both (the ``id`` wins when
-both are given).  ``save_state`` (servers and volumes) says whether the
-contents are copied; ``key_name`` (servers) replaces the server's keypair.
+both are given); a floating IP by ``address``, ``id`` or both.
+``save_state`` (servers and volumes) says whether the contents are copied;
+``key_name`` (servers) replaces the server's keypair.
 
 The file is always read with a safe YAML loader, and everything in it is
 checked before anything uses it: any problem raises one ResourceFileError
@@ -31,6 +34,7 @@ directory, then a rename.
 
 import dataclasses
 import io
+import ipaddress
 import logging
 import os
 import tempfile
@@ -48,7 +52,7 @@ except ImportError:  # pragma: no cover - ruamel.yaml is a requirement
 LOG = logging.getLogger(__name__)
 
 SECTIONS = ('servers', 'volumes', 'images', 'keypairs', 'networks',
-            'security_groups')
+            'security_groups', 'floating_ips')
 
 # The sections whose contents can be copied, and so may say save_state.
 STATEFUL_SECTIONS = ('servers', 'volumes')
@@ -57,6 +61,8 @@ STATEFUL_SECTIONS = ('servers', 'volumes')
 _KEYS = dict.fromkeys(SECTIONS, ('name', 'id'))
 _KEYS['servers'] = ('name', 'id', 'save_state', 'key_name')
 _KEYS['volumes'] = ('name', 'id', 'save_state')
+# A floating IP has no name: its address names it.
+_KEYS['floating_ips'] = ('address', 'id')
 
 
 def quote(value):
@@ -77,6 +83,8 @@ class Entry:
     # Servers only: the keypair the new server gets (need not exist in the
     # source cloud).
     key_name: str | None = None
+    # Floating IPs only, instead of a name.
+    address: str | None = None
     # Position in its section, for messages.
     index: int = 0
 
@@ -90,6 +98,8 @@ class Entry:
         where = '%s[%d]' % (self.section, self.index)
         if self.name is not None:
             return '%s (name %s)' % (where, quote(self.name))
+        if self.address is not None:
+            return '%s (address %s)' % (where, quote(self.address))
         if self.id is not None:
             return '%s (id %s)' % (where, quote(self.id))
         return where
@@ -100,7 +110,7 @@ class Entry:
             return False
         if self.id is not None or other.id is not None:
             return self.id == other.id
-        return self.name == other.name
+        return (self.name, self.address) == (other.name, other.address)
 
     def as_dict(self) -> dict:
         """The entry as it is written: name first, options only when set."""
@@ -191,6 +201,9 @@ class ResourceFile:
         name = item.get('name')
         if isinstance(name, str) and name:
             where = '%s (name %s)' % (where, quote(name))
+        address = item.get('address')
+        if isinstance(address, str) and address and section == 'floating_ips':
+            where = '%s (address %s)' % (where, quote(address))
         values = {}
         for key, value in item.items():
             if key not in _KEYS[section]:
@@ -205,8 +218,14 @@ class ResourceFile:
                     % (key, _kind(value)), where)
             elif not value:
                 raise self._error('%s must not be empty' % key, where)
+            elif key == 'address' and not _is_address(value):
+                raise self._error('address must be an IP address, not %s'
+                                  % _kind(value), where)
             values[key] = value
-        if 'name' not in values and 'id' not in values:
+        if 'address' in _KEYS[section]:
+            if 'address' not in values and 'id' not in values:
+                raise self._error('give an address or an id', where)
+        elif 'name' not in values and 'id' not in values:
             raise self._error('give a name or an id', where)
         return Entry(section=section, index=index, **values)
 
@@ -339,6 +358,14 @@ def _safe_load(text, path):
         # 2001-02-30.
         raise ResourceFileError('%s: invalid YAML value: %s' % (
             path, ' '.join(str(exc).split()))) from exc
+
+
+def _is_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _kind(value):

@@ -40,6 +40,13 @@ class Query(lister.Lister):
                 default=[],
                 help='add %s whose name matches PATTERN (repeatable)' % what)
         parser.add_argument(
+            '--floating-ip', dest='floating_ip_addresses',
+            metavar='ADDRESS', action='append', default=[],
+            help='add the floating IP with this address; a pattern such '
+                 "as '203.0.113.*' adds every one it matches (repeatable). "
+                 'Those on the ports of exported servers come with them '
+                 'anyway')
+        parser.add_argument(
             '--server-flavor', dest='server_flavors', metavar='FLAVOR',
             action='append', default=[],
             help='only servers of this flavor, by name or ID (repeatable; '
@@ -74,6 +81,7 @@ class Query(lister.Lister):
             keypair_names=parsed_args.keypair_names,
             network_names=parsed_args.network_names,
             security_group_names=parsed_args.security_group_names,
+            floating_ip_addresses=parsed_args.floating_ip_addresses,
             server_flavors=parsed_args.server_flavors,
             server_statuses=parsed_args.server_statuses,
             include_public=parsed_args.include_public,

@@ -157,3 +157,8 @@ class ResourceType:
     def build(cls, exporter, obj, entry=None):
         """Make the record for ``obj`` (registered first, then refs)."""
         raise NotImplementedError
+
+    @classmethod
+    def after_resolve(cls, exporter):
+        """Called once every entry is resolved: what depends on the whole
+        export (the floating IPs of the exported ports) is found here."""

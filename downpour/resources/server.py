@@ -10,6 +10,7 @@ from downpour.resources.keypair import Keypair
 from downpour.resources.network import Network, Port
 from downpour.resources.router import Router
 from downpour.resources.security_group import SecurityGroup
+from downpour.resources.server_group import ServerGroup
 from downpour.resources.volume import Volume
 
 
@@ -38,6 +39,9 @@ class Server(ResourceType):
         what = exporter.describe(record, entry)
 
         record.refs['flavor'] = Flavor.for_server(exporter, obj)
+        group = ServerGroup.for_server(exporter, obj)
+        if group is not None:
+            record.refs['server_group'] = group
         attached = cls._attached(exporter, obj)
         image_id = (obj.image or {}).get('id') if obj.image else None
         root = None

@@ -67,10 +67,14 @@ def test_load_the_documented_example(tmp_path):
 
 def test_every_section_is_known(tmp_path):
     path = write(tmp_path, ''.join(
-        '%s:\n  - name: x-%s\n' % (s, s) for s in SECTIONS))
+        '%s:\n  - name: x-%s\n' % (s, s) for s in SECTIONS
+        if s != 'floating_ips') + 'floating_ips:\n  - address: 192.0.2.7\n')
     rf = ResourceFile.load(path)
     for section in SECTIONS:
-        assert [e.name for e in rf.entries(section)] == ['x-' + section]
+        if section == 'floating_ips':
+            assert [e.address for e in rf.entries(section)] == ['192.0.2.7']
+        else:
+            assert [e.name for e in rf.entries(section)] == ['x-' + section]
 
 
 def test_empty_file_and_empty_sections(tmp_path):
@@ -351,6 +355,11 @@ def entries(draw):
     name = draw(names) if which != 'id' else None
     id_ = draw(names) if which != 'name' else None
     kwargs = {}
+    if section == 'floating_ips':
+        # Named by an address instead.
+        address = draw(st.ip_addresses()) if name is not None else None
+        return Entry(section, id=id_,
+                     address=None if address is None else str(address))
     if section in ('servers', 'volumes'):
         kwargs['save_state'] = draw(maybe_bool)
     if section == 'servers':

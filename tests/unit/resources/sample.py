@@ -1,6 +1,7 @@
 """A small source project, served by the fake cloud: two servers that share
-a network, a router, security groups, a keypair and an image, one attached
-volume and one spare.  IDs are fixed so that golden files stay stable.
+a network, a router, security groups, a keypair, an image and a server
+group, one attached volume and one spare, a floating IP on web-1 and one
+unassociated.  IDs are fixed so that golden files stay stable.
 """
 
 from tests.unit.fakecloud import PROJECT_ID
@@ -20,6 +21,9 @@ SERVER_2 = '88888888-8888-4888-8888-888888888882'
 PORT_1 = 'aaaaaaaa-0000-4000-8000-000000000002'
 VOLUME_DATA = '99999999-9999-4999-8999-999999999991'
 VOLUME_SPARE = '99999999-9999-4999-8999-999999999992'
+GROUP = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc'
+FIP = 'dddddddd-dddd-4ddd-8ddd-ddddddddddd1'
+FIP_SPARE = 'dddddddd-dddd-4ddd-8ddd-ddddddddddd2'
 
 IMAGE_BYTES = b'downpour test image\n' * 1000
 
@@ -149,12 +153,34 @@ def _server(id_, name, volumes=()):
             'security_groups': [{'name': 'web'}],
             'os-extended-volumes:volumes_attached': [
                 {'id': v} for v in volumes],
+            'server_groups': [GROUP],
             'addresses': {}}
 
 
 def servers():
     return [_server(SERVER_1, 'web-1', [VOLUME_DATA]),
             _server(SERVER_2, 'web-2')]
+
+
+def server_groups():
+    return [{'id': GROUP, 'name': 'web-group', 'policy': 'anti-affinity',
+             'rules': {'max_server_per_host': 2},
+             'members': [SERVER_1, SERVER_2], 'project_id': PROJECT_ID,
+             'user_id': 'u'}]
+
+
+def floating_ips():
+    return [
+        {'id': FIP, 'floating_ip_address': '203.0.113.20',
+         'floating_network_id': PUBLIC_NET, 'port_id': PORT_1,
+         'fixed_ip_address': '10.20.0.101', 'status': 'ACTIVE',
+         'router_id': ROUTER, 'description': 'web-1 public',
+         'tags': ['web', 'public'], 'project_id': PROJECT_ID},
+        {'id': FIP_SPARE, 'floating_ip_address': '203.0.113.30',
+         'floating_network_id': PUBLIC_NET, 'port_id': None,
+         'fixed_ip_address': None, 'status': 'DOWN', 'router_id': None,
+         'description': '', 'tags': [], 'project_id': PROJECT_ID},
+    ]
 
 
 def volumes():
@@ -186,3 +212,7 @@ def register(fake_cloud):
                    json={'servers': servers()})
     fake_cloud.get('block-storage', '/volumes/detail',
                    json={'volumes': volumes()})
+    fake_cloud.get('compute', '/os-server-groups',
+                   json={'server_groups': server_groups()})
+    fake_cloud.get('network', '/v2.0/floatingips',
+                   json={'floatingips': floating_ips()})
