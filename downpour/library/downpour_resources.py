@@ -14,7 +14,8 @@ short_description: Create in the target what downpour exported, in one session
 description:
   - Takes the resources that C(downpour export) wrote into the playbook
     (keypairs, networks, subnets, routers, security groups with their
-    rules, images, volumes, ports and servers), lists each of their types
+    rules, images, volumes, ports, server groups, servers and floating
+    IPs), lists each of their types
     once in the target project, and creates or corrects only what is
     missing or different.
   - A target resource is this import's own only when the journal records
@@ -32,6 +33,11 @@ description:
   - In check mode nothing in the cloud is changed; C(pending) lists what a
     real run would create or correct, and C(clashes) the names the target
     already uses.
+  - A floating IP is allocated on the external network chosen for the
+    source's, and associated with the new port on the same fixed IP; a
+    tenant cannot choose its address, so I(addresses_csv) lists the old
+    and the new address of each.  Floating IPs have no name, so one of
+    the target's is never a clash, and never adopted.
 options:
   resources:
     description: The exported resources, each a dict with C(type), C(id)
@@ -52,6 +58,11 @@ options:
     description: The map of source ID to target ID for people and
       scripts, rewritten from the journal when it differs.
     type: path
+  addresses_csv:
+    description: The table of each floating IP's old address and new
+      address (with its fixed IP and the target port), rewritten when it
+      differs.
+    type: path
   name_clash:
     description:
       - What to do when the target has a resource of an exported one's
@@ -63,8 +74,8 @@ options:
         equivalent (subnet CIDR, IP version and gateway; a network whose
         subnets all are; a router with the same gateway and interfaces;
         an image with the same checksum; any security group, which then
-        only gains rules), and else makes a new one.  Volumes, ports and
-        servers are never adopted.
+        only gains rules), and else makes a new one.  Volumes, ports,
+        servers and server groups are never adopted.
     type: str
     choices: [create, stop, adopt]
     default: create
@@ -113,6 +124,11 @@ clashes:
 missing:
   description: The flavors and external networks the target lacks (their
     C(id) in I(resources)).
+  type: list
+  returned: always
+addresses:
+  description: One dict (old_address, new_address, fixed_ip, port, old,
+    new) per floating IP found or made.
   type: list
   returned: always
 '''
@@ -967,6 +983,24 @@ class Ports(Kind):
         return self.conn.network.create_port(**attrs)
 
 
+class ServerGroups(Kind):
+    """Server groups, before their servers: Nova puts a server in a group
+    only when it creates it.  Nothing of a group can be changed once it is
+    made (name, policy, rules), so one of ours is only found; one of the
+    target's is never adopted, its members are not ours."""
+
+    types = ('server_group',)
+
+    def listing(self):
+        return list(self.conn.compute.server_groups())
+
+    def create(self, item):
+        attrs = {'name': item['name'], 'policy': item['policy']}
+        if item.get('rules'):
+            attrs['rules'] = dict(item['rules'])
+        return self.conn.compute.create_server_group(**attrs)
+
+
 class Servers(Kind):
     """Servers, on their ports, booted from their image (or capture) or
     from their root volume, then given their volumes in order."""
@@ -1011,6 +1045,9 @@ class Servers(Kind):
             attrs['description'] = item['description']
         if item.get('key_name'):
             attrs['key_name'] = item['key_name']
+        if item.get('server_group'):
+            attrs['scheduler_hints'] = {'group': self.resolve(
+                item, item['server_group'], 'server group')}
         server = self.conn.compute.create_server(**attrs)
         self.imp.made(item, server.id)
         return self._attach(item, server)
@@ -1049,9 +1086,99 @@ class Servers(Kind):
                 self._attach(item, obj)
 
 
+class FloatingIPs(Kind):
+    """Floating IPs, after the servers: each is allocated on the external
+    network chosen for the source's and associated, in the same request,
+    with the new port on the same fixed IP.  The target chooses the
+    address; ``Importer.addresses`` keeps the old and the new one."""
+
+    types = ('floating_ip',)
+
+    def listing(self):
+        return list(self.conn.network.ips(
+            project_id=self.conn.current_project_id))
+
+    def scope(self, item, listing):
+        # A floating IP has no name, and an address the target holds says
+        # nothing about it: none is ever a clash, none is ever adopted.
+        return []
+
+    def corrections(self, item, obj):
+        wanted = {'description': item.get('description') or ''}
+        # One exported without a port is left on whatever port it was
+        # given since: taking it off would cut a service off.
+        if item.get('port'):
+            port_id = self.resolve(item, item['port'], 'port')
+            if port_id is None:
+                return {}  # check mode: its port is yet to be made
+            wanted.update(port_id=port_id,
+                          fixed_ip_address=item.get('fixed_ip_address'))
+        change = _differs(obj, wanted)
+        tags = sorted(item.get('tags') or [])
+        if sorted(obj.tags or []) != tags:
+            change['tags'] = tags
+        return change
+
+    def correct(self, item, obj, change):
+        tags = change.pop('tags', None)
+        if change:
+            self.conn.network.update_ip(obj, **change)
+        if tags is not None:
+            self.conn.network.set_tags(obj, tags)
+
+    def create(self, item):
+        attrs = {'floating_network_id': self.resolve(
+                     item, item['network'], 'external network'),
+                 'description': item.get('description') or ''}
+        if item.get('port'):
+            attrs['port_id'] = self.resolve(item, item['port'], 'port')
+            if item.get('fixed_ip_address'):
+                attrs['fixed_ip_address'] = item['fixed_ip_address']
+        obj = self.conn.network.create_ip(**attrs)
+        self.imp.made(item, obj.id)
+        if item.get('tags'):
+            self.conn.network.set_tags(obj, list(item['tags']))
+        return obj
+
+    def complete(self, item, obj, ours):
+        self.imp.addresses[item['id']] = {
+            'old_address': item.get('address') or item['name'],
+            'new_address': obj.floating_ip_address,
+            'fixed_ip': item.get('fixed_ip_address') or '',
+            'port': self.imp.ids.get(item['port'], '')
+            if item.get('port') else '',
+            'old': item['id'], 'new': obj.id}
+
+
+ADDRESS_HEADER = ('Old Address', 'New Address', 'Fixed IP', 'Port', 'Old',
+                  'New')
+
+
+def write_addresses(path, addresses):
+    """Rewrite the address table ``path`` unless it says exactly that;
+    whether it was written."""
+    if not path or not addresses:
+        return False
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator='\n')
+    writer.writerow(ADDRESS_HEADER)
+    for row in addresses:
+        writer.writerow((row['old_address'], row['new_address'],
+                         row['fixed_ip'], row['port'], row['old'],
+                         row['new']))
+    text = out.getvalue()
+    if os.path.isfile(path):
+        with open(path, newline='', encoding='utf-8') as stream:
+            if stream.read() == text:
+                return False
+    _write_private(path, text)
+    return True
+
+
 # In the order the work is done: each needs only those before it.
 KINDS = (Flavors, ExternalNetworks, Keypairs, Networks, Subnets, Routers,
-         SecurityGroups, Images, Volumes, Ports, Servers)
+         SecurityGroups, Images, Volumes, Ports, ServerGroups, Servers,
+         FloatingIPs)
 
 
 class Importer:
@@ -1074,6 +1201,8 @@ class Importer:
         self.pending = []
         self.pending_types = []
         self.created = []
+        # Old and new address of each floating IP found or made, by key.
+        self.addresses = {}
         self.items = []
         # The item a kind is busy with, for the message of a failure.
         self.working = None
@@ -1103,6 +1232,11 @@ class Importer:
 
     def items_of(self, kind):
         return [item for item in self.items if item['type'] == kind]
+
+    def address_rows(self):
+        """The floating IPs' old and new addresses, in the export's order."""
+        return [self.addresses[item['id']] for item in self.items
+                if item['id'] in self.addresses]
 
     # -- what the kinds report ---------------------------------------------
 
@@ -1289,6 +1423,7 @@ class DownpourResources(OpenStackModule):
         'ids': {'type': 'dict', 'default': {}},
         'journal': {'type': 'path'},
         'uuids_csv': {'type': 'path'},
+        'addresses_csv': {'type': 'path'},
         'name_clash': {'type': 'str', 'default': 'create',
                        'choices': ['create', 'stop', 'adopt']},
         'network_map': {'type': 'dict', 'default': {}},
@@ -1310,11 +1445,14 @@ class DownpourResources(OpenStackModule):
         except ImportFailed as exc:
             # What was made before the failure is in the map too.
             journal.write_map(self.params['uuids_csv'])
+            write_addresses(self.params['addresses_csv'],
+                            importer.address_rows())
             self.fail_json(msg=str(exc), changed=importer.changed,
                            created=importer.created)
         # A local file, not the cloud: kept in step with the journal even
         # by the look, so that a lost uuids.csv comes back.
         journal.write_map(self.params['uuids_csv'])
+        write_addresses(self.params['addresses_csv'], importer.address_rows())
         if self.check_mode:
             for message in importer.clashes:
                 self.ansible.warn(message)
@@ -1324,7 +1462,8 @@ class DownpourResources(OpenStackModule):
                        missing=importer.missing, clashes=importer.clashes,
                        pending=importer.pending,
                        pending_types=importer.pending_types,
-                       created=importer.created)
+                       created=importer.created,
+                       addresses=importer.address_rows())
 
 
 def main():
