@@ -138,3 +138,22 @@ def flavor(name, vcpus=1, ram=512, disk=1):
 
 def external(name):
     return {'type': 'external_network', 'id': old_id(), 'name': name}
+
+
+def server_group(name, policy='anti-affinity', rules=None, old=None):
+    return {'type': 'server_group', 'id': old or old_id(), 'name': name,
+            'csv_type': 'server group', 'policy': policy,
+            'rules': dict(rules or {})}
+
+
+def floating_ip(address, network, port=None, fixed_ip=None, old=None,
+                description='', tags=()):
+    """``network``: the external network item; ``port``: the port item,
+    or None for one allocated without a port."""
+    item = {'type': 'floating_ip', 'id': old or old_id(), 'name': address,
+            'csv_type': 'floating ip', 'address': address,
+            'network': network['id'], 'description': description,
+            'tags': list(tags)}
+    if port is not None:
+        item.update(port=port['id'], fixed_ip_address=fixed_ip)
+    return item

@@ -63,6 +63,7 @@ class Target:
         self.networks, self.subnets, self.routers = {}, {}, {}
         self.ports, self.groups, self.keypairs = {}, {}, {}
         self.flavors, self.images, self.volumes, self.servers = {}, {}, {}, {}
+        self.server_groups, self.fips = {}, {}
         # The bytes Glance holds for each image, and those each volume was
         # made from.
         self.image_data, self.volume_data = {}, {}
@@ -127,7 +128,8 @@ class Target:
         """Everything the target holds, to compare before and after."""
         return copy.deepcopy((self.networks, self.subnets, self.routers,
                               self.ports, self.groups, self.keypairs,
-                              self.images, self.volumes, self.servers))
+                              self.images, self.volumes, self.servers,
+                              self.server_groups, self.fips))
 
     def named(self, store, name):
         return [obj for obj in store.values() if obj.get('name') == name]
@@ -185,6 +187,19 @@ class Target:
     def add_volume(self, name, size=1, **extra):
         return self._new_volume(dict(extra, name=name, size=size))
 
+    def add_server_group(self, name, policy='affinity', rules=None):
+        group = {'id': _new_id(), 'name': name, 'policy': policy,
+                 'rules': rules or {}, 'members': [],
+                 'project_id': PROJECT_ID, 'user_id': 'u'}
+        self.server_groups[group['id']] = group
+        return group
+
+    def add_fip(self, network, address=None, **extra):
+        body = dict(extra, floating_network_id=network['id'])
+        if address is not None:
+            body['floating_ip_address'] = address
+        return self._new_fip(body)
+
     def add_server(self, name, **extra):
         server = self._server_record(dict(extra, name=name), [], [])
         self.servers[server['id']] = server
@@ -197,7 +212,11 @@ class Target:
             ('PUT', '/routers/{id}/add_router_interface',
              self._add_interface),
             ('POST', '/security-group-rules', self._create_rules),
-            ('DELETE', '/security-group-rules/{id}', self._delete_rule)]
+            ('DELETE', '/security-group-rules/{id}', self._delete_rule),
+            ('GET', '/floatingips', self._lister('floatingips', self.fips)),
+            ('POST', '/floatingips', self._create_fip),
+            ('PUT', '/floatingips/{id}', self._update_fip),
+            ('PUT', '/floatingips/{id}/tags', self._set_fip_tags)]
         for plural, store, make in (
                 ('networks', self.networks, self._new_network),
                 ('subnets', self.subnets, self._new_subnet),
@@ -215,6 +234,9 @@ class Target:
                 {'keypair': copy.deepcopy(kp)}
                 for kp in self.keypairs.values()]}),
             ('POST', '/os-keypairs', self._create_keypair),
+            ('GET', '/os-server-groups', lambda r: {'server_groups': list(
+                copy.deepcopy(self.server_groups).values())}),
+            ('POST', '/os-server-groups', self._create_server_group),
             ('GET', '/flavors/detail', lambda r: {'flavors': list(
                 copy.deepcopy(self.flavors).values())}),
             ('GET', '/servers/detail', lambda r: {'servers': list(
@@ -499,7 +521,92 @@ class Target:
                 'subnet_id': port['fixed_ips'][0]['subnet_id'],
                 'tenant_id': PROJECT_ID}
 
+    def _fip_port(self, fip, body):
+        """Check an association as Neutron does: the port exists, holds the
+        fixed IP, and a router joins its subnet to the external network."""
+        port_id = body.get('port_id', fip.get('port_id'))
+        if not port_id:
+            return {'port_id': None, 'fixed_ip_address': None}
+        port = self._find(self.ports, 'port', port_id, status=404)
+        fixed = body.get('fixed_ip_address') or port['fixed_ips'][0][
+            'ip_address']
+        ip, = [ip for ip in port['fixed_ips'] if ip['ip_address'] == fixed] \
+            or [None]
+        if ip is None:
+            raise Refused(400, 'Port %s does not have fixed ip %s'
+                          % (port_id, fixed))
+        joined = any(
+            (router.get('external_gateway_info') or {}).get('network_id')
+            == fip['floating_network_id'] and any(
+                other['device_id'] == router['id']
+                and ip['subnet_id'] in [i['subnet_id']
+                                        for i in other['fixed_ips']]
+                for other in self.ports.values())
+            for router in self.routers.values())
+        if not joined:
+            raise Refused(404, 'External network %s is not reachable from '
+                               'subnet %s'
+                          % (fip['floating_network_id'], ip['subnet_id']))
+        for other in self.fips.values():
+            if other is not fip and other['port_id'] == port_id and \
+                    other['fixed_ip_address'] == fixed:
+                raise Refused(409, 'Cannot associate floating IP with port '
+                                   'using fixed IP %s, as that fixed IP '
+                                   'already has a floating IP' % fixed)
+        return {'port_id': port_id, 'fixed_ip_address': fixed}
+
+    def _new_fip(self, body):
+        net = self._find(self.networks, 'network',
+                         body.get('floating_network_id'), status=404)
+        if not net['router:external']:
+            raise Refused(400, 'Network %s is not a valid external network'
+                          % net['id'])
+        taken = {f['floating_ip_address'] for f in self.fips.values()}
+        address = body.get('floating_ip_address')
+        if address is None:
+            cidr = ipaddress.ip_network(self.subnets[net['subnets'][0]][
+                'cidr'])
+            address = next(str(host) for host in cidr.hosts()
+                           if int(host) % 256 >= 100
+                           and str(host) not in taken)
+        elif address in taken:
+            raise Refused(409, 'IP address %s already allocated' % address)
+        fip = self._base({'floating_network_id': net['id'],
+                          'floating_ip_address': address, 'status': 'DOWN',
+                          'router_id': None, 'tags': [],
+                          'description': body.get('description', '')})
+        fip.update(self._fip_port(fip, body))
+        self.fips[fip['id']] = fip
+        return fip
+
+    def _create_fip(self, request):
+        return 201, {'floatingip': copy.deepcopy(
+            self._new_fip(request.json()['floatingip']))}
+
+    def _update_fip(self, request):
+        fip = self._find(self.fips, 'floating IP', request.match_id)
+        body = request.json()['floatingip']
+        change = {}
+        if 'port_id' in body or 'fixed_ip_address' in body:
+            change.update(self._fip_port(fip, body))
+        if 'description' in body:
+            change['description'] = body['description']
+        fip.update(change)
+        return {'floatingip': copy.deepcopy(fip)}
+
+    def _set_fip_tags(self, request):
+        fip = self._find(self.fips, 'floating IP', request.match_id)
+        fip['tags'] = list(request.json()['tags'])
+        return {'tags': list(fip['tags'])}
+
     # -- Nova ----------------------------------------------------------------
+
+    def _create_server_group(self, request):
+        body = request.json()['server_group']
+        if body.get('rules') and body.get('policy') != 'anti-affinity':
+            raise Refused(400, 'Only anti-affinity policy supports rules.')
+        return {'server_group': copy.deepcopy(self.add_server_group(
+            body['name'], body['policy'], body.get('rules')))}
 
     def _create_keypair(self, request):
         body = request.json()['keypair']
@@ -527,7 +634,7 @@ class Target:
             'os-extended-volumes:volumes_attached': [
                 {'id': v, 'delete_on_termination': False}
                 for v in boot_volumes],
-            'addresses': {}, 'ports': ports}
+            'addresses': {}, 'ports': ports, 'server_groups': []}
 
     def _create_server(self, request):
         body = request.json()['server']
@@ -557,8 +664,16 @@ class Target:
                     raise Refused(409, 'Port %s is still in use.'
                                   % port['id'])
                 ports.append(port['id'])
+        hints = request.json().get('OS-SCH-HNT:scheduler_hints') or {}
+        group = None
+        if hints.get('group'):
+            group = self._find(self.server_groups, 'server group',
+                               hints['group'], status=400)
         server = self._server_record(body, ports, boot_volumes)
         self.servers[server['id']] = server
+        if group is not None:
+            group['members'].append(server['id'])
+            server['server_groups'] = [group['id']]
         for port_id in ports:
             self.ports[port_id].update(device_id=server['id'],
                                        device_owner='compute:nova')

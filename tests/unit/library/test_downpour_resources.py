@@ -62,7 +62,9 @@ BATCHES = (('downpour_keypairs', ('keypair',)),
            ('downpour_security_groups', ('security_group',)),
            ('downpour_images', ('image', 'server_snapshot')),
            ('downpour_volumes', ('volume',)),
-           ('downpour_servers', ('port', 'server')))
+           ('downpour_server_groups', ('server_group',)),
+           ('downpour_servers', ('port', 'server')),
+           ('downpour_floating_ips', ('floating_ip',)))
 EVERY_LIST = LOOKED_AT + tuple(key for key, _ in BATCHES)
 
 # What the sample's captures and volume hold (the image's bytes are
@@ -224,7 +226,8 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
 
     assert look.pending_types == [
         'keypair', 'network', 'subnet', 'router', 'security_group',
-        'server_snapshot', 'image', 'volume', 'port', 'server']
+        'server_snapshot', 'image', 'volume', 'port', 'server_group',
+        'server', 'floating_ip']
     assert ran == [key for key, _ in BATCHES]
     assert target.keypairs['app-key']['public_key'] == \
         'ssh-ed25519 AAAAC3Nza test@host'
@@ -297,6 +300,19 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
               for body in target.bodies('POST', '/servers')}
     assert booted['web-1']['networks'] == [{'port': port1['id']}]
     assert booted['web-1']['flavorRef'] == 'flavor-m1.small'
+    # Their group, with its policy and rule, holds both.
+    group, = target.server_groups.values()
+    assert (group['name'], group['policy'], group['rules']) == (
+        'web-group', 'anti-affinity', {'max_server_per_host': 2})
+    assert sorted(group['members']) == sorted([web1['id'], web2['id']])
+    # web-1's floating IP, on the external network, on its new port with
+    # the same fixed IP, described and tagged.
+    fip, = target.fips.values()
+    assert (fip['floating_network_id'], fip['port_id'],
+            fip['fixed_ip_address'], fip['description'],
+            sorted(fip['tags'])) == (
+        target.public['id'], port1['id'], '10.20.0.101', 'web-1 public',
+        ['public', 'web'])
     # Every key the playbook refers to has its target ID.
     assert {key: ids[key] for key in (
         'flavor_001', sample.PUBLIC_NET, 'app-key', sample.NET,
@@ -327,7 +343,9 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
         ('port', sample.PORT_1): port1['id'],
         ('port', 'aaaaaaaa-0000-4000-8000-000000000003'): port2['id'],
         ('server', sample.SERVER_1): web1['id'],
-        ('server', sample.SERVER_2): web2['id']}
+        ('server', sample.SERVER_2): web2['id'],
+        ('server group', sample.GROUP): group['id'],
+        ('floating ip', sample.FIP): fip['id']}
     journal = {(row[0], row[2]): (row[3], row[4])
                for row in files.journal_rows()}
     assert journal[('server snapshot', 'snapshot-' + sample.SERVER_1)] == (
@@ -351,7 +369,8 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
         ('GET', '/flavors/detail'), ('GET', '/os-keypairs'),
         ('GET', '/networks'), ('GET', '/subnets'), ('GET', '/routers'),
         ('GET', '/ports'), ('GET', '/security-groups'), ('GET', '/images'),
-        ('GET', '/volumes/detail'), ('GET', '/servers/detail')])
+        ('GET', '/volumes/detail'), ('GET', '/servers/detail'),
+        ('GET', '/os-server-groups'), ('GET', '/floatingips')])
 
 
 def test_check_mode_changes_nothing_and_says_what_is_pending(fake_cloud,
@@ -1624,7 +1643,7 @@ def test_an_unknown_type_is_refused_before_anything_is_done(fake_cloud):
     target = Target(fake_cloud)
     target.mark()
     with pytest.raises(dr.ImportFailed, match='unknown resource type'):
-        run(fake_cloud, [network('n'), {'type': 'floating_ip', 'id': 'v',
+        run(fake_cloud, [network('n'), {'type': 'load_balancer', 'id': 'v',
                                         'name': 'v'}])
     assert target.calls() == []
 
@@ -1741,7 +1760,8 @@ def test_the_documentation_is_yaml_and_lists_every_option():
     assert doc['options']['name_clash']['choices'] == ['create', 'stop',
                                                        'adopt']
     assert set(yaml.safe_load(dr.RETURN)) == {
-        'ids', 'pending', 'pending_types', 'created', 'clashes', 'missing'}
+        'ids', 'pending', 'pending_types', 'created', 'clashes', 'missing',
+        'addresses'}
 
 
 def test_ansible_doc_shows_the_module_and_its_options():

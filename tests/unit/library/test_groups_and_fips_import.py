@@ -1,155 +1,24 @@
-"""downpour_resources: server groups and floating IPs in the target,
-against a small stateful Nova and Neutron served by requests-mock.
-
-The rules checked are those of ``Importer.sync``: a resource is this
-import's own only when the journal records it; a server group of the
-target's own is never adopted; a floating IP has no name, so none of the
-target's is ever a clash.  The address table is written from what the look
-or the task found.
+"""downpour_resources: server groups and floating IPs in the target
+(tests/unit/library/target.py), by the rules of ``Importer.sync``: a
+resource is this import's own only when the journal records it; a server
+group of the target's is never adopted; a floating IP has no name, so none
+of the target's is ever a clash.  The address table is written from what
+the look or the task found.
 """
 
-import copy
 import csv
-import importlib.util
 import os
-import re
-import uuid
 
 import pytest
 
-from tests.unit.fakecloud import ENDPOINTS, PROJECT_ID
-
-_PATH = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
-                     os.pardir, 'downpour', 'library', 'downpour_resources.py')
-_SPEC = importlib.util.spec_from_file_location('downpour_resources_gf', _PATH)
-dr = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(dr)
-
-NOVA = ENDPOINTS['compute']
-NEUTRON = ENDPOINTS['network'] + '/v2.0'
-WRITES = ('POST', 'PUT', 'PATCH', 'DELETE')
-
-EXT_OLD = '11111111-1111-4111-8111-111111111111'
-PORT_OLD = 'aaaaaaaa-0000-4000-8000-000000000002'
-GROUP_OLD = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc'
-FIP_OLD = 'dddddddd-dddd-4ddd-8ddd-ddddddddddd1'
-SPARE_OLD = 'dddddddd-dddd-4ddd-8ddd-ddddddddddd2'
-SERVER_OLD = '88888888-8888-4888-8888-888888888881'
-EXT_NET = 'e0000000-0000-4000-8000-00000000000e'
-NEW_PORT = 'f0000000-0000-4000-8000-00000000000f'
+from tests.unit.library import items
+from tests.unit.library.target import Target
+from tests.unit.library.test_downpour_resources import Files, dr, run
 
 
-def _id(request):
-    return request.path.rstrip('/').split('/')
-
-
-class Target:
-    """Server groups, servers and floating IPs of one project."""
-
-    def __init__(self, fake_cloud):
-        self.cloud = fake_cloud
-        self.groups = {}
-        self.servers = {}
-        self.fips = {}
-        self.addresses = (f'198.51.100.{n}' for n in range(100, 250))
-        self.mark()
-        mock = fake_cloud.mocker
-        mock.get(re.compile(re.escape(NOVA) + r'/os-server-groups(\?.*)?$'),
-                 json=lambda r, c: {'server_groups': copy.deepcopy(
-                     list(self.groups.values()))})
-        mock.post(NOVA + '/os-server-groups', json=self._create_group)
-        mock.post(NOVA + '/servers', status_code=202,
-                  json=self._create_server)
-        mock.get(re.compile(re.escape(NOVA) + r'/servers/[^/]+$'),
-                 json=lambda r, c: {'server': copy.deepcopy(
-                     self.servers[_id(r)[-1]])})
-        # Registered last: requests-mock tries the latest first.
-        mock.get(re.compile(re.escape(NOVA) + r'/servers/detail(\?.*)?$'),
-                 json=lambda r, c: {'servers': copy.deepcopy(
-                     list(self.servers.values()))})
-        mock.get(re.compile(re.escape(NEUTRON) + r'/floatingips(\?.*)?$'),
-                 json=self._list_fips)
-        mock.post(NEUTRON + '/floatingips', status_code=201,
-                  json=self._create_fip)
-        mock.put(re.compile(re.escape(NEUTRON) + r'/floatingips/[^/]+$'),
-                 json=self._update_fip)
-        mock.put(re.compile(re.escape(NEUTRON) + r'/floatingips/[^/]+/tags$'),
-                 json=self._set_tags)
-
-    # -- what a test looks at ----------------------------------------------
-
-    def mark(self):
-        self._start = len(self.cloud.history)
-
-    def requests(self, method=None, path=''):
-        return [r for r in self.cloud.history[self._start:]
-                if (method is None or r.method == method)
-                and path in r.path and not r.url.startswith(
-                    'http://127.0.0.1:15000')]
-
-    def writes(self):
-        return [(r.method, r.path) for r in self.requests()
-                if r.method in WRITES]
-
-    # -- seeding -------------------------------------------------------------
-
-    def add_group(self, name, policy='affinity', rules=None):
-        group = {'id': str(uuid.uuid4()), 'name': name, 'policy': policy,
-                 'rules': rules or {}, 'members': [],
-                 'project_id': PROJECT_ID, 'user_id': 'u'}
-        self.groups[group['id']] = group
-        return group
-
-    def add_fip(self, address, port_id=None, fixed=None, description='',
-                tags=()):
-        fip = {'id': str(uuid.uuid4()), 'floating_ip_address': address,
-               'floating_network_id': EXT_NET, 'port_id': port_id,
-               'fixed_ip_address': fixed, 'description': description,
-               'tags': list(tags), 'status': 'DOWN',
-               'project_id': PROJECT_ID, 'tenant_id': PROJECT_ID}
-        self.fips[fip['id']] = fip
-        return fip
-
-    # -- the fake services ------------------------------------------------------
-
-    def _create_group(self, request, context):
-        body = request.json()['server_group']
-        group = self.add_group(body['name'], body['policy'],
-                               body.get('rules'))
-        return {'server_group': copy.deepcopy(group)}
-
-    def _create_server(self, request, context):
-        body = request.json()
-        server = dict(body['server'], id=str(uuid.uuid4()), status='ACTIVE',
-                      hints=body.get('OS-SCH-HNT:scheduler_hints'))
-        server['os-extended-volumes:volumes_attached'] = []
-        self.servers[server['id']] = server
-        group = (server['hints'] or {}).get('group')
-        if group:
-            self.groups[group]['members'].append(server['id'])
-        return {'server': copy.deepcopy(server)}
-
-    def _list_fips(self, request, context):
-        project = request.qs.get('project_id')
-        return {'floatingips': [copy.deepcopy(f) for f in self.fips.values()
-                                if not project or f['project_id'] in project]}
-
-    def _create_fip(self, request, context):
-        body = request.json()['floatingip']
-        fip = self.add_fip(next(self.addresses), body.get('port_id'),
-                           body.get('fixed_ip_address'),
-                           body.get('description', ''))
-        fip['floating_network_id'] = body['floating_network_id']
-        return {'floatingip': copy.deepcopy(fip)}
-
-    def _update_fip(self, request, context):
-        fip = self.fips[_id(request)[-1]]
-        fip.update(request.json()['floatingip'])
-        return {'floatingip': copy.deepcopy(fip)}
-
-    def _set_tags(self, request, context):
-        self.fips[_id(request)[-2]]['tags'] = list(request.json()['tags'])
-        return {'tags': request.json()['tags']}
+@pytest.fixture
+def files(tmp_path):
+    return Files(tmp_path)
 
 
 @pytest.fixture
@@ -157,37 +26,37 @@ def target(fake_cloud):
     return Target(fake_cloud)
 
 
-def group_item(name='web-group', policy='anti-affinity', rules=None,
-               old=GROUP_OLD):
-    return {'type': 'server_group', 'id': old, 'name': name,
-            'csv_type': 'server group', 'policy': policy,
-            'rules': {'max_server_per_host': 2} if rules is None else rules}
+class App:
+    """What the playbook lists for one server's port behind a router, with
+    a floating IP on it and one spare."""
+
+    def __init__(self):
+        self.public = items.external('public')
+        self.net = items.network('app-net')
+        self.sub = items.subnet('app-subnet', self.net)
+        self.router = items.router('app-router', gateway=self.public,
+                                   interfaces=[(self.sub, None)])
+        self.port = items.port('', self.net, fixed=[(self.sub,
+                                                     '10.20.0.101')])
+        self.fip = items.floating_ip(
+            '192.0.2.20', self.public, port=self.port, fixed_ip='10.20.0.101',
+            description='web-1 public', tags=('web', 'public'))
+        self.spare = items.floating_ip('192.0.2.30', self.public,
+                                       description='spare', tags=('spare',))
+
+    def network_items(self):
+        return [self.public, self.net, self.sub, self.router, self.port]
+
+    def all(self):
+        return self.network_items() + [self.fip, self.spare]
 
 
-def fip_item(old=FIP_OLD, address='203.0.113.20', port=PORT_OLD,
-             fixed='10.20.0.101', description='web-1 public',
-             tags=('public', 'web')):
-    item = {'type': 'floating_ip', 'id': old, 'name': address,
-            'csv_type': 'floating ip', 'address': address,
-            'network': EXT_OLD, 'description': description,
-            'tags': list(tags)}
-    if port:
-        item.update(port=port, fixed_ip_address=fixed)
-    return item
+@pytest.fixture
+def app():
+    return App()
 
 
-def run(fake_cloud, items, tmp_path, check_mode=False, name_clash='create',
-        ids=None):
-    importer = dr.Importer(
-        fake_cloud.connect(),
-        ids=dict({EXT_OLD: EXT_NET, PORT_OLD: NEW_PORT}, **(ids or {})),
-        journal=dr.Journal(str(tmp_path / 'journal.csv')),
-        check_mode=check_mode, parallel=2, name_clash=name_clash)
-    importer.run(items)
-    return importer
-
-
-def rows(path):
+def _rows(path):
     with open(path, newline='', encoding='utf-8') as stream:
         return list(csv.reader(stream))
 
@@ -195,120 +64,130 @@ def rows(path):
 # -- server groups -------------------------------------------------------------
 
 def test_a_group_is_made_once_with_its_policy_and_rules(fake_cloud, target,
-                                                        tmp_path):
-    look = run(fake_cloud, [group_item()], tmp_path, check_mode=True)
-    assert (look.pending, target.writes()) == ([GROUP_OLD], [])
-    made = run(fake_cloud, [group_item()], tmp_path)
-    group, = target.groups.values()
-    assert made.ids[GROUP_OLD] == group['id']
-    posted, = target.requests('POST', 'os-server-groups')
-    assert posted.json() == {'server_group': {
+                                                        files):
+    group = items.server_group('web-group', rules={'max_server_per_host': 2})
+    look = run(fake_cloud, [group], files, check_mode=True)
+    assert (look.pending, target.writes()) == ([group['id']], [])
+
+    made = run(fake_cloud, [group], files)
+    new, = target.server_groups.values()
+    assert made.ids[group['id']] == new['id']
+    assert target.bodies('POST', '/os-server-groups') == [{'server_group': {
         'name': 'web-group', 'policy': 'anti-affinity',
-        'rules': {'max_server_per_host': 2}}}
-    assert posted.headers['OpenStack-API-Version'] == 'compute 2.64'
-    assert rows(tmp_path / 'journal.csv')[1] == [
-        'server group', 'web-group', GROUP_OLD, group['id'], 'created']
+        'rules': {'max_server_per_host': 2}}}]
+    assert files.journal_rows() == [
+        ['server group', 'web-group', group['id'], new['id'], 'created']]
+    assert files.uuids_map() == {('server group', group['id']): new['id']}
 
     target.mark()
-    again = run(fake_cloud, [group_item()], tmp_path, check_mode=True)
+    again = run(fake_cloud, [group], files, check_mode=True)
     assert (again.pending, again.clashes, target.writes()) == ([], [], [])
-    assert again.ids[GROUP_OLD] == group['id']
+    assert again.ids[group['id']] == new['id']
 
 
-def test_a_group_without_rules_sends_none(fake_cloud, target, tmp_path):
-    run(fake_cloud, [group_item(policy='soft-anti-affinity', rules={})],
-        tmp_path)
-    posted, = target.requests('POST', 'os-server-groups')
-    assert posted.json() == {'server_group': {
-        'name': 'web-group', 'policy': 'soft-anti-affinity'}}
+def test_a_group_without_rules_is_sent_none(fake_cloud, target, files):
+    group = items.server_group('web-group', policy='soft-anti-affinity')
+    run(fake_cloud, [group], files)
+    assert target.bodies('POST', '/os-server-groups') == [{'server_group': {
+        'name': 'web-group', 'policy': 'soft-anti-affinity'}}]
 
 
 def test_the_targets_own_group_is_a_clash_and_never_adopted(
-        fake_cloud, target, tmp_path):
-    theirs = target.add_group('web-group', policy='anti-affinity',
-                              rules={'max_server_per_host': 2})
-    look = run(fake_cloud, [group_item()], tmp_path, check_mode=True,
+        fake_cloud, target, files):
+    theirs = target.add_server_group('web-group', policy='anti-affinity',
+                                     rules={'max_server_per_host': 2})
+    group = items.server_group('web-group', rules={'max_server_per_host': 2})
+    look = run(fake_cloud, [group], files, check_mode=True,
                name_clash='stop')
     clash, = look.clashes
     assert "server group 'web-group'" in clash and theirs['id'] in clash
     with pytest.raises(dr.ImportFailed, match='name_clash is stop'):
-        run(fake_cloud, [group_item()], tmp_path, name_clash='stop')
-    assert list(target.groups) == [theirs['id']]
+        run(fake_cloud, [group], files, name_clash='stop')
+    assert list(target.server_groups) == [theirs['id']]
 
-    # Even exactly alike, a group of the target's is not taken.
-    made = run(fake_cloud, [group_item()], tmp_path, name_clash='adopt')
-    assert made.ids[GROUP_OLD] != theirs['id']
+    # Even exactly alike, the target's group is not taken.
+    made = run(fake_cloud, [group], files, name_clash='adopt')
+    assert made.ids[group['id']] != theirs['id']
     assert 'never adopted' in made.clashes[0]
-    assert len(target.groups) == 2
-    assert target.groups[theirs['id']]['members'] == []
+    assert len(target.server_groups) == 2
+    assert theirs['members'] == []
 
 
-def test_servers_are_made_into_their_new_group(fake_cloud, target,
+def test_servers_are_made_into_their_new_group(fake_cloud, target, files,
                                                tmp_path):
-    made = run(fake_cloud, [group_item()], tmp_path)
-    new_group = made.ids[GROUP_OLD]
-    server = {'type': 'server', 'id': SERVER_OLD, 'name': 'web-1',
-              'csv_type': 'server', 'flavor': 'flavor_001',
-              'image': 'image-old', 'ports': [PORT_OLD], 'volumes': [],
-              'metadata': {}, 'description': '', 'config_drive': False,
-              'key_name': None, 'server_group': GROUP_OLD}
-    run(fake_cloud, [server], tmp_path, ids={
-        'flavor_001': 'f-1', 'image-old': 'i-1', GROUP_OLD: new_group})
-    posted, = target.requests('POST', '/servers')
-    assert posted.json()['OS-SCH-HNT:scheduler_hints'] == {
-        'group': new_group}
-    assert target.groups[new_group]['members'] == list(target.servers)
+    image = target.add_image('cirros', b'bytes')
+    group = items.server_group('web-group', policy='soft-anti-affinity')
+    servers = []
+    for name in ('web-1', 'web-2'):
+        server = items.server(name, 'flavor_001', image_key='img')
+        server['server_group'] = group['id']
+        servers.append(server)
+    lone = items.server('lone', 'flavor_001', image_key='img')
+    made = run(fake_cloud, [group] + servers + [lone], files,
+               ids={'flavor_001': 'flavor-m1.tiny', 'img': image['id']})
+    new_group = target.server_groups[made.ids[group['id']]]
+    assert sorted(new_group['members']) == sorted(
+        made.ids[s['id']] for s in servers)
+    hints = {body['server']['name']: body.get('OS-SCH-HNT:scheduler_hints')
+             for body in target.bodies('POST', '/servers')}
+    assert hints == {'web-1': {'group': new_group['id']},
+                     'web-2': {'group': new_group['id']}, 'lone': None}
 
 
 def test_a_server_whose_group_is_missing_is_not_made(fake_cloud, target,
-                                                     tmp_path):
-    server = {'type': 'server', 'id': SERVER_OLD, 'name': 'web-1',
-              'csv_type': 'server', 'flavor': 'flavor_001',
-              'image': 'image-old', 'ports': [], 'volumes': [],
-              'metadata': {}, 'server_group': GROUP_OLD}
-    with pytest.raises(dr.ImportFailed, match='server group'):
-        run(fake_cloud, [server], tmp_path,
-            ids={'flavor_001': 'f-1', 'image-old': 'i-1'})
+                                                     files):
+    image = target.add_image('cirros', b'bytes')
+    server = items.server('web-1', 'flavor_001', image_key='img')
+    server['server_group'] = items.old_id()
+    with pytest.raises(dr.ImportFailed, match='its server group'):
+        run(fake_cloud, [server], files,
+            ids={'flavor_001': 'flavor-m1.tiny', 'img': image['id']})
     assert target.servers == {}
 
 
 # -- floating IPs ----------------------------------------------------------------
 
-def test_a_floating_ip_is_allocated_on_its_port_and_listed(fake_cloud,
-                                                          target, tmp_path):
-    spare = fip_item(old=SPARE_OLD, address='203.0.113.30', port=None,
-                     description='spare', tags=['spare'])
-    items = [fip_item(), spare]
-    look = run(fake_cloud, items, tmp_path, check_mode=True)
-    assert (look.pending, look.address_rows(), target.writes()) == (
-        [FIP_OLD, SPARE_OLD], [], [])
+def test_floating_ips_are_allocated_associated_and_listed(fake_cloud, target,
+                                                          files, app):
+    look = run(fake_cloud, app.all(), files, check_mode=True)
+    assert {app.fip['id'], app.spare['id']} <= set(look.pending)
+    assert (look.address_rows(), target.writes()) == ([], [])
 
-    made = run(fake_cloud, items, tmp_path)
-    posted = [r.json() for r in target.requests('POST', 'floatingips')]
-    assert posted == [
-        {'floatingip': {'floating_network_id': EXT_NET,
-                        'description': 'web-1 public', 'port_id': NEW_PORT,
+    made = run(fake_cloud, app.all(), files)
+    new_port, = [p for p in target.ports.values() if not p['device_id']]
+    fip = target.fips[made.ids[app.fip['id']]]
+    spare = target.fips[made.ids[app.spare['id']]]
+    # On the external network chosen for the source's, on the new port with
+    # the same fixed IP, in one request each; then the tags.
+    assert target.bodies('POST', '/floatingips') == [
+        {'floatingip': {'floating_network_id': target.public['id'],
+                        'description': 'web-1 public',
+                        'port_id': new_port['id'],
                         'fixed_ip_address': '10.20.0.101'}},
-        {'floatingip': {'floating_network_id': EXT_NET,
+        {'floatingip': {'floating_network_id': target.public['id'],
                         'description': 'spare'}}]
-    web, other = target.fips.values()
-    assert (web['tags'], other['tags']) == (['public', 'web'], ['spare'])
-    assert made.ids == dict(made.ids, **{FIP_OLD: web['id'],
-                                         SPARE_OLD: other['id']})
+    assert (fip['port_id'], fip['fixed_ip_address']) == (new_port['id'],
+                                                          '10.20.0.101')
+    assert (spare['port_id'], spare['fixed_ip_address']) == (None, None)
+    assert (sorted(fip['tags']), spare['tags']) == (['public', 'web'],
+                                                    ['spare'])
     assert made.address_rows() == [
-        {'old_address': '203.0.113.20', 'new_address': '198.51.100.100',
-         'fixed_ip': '10.20.0.101', 'port': NEW_PORT, 'old': FIP_OLD,
-         'new': web['id']},
-        {'old_address': '203.0.113.30', 'new_address': '198.51.100.101',
-         'fixed_ip': '', 'port': '', 'old': SPARE_OLD, 'new': other['id']}]
-    journal = rows(tmp_path / 'journal.csv')
-    assert journal[1:] == [
-        ['floating ip', '203.0.113.20', FIP_OLD, web['id'], 'created'],
-        ['floating ip', '203.0.113.30', SPARE_OLD, other['id'], 'created']]
+        {'old_address': '192.0.2.20', 'new_address': fip[
+            'floating_ip_address'], 'fixed_ip': '10.20.0.101',
+         'port': new_port['id'], 'old': app.fip['id'], 'new': fip['id']},
+        {'old_address': '192.0.2.30',
+         'new_address': spare['floating_ip_address'], 'fixed_ip': '',
+         'port': '', 'old': app.spare['id'], 'new': spare['id']}]
+    assert fip['floating_ip_address'] != spare['floating_ip_address']
+    uuids = files.uuids_map()
+    assert uuids[('floating ip', app.fip['id'])] == fip['id']
+    assert uuids[('floating ip', app.spare['id'])] == spare['id']
+    assert ['floating ip', '192.0.2.20', app.fip['id'], fip['id']] in \
+        files.uuids_rows()
 
-    # The look of a second run: nothing to do, and the same table.
+    # The look of a second run: nothing to do, the same table.
     target.mark()
-    again = run(fake_cloud, items, tmp_path, check_mode=True)
+    again = run(fake_cloud, app.all(), files, check_mode=True)
     assert (again.pending, target.writes()) == ([], [])
     assert again.address_rows() == made.address_rows()
 
@@ -316,87 +195,93 @@ def test_a_floating_ip_is_allocated_on_its_port_and_listed(fake_cloud,
 def test_the_address_table_is_written_when_it_differs(tmp_path):
     path = tmp_path / 'addresses.csv'
     table = [{'old_address': '203.0.113.20', 'new_address': '198.51.100.7',
-              'fixed_ip': '10.0.0.5', 'port': NEW_PORT, 'old': FIP_OLD,
+              'fixed_ip': '10.0.0.5', 'port': 'p-1', 'old': 'o-1',
               'new': 'n-1'}]
     assert not dr.write_addresses(str(path), [])
     assert not path.exists()
     assert dr.write_addresses(str(path), table)
-    assert rows(path) == [
+    assert _rows(path) == [
         ['Old Address', 'New Address', 'Fixed IP', 'Port', 'Old', 'New'],
-        ['203.0.113.20', '198.51.100.7', '10.0.0.5', NEW_PORT, FIP_OLD,
-         'n-1']]
-    assert path.read_text().splitlines()[1].startswith('"203.0.113.20",')
+        ['203.0.113.20', '198.51.100.7', '10.0.0.5', 'p-1', 'o-1', 'n-1']]
+    assert path.read_text().splitlines()[1] == \
+        '"203.0.113.20","198.51.100.7","10.0.0.5","p-1","o-1","n-1"'
     assert os.stat(path).st_mode & 0o077 == 0
     assert not dr.write_addresses(str(path), table)
     assert dr.write_addresses(str(path), [dict(table[0], new='n-2')])
-    assert rows(path)[1][-1] == 'n-2'
+    assert _rows(path)[1][-1] == 'n-2'
 
 
-def test_a_floating_ip_is_never_a_clash(fake_cloud, target, tmp_path):
-    # The target holds the old address (the same external range): that
-    # says nothing, even when clashes stop the import.
-    theirs = target.add_fip('203.0.113.20', description='theirs')
-    look = run(fake_cloud, [fip_item()], tmp_path, check_mode=True,
+def test_a_floating_ip_is_never_a_clash(fake_cloud, target, files, app):
+    # The target holds the old address: that says nothing about it, even
+    # when a clash would stop the import, or adopt.
+    theirs = target.add_fip(target.public, address='192.0.2.20',
+                            description='theirs')
+    before = dict(theirs)
+    look = run(fake_cloud, app.all(), files, check_mode=True,
                name_clash='stop')
-    assert (look.clashes, look.pending) == ([], [FIP_OLD])
-    made = run(fake_cloud, [fip_item()], tmp_path, name_clash='adopt')
-    assert made.ids[FIP_OLD] != theirs['id']
-    assert target.fips[theirs['id']] == dict(theirs, tags=[])
+    assert look.clashes == []
+    made = run(fake_cloud, app.all(), files, name_clash='adopt')
     assert made.clashes == []
+    assert theirs['id'] not in made.ids.values()
+    assert target.fips[theirs['id']] == before
+    assert len(target.fips) == 3
 
 
 def test_one_of_ours_moved_or_retagged_is_put_back(fake_cloud, target,
-                                                   tmp_path):
-    made = run(fake_cloud, [fip_item()], tmp_path)
-    ours = target.fips[made.ids[FIP_OLD]]
+                                                   files, app):
+    made = run(fake_cloud, app.all(), files)
+    ours = target.fips[made.ids[app.fip['id']]]
+    port_id = ours['port_id']
     ours.update(port_id=None, fixed_ip_address=None, tags=['other'],
                 description='changed')
     target.mark()
-    look = run(fake_cloud, [fip_item()], tmp_path, check_mode=True)
-    assert (look.pending, target.writes()) == ([FIP_OLD], [])
-    run(fake_cloud, [fip_item()], tmp_path)
+    look = run(fake_cloud, app.all(), files, check_mode=True)
+    assert (look.pending, target.writes()) == ([app.fip['id']], [])
+    run(fake_cloud, app.all(), files)
     assert (ours['port_id'], ours['fixed_ip_address'], ours['description'],
-            ours['tags']) == (NEW_PORT, '10.20.0.101', 'web-1 public',
-                              ['public', 'web'])
-    assert len(target.fips) == 1
+            sorted(ours['tags'])) == (port_id, '10.20.0.101',
+                                      'web-1 public', ['public', 'web'])
+    assert len(target.fips) == 2
 
 
-def test_an_unassociated_one_given_a_port_since_keeps_it(fake_cloud, target,
-                                                         tmp_path):
-    spare = fip_item(old=SPARE_OLD, port=None, tags=())
-    made = run(fake_cloud, [spare], tmp_path)
-    ours = target.fips[made.ids[SPARE_OLD]]
-    ours.update(port_id='p-somewhere', fixed_ip_address='10.9.9.9')
+def test_a_spare_one_given_a_port_since_keeps_it(fake_cloud, target, files,
+                                                 app):
+    made = run(fake_cloud, app.all(), files)
+    spare = target.fips[made.ids[app.spare['id']]]
+    spare.update(port_id='p-somewhere', fixed_ip_address='10.9.9.9')
     target.mark()
-    again = run(fake_cloud, [spare], tmp_path, check_mode=True)
+    again = run(fake_cloud, app.all(), files, check_mode=True)
     assert (again.pending, target.writes()) == ([], [])
 
 
-def test_one_recorded_but_gone_is_allocated_again(fake_cloud, target,
-                                                  tmp_path):
-    made = run(fake_cloud, [fip_item()], tmp_path)
-    target.fips.pop(made.ids[FIP_OLD])
-    again = run(fake_cloud, [fip_item()], tmp_path)
-    new, = target.fips.values()
-    assert again.ids[FIP_OLD] == new['id'] != made.ids[FIP_OLD]
+def test_one_recorded_but_gone_is_allocated_again(fake_cloud, target, files,
+                                                  app):
+    made = run(fake_cloud, app.all(), files)
+    target.fips.pop(made.ids[app.spare['id']])
+    again = run(fake_cloud, app.all(), files)
+    new = again.ids[app.spare['id']]
+    assert new in target.fips and new != made.ids[app.spare['id']]
     # uuids.csv maps the old ID once, to the new one.
-    journal = dr.Journal(str(tmp_path / 'journal.csv'))
-    mapped = [row for row in csv.reader(journal.map_text().splitlines())
-              if row[0] == 'floating ip']
-    assert mapped == [['floating ip', '203.0.113.20', FIP_OLD, new['id']]]
+    assert files.uuids_map()[('floating ip', app.spare['id'])] == new
 
 
-def test_the_look_waits_for_a_port_yet_to_be_made(fake_cloud, target,
-                                                  tmp_path):
-    importer = dr.Importer(fake_cloud.connect(), ids={EXT_OLD: EXT_NET},
-                           journal=dr.Journal(str(tmp_path / 'j.csv')),
-                           check_mode=True)
-    importer.run([fip_item()])
-    assert importer.pending == [FIP_OLD]
+def test_the_look_waits_for_a_port_yet_to_be_made(fake_cloud, target, files,
+                                                  app):
+    look = run(fake_cloud, app.all(), files, check_mode=True)
+    assert app.fip['id'] in look.pending
     assert target.writes() == []
-    # A real run without its port stops, naming it.
-    importer = dr.Importer(fake_cloud.connect(), ids={EXT_OLD: EXT_NET},
-                           journal=dr.Journal(str(tmp_path / 'j.csv')))
+    # A task given no ID for the port stops, naming it, and makes nothing.
     with pytest.raises(dr.ImportFailed, match='its port'):
-        importer.run([fip_item()])
+        run(fake_cloud, [app.fip], files,
+            ids={app.public['id']: target.public['id']})
+    assert target.fips == {}
+
+
+def test_a_port_the_network_cannot_reach_stops_with_neutrons_word(
+        fake_cloud, target, files, app):
+    # No router to the external network: Neutron refuses the association,
+    # and nothing is allocated.
+    app.router.pop('gateway')
+    with pytest.raises(dr.ImportFailed, match='not reachable'):
+        run(fake_cloud, app.network_items() + [app.fip], files)
     assert target.fips == {}
