@@ -24,9 +24,9 @@ Fixtures
     user), ``.cloud_config`` (a dict to put under ``clouds:`` in a
     clouds.yaml for that user), ``.project_id``, ``.cloud`` and ``.admin``
     (the cloud's admin Connection).  When the test ends, every resource of
-    the project (servers, floating IPs, routers, ports, networks, security
-    groups, volumes and their snapshots, images it owns, the user's keypairs)
-    is deleted, then the user and the project.
+    the project (servers, server groups, floating IPs, routers, ports,
+    networks, security groups, volumes and their snapshots, images it owns,
+    the user's keypairs) is deleted, then the user and the project.
 ``migration`` (function)
     A fresh ``source`` project, a fresh ``target`` project and ``env``, an
     environment whose clouds.yaml names them ``src`` and ``dst`` (see
@@ -217,6 +217,9 @@ def delete_project_resources(admin, project_id, user_id=None):
     for server in servers:
         compute.delete_server(server, ignore_missing=True)
     _wait_gone(lambda: list(compute.servers(all_projects=True, project_id=project_id)))
+    for group in compute.server_groups(all_projects=True):
+        if group.project_id == project_id:
+            compute.delete_server_group(group, ignore_missing=True)
 
     for fip in network.ips(project_id=project_id):
         network.delete_ip(fip, ignore_missing=True)
