@@ -127,6 +127,8 @@ class Exporter:
                 self._entries[id(existing)] = entry
             elif entry.section == 'volumes' and entry.wants_state:
                 rtype.want_contents(existing, obj)
+        for rtype in BY_TYPE.values():
+            rtype.finish(self)
         return ordered(self._order)
 
 

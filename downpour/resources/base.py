@@ -157,3 +157,8 @@ class ResourceType:
     def build(cls, exporter, obj, entry=None):
         """Make the record for ``obj`` (registered first, then refs)."""
         raise NotImplementedError
+
+    @classmethod
+    def finish(cls, exporter):
+        """Called once every entry is resolved, for what depends on all
+        of the export (a router's routes on its final interfaces)."""
