@@ -24,6 +24,14 @@ description:
     is not this import's own is never changed, narrowed or deleted; the
     project's C(default) security group, and a group taken with
     I(name_clash=adopt), only gain rules.
+  - Ports are made as they were, before their servers, with every fixed IP,
+    and on a network the import made the MAC address, allowed address
+    pairs and port security (Neutron lets only a network's owner choose
+    them).  A router's static routes are set once its interfaces exist.
+    Tags go on networks, subnets, ports, routers and security groups
+    right after creation (Neutron takes none in a create request), on
+    servers and images in the create request.  On what this import made
+    they are corrected to the exported ones; the MAC never is.
   - Flavors and the external (and shared) networks of the source are not
     created but chosen (see I(flavor_map) and I(network_map)); those the
     target lacks are returned in C(missing).
@@ -274,6 +282,38 @@ def _differs(obj, wanted):
             if getattr(obj, key, None) != value}
 
 
+def _tag_change(item, obj):
+    """The exported tags, when ``obj`` lacks one or has another (tags are
+    a set)."""
+    wanted = item.get('tags')
+    if wanted is None or set(getattr(obj, 'tags', None) or []) == \
+            set(wanted):
+        return {}
+    return {'tags': list(wanted)}
+
+
+def _neutron_update(kind, obj, change, update):
+    """``change`` made on ``obj``; Neutron takes tags only through their
+    own call."""
+    change = dict(change)
+    tags = change.pop('tags', None)
+    if change:
+        update(obj, **change)
+    if tags is not None:
+        kind.conn.network.set_tags(obj, tags)
+
+
+def _tag_new(kind, item, obj):
+    """Tags on what ``kind`` just made.  Neutron takes none in a create
+    request (its ``tag-creation`` extension is about several at once on
+    the tags call), so they follow at once, the resource recorded first:
+    if this fails, the next run finds it and corrects its tags."""
+    if item.get('tags'):
+        kind.imp.made(item, obj.id)
+        kind.conn.network.set_tags(obj, list(item['tags']))
+    return obj
+
+
 class Kind:
     """One resource type in the target: how it is listed, found, compared,
     created and corrected.  ``Importer.sync`` is the one loop that applies
@@ -456,14 +496,16 @@ class Networks(Kind):
         return None
 
     def corrections(self, item, obj):
-        return _differs(obj, dict(item['attributes'], name=item['name']))
+        return dict(_differs(obj, dict(item['attributes'],
+                                       name=item['name'])),
+                    **_tag_change(item, obj))
 
     def correct(self, item, obj, change):
-        self.conn.network.update_network(obj, **change)
+        _neutron_update(self, obj, change, self.conn.network.update_network)
 
     def create(self, item):
-        return self.conn.network.create_network(
-            name=item['name'], **item['attributes'])
+        return _tag_new(self, item, self.conn.network.create_network(
+            name=item['name'], **item['attributes']))
 
 
 def _subnet_differs(item, obj):
@@ -499,15 +541,16 @@ class Subnets(Kind):
                                 if key in item['attributes']})
         if obj.name != item['name']:
             change['name'] = item['name']
+        change.update(_tag_change(item, obj))
         return change
 
     def correct(self, item, obj, change):
-        self.conn.network.update_subnet(obj, **change)
+        _neutron_update(self, obj, change, self.conn.network.update_subnet)
 
     def create(self, item):
         network_id = self.resolve(item, item['network'], 'network')
-        return self.conn.network.create_subnet(
-            name=item['name'], network_id=network_id, **item['attributes'])
+        return _tag_new(self, item, self.conn.network.create_subnet(
+            name=item['name'], network_id=network_id, **item['attributes']))
 
 
 class Routers(Kind):
@@ -536,6 +579,10 @@ class Routers(Kind):
             if self.imp.ids.get(interface['subnet']) not in have:
                 return 'it has no interface on subnet %s' % (
                     interface['subnet'],)
+        lacks = _routes(item['routes']) - _routes(obj.routes) \
+            if item.get('routes') is not None else None
+        if lacks:
+            return 'it has no route to %s via %s' % sorted(lacks)[0]
         return None
 
     def corrections(self, item, obj):
@@ -544,17 +591,18 @@ class Routers(Kind):
         current = (obj.external_gateway_info or {}).get('network_id')
         if gateway and current != gateway:
             change['external_gateway_info'] = {'network_id': gateway}
+        change.update(_tag_change(item, obj))
         return change
 
     def correct(self, item, obj, change):
-        self.conn.network.update_router(obj, **change)
+        _neutron_update(self, obj, change, self.conn.network.update_router)
 
     def create(self, item):
         attrs = dict(item['attributes'], name=item['name'])
         gateway = self._gateway(item)
         if gateway:
             attrs['external_gateway_info'] = {'network_id': gateway}
-        return self.conn.network.create_router(**attrs)
+        return _tag_new(self, item, self.conn.network.create_router(**attrs))
 
     def complete(self, item, obj, ours):
         if not ours:
@@ -592,6 +640,24 @@ class Routers(Kind):
                 self.conn.network.add_interface_to_router(obj.id,
                                                           port=port_id)
             self.imp.changed = True
+        self._set_routes(item, obj)
+
+    def _set_routes(self, item, obj):
+        """Exactly the exported static routes, once the interfaces their
+        next hops need are there (Neutron checks)."""
+        if item.get('routes') is None or \
+                _routes(item['routes']) == _routes(obj.routes):
+            return
+        if self.imp.wait(item):
+            return
+        self.conn.network.update_router(obj.id, routes=[
+            {'destination': r['destination'], 'nexthop': r['nexthop']}
+            for r in item['routes']])
+        self.imp.changed = True
+
+
+def _routes(routes):
+    return {(r.get('destination'), r.get('nexthop')) for r in routes or []}
 
 
 def _rule_key(rule):
@@ -624,15 +690,17 @@ class SecurityGroups(Kind):
         return None  # any group: adopted, it only gains rules
 
     def corrections(self, item, obj):
-        return _differs(obj, {'name': item['name'],
-                              'description': item['description']})
+        return dict(_differs(obj, {'name': item['name'],
+                                   'description': item['description']}),
+                    **_tag_change(item, obj))
 
     def correct(self, item, obj, change):
-        self.conn.network.update_security_group(obj, **change)
+        _neutron_update(self, obj, change,
+                        self.conn.network.update_security_group)
 
     def create(self, item):
-        return self.conn.network.create_security_group(
-            name=item['name'], description=item['description'])
+        return _tag_new(self, item, self.conn.network.create_security_group(
+            name=item['name'], description=item['description']))
 
     def complete(self, item, obj, ours):
         # After every group: a rule may name one made after this one.
@@ -779,6 +847,8 @@ class Uploads:
         for key, value in (attrs.get('properties') or {}).items():
             # Glance v2 takes extra properties as strings only.
             body[key] = value if isinstance(value, str) else str(value)
+        if attrs.get('tags'):
+            body['tags'] = list(attrs['tags'])
         response = self.conn.image.post('/images', json=body)
         # A raw request: an error answer raises nothing by itself.
         raise_from_response(response)
@@ -865,10 +935,22 @@ class Images(Kind):
         return None
 
     def corrections(self, item, obj):
-        return {'name': item['name']} if obj.name != item['name'] else {}
+        change = {'name': item['name']} if obj.name != item['name'] else {}
+        change.update(_tag_change(item.get('attributes') or {}, obj))
+        return change
 
     def correct(self, item, obj, change):
-        self.conn.image.update_image(obj, **change)
+        change = dict(change)
+        tags = change.pop('tags', None)
+        if change:
+            self.conn.image.update_image(obj, **change)
+        if tags is not None:
+            # Glance changes tags one by one.
+            have = set(obj.tags or [])
+            for tag in sorted(set(tags) - have):
+                self.conn.image.add_tag(obj, tag)
+            for tag in sorted(have - set(tags)):
+                self.conn.image.remove_tag(obj, tag)
 
     def create(self, item):
         return Uploads(self).upload(item, item['name'], item['attributes'],
@@ -951,27 +1033,67 @@ class Volumes(Kind):
 
 class Ports(Kind):
     """A server's ports, made before it with their fixed IPs and security
-    groups, so that the server is created on them by ID."""
+    groups, so that the server is created on them by ID, and the ports
+    without a device that hold an address the others name in their
+    allowed address pairs (a keepalived VIP).  On a network the import
+    made, a port gets the source's MAC, address pairs and port security
+    too; the MAC is set when the port is made, never changed after."""
 
     types = ('port',)
 
     def listing(self):
         return self.imp.ports()
 
+    def _groups(self, item):
+        """The target IDs of the port's groups; None while one is yet to
+        be made (check mode) or with none given."""
+        if item.get('security_groups') is None:
+            return None
+        found = [self.imp.ids.get(group) for group in item['security_groups']]
+        return None if None in found else found
+
+    @staticmethod
+    def _pairs(pairs, mac):
+        return sorted((p.get('ip_address'), p.get('mac_address') or mac)
+                      for p in pairs or [])
+
     def corrections(self, item, obj):
-        return _differs(obj, {'name': item['name'],
-                              'description': item['description']})
+        change = _differs(obj, {'name': item['name'],
+                                'description': item['description']})
+        secure = item.get('port_security_enabled')
+        if secure is not None and obj.is_port_security_enabled != secure:
+            change['is_port_security_enabled'] = secure
+        if secure is False:
+            # Neutron refuses groups and pairs on a port without port
+            # security: they go in the same request.
+            if obj.security_group_ids:
+                change['security_group_ids'] = []
+            if obj.allowed_address_pairs:
+                change['allowed_address_pairs'] = []
+        else:
+            groups = self._groups(item)
+            if groups is not None and \
+                    set(groups) != set(obj.security_group_ids or []):
+                change['security_group_ids'] = groups
+            pairs = item.get('allowed_address_pairs')
+            if pairs is not None and self._pairs(pairs, obj.mac_address) \
+                    != self._pairs(obj.allowed_address_pairs, None):
+                change['allowed_address_pairs'] = pairs
+        change.update(_tag_change(item, obj))
+        return change
 
     def correct(self, item, obj, change):
-        self.conn.network.update_port(obj, **change)
+        _neutron_update(self, obj, change, self.conn.network.update_port)
 
     def create(self, item):
         network_id = self.resolve(item, item['network'], 'network')
         fixed_ips = []
         for fixed in item.get('fixed_ips') or []:
             subnet_id = self.resolve(item, fixed['subnet'], 'subnet')
-            fixed_ips.append({'subnet_id': subnet_id,
-                              'ip_address': fixed['ip_address']})
+            # No address on a subnet that derives it from the MAC.
+            fixed_ips.append({'subnet_id': subnet_id} if fixed.get(
+                'ip_address') is None else {'subnet_id': subnet_id,
+                                            'ip_address': fixed['ip_address']})
         attrs = {'name': item['name'], 'description': item['description'],
                  'network_id': network_id}
         if fixed_ips:
@@ -980,7 +1102,16 @@ class Ports(Kind):
             attrs['security_group_ids'] = [
                 self.resolve(item, group, 'security group')
                 for group in item['security_groups']]
-        return self.conn.network.create_port(**attrs)
+        if item.get('mac_address'):
+            attrs['mac_address'] = item['mac_address']
+        if item.get('port_security_enabled') is not None:
+            # Said either way: a port takes its network's default.
+            attrs['is_port_security_enabled'] = item['port_security_enabled']
+        if item.get('port_security_enabled') is False:
+            attrs['security_group_ids'] = []
+        elif item.get('allowed_address_pairs'):
+            attrs['allowed_address_pairs'] = item['allowed_address_pairs']
+        return _tag_new(self, item, self.conn.network.create_port(**attrs))
 
 
 class ServerGroups(Kind):
@@ -1017,10 +1148,26 @@ class Servers(Kind):
         return obj.status != 'ERROR'
 
     def corrections(self, item, obj):
-        return {'name': item['name']} if obj.name != item['name'] else {}
+        change = {'name': item['name']} if obj.name != item['name'] else {}
+        if (obj.description or '') != (item.get('description') or ''):
+            change['description'] = item.get('description') or ''
+        change.update(_tag_change(item, obj))
+        return change
 
     def correct(self, item, obj, change):
-        self.conn.compute.update_server(obj, **change)
+        change = dict(change)
+        tags = change.pop('tags', None)
+        if change:
+            self.conn.compute.update_server(obj, **change)
+        if tags is not None:
+            obj.set_tags(self.conn.compute, tags)
+
+    def _tags_at_boot(self):
+        # Nova takes tags in the create request from API 2.52 on.  Imported
+        # here, as OpenStackModule imports openstacksdk: without it the
+        # module fails with the collection's message.
+        from openstack import utils
+        return utils.supports_microversion(self.conn.compute, '2.52')
 
     def discard(self, obj):
         self.conn.compute.delete_server(obj)
@@ -1048,9 +1195,18 @@ class Servers(Kind):
         if item.get('server_group'):
             attrs['scheduler_hints'] = {'group': self.resolve(
                 item, item['server_group'], 'server group')}
+        tags = list(item.get('tags') or [])
+        if tags and self._tags_at_boot():
+            attrs['tags'] = tags
+            tags = []
         server = self.conn.compute.create_server(**attrs)
         self.imp.made(item, server.id)
-        return self._attach(item, server)
+        server = self._attach(item, server)
+        if tags:
+            # An older Nova: once the server is ACTIVE (a building one
+            # refuses tags).
+            server.set_tags(self.conn.compute, tags)
+        return server
 
     def _attach(self, item, server):
         # Just made (its status not yet known) or busy: wait for it.  One

@@ -160,5 +160,6 @@ class ResourceType:
 
     @classmethod
     def after_resolve(cls, exporter):
-        """Called once every entry is resolved: what depends on the whole
-        export (the floating IPs of the exported ports) is found here."""
+        """Called once every entry is resolved, in the order of TYPES: what
+        depends on the whole export is found here (a router's routes on
+        its final interfaces, the floating IPs of the exported ports)."""

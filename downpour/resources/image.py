@@ -77,6 +77,7 @@ class Image(ResourceType):
                 'min_disk': int(obj.min_disk or 0),
                 'min_ram': int(obj.min_ram or 0),
                 'properties': user_properties(obj),
+                'tags': list(obj.tags or []),
             },
             info={'status': obj.status, 'size': obj.size,
                   'visibility': obj.visibility},

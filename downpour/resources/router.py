@@ -1,5 +1,7 @@
 """Routers that connect the exported subnets, found from the port list."""
 
+import ipaddress
+
 from downpour.resources.base import Record, ResourceType
 from downpour.resources.network import Network, Port, Subnet
 
@@ -44,8 +46,13 @@ class Router(ResourceType):
         record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
                         params={'is_admin_state_up':
                                 bool(obj.is_admin_state_up),
-                                'description': obj.description or ''},
-                        info={'status': obj.status})
+                                'description': obj.description or '',
+                                'tags': list(obj.tags or [])},
+                        info={'status': obj.status,
+                              'routes': [
+                                  {'destination': route.get('destination'),
+                                   'nexthop': route.get('nexthop')}
+                                  for route in obj.routes or []]})
         exporter.add(record)
         gateway = obj.external_gateway_info or {}
         if gateway.get('network_id'):
@@ -77,3 +84,40 @@ class Router(ResourceType):
                     'ip_address': ip['ip_address'],
                     'is_gateway': ip['ip_address'] == subnet.gateway_ip})
         return interfaces
+
+    @classmethod
+    def after_resolve(cls, exporter):
+        # Routers reached again gain interfaces: their routes are chosen
+        # once every interface is known.
+        for record in exporter.records_of(cls.type):
+            cls.routes(exporter, record)
+
+    @classmethod
+    def routes(cls, exporter, record):
+        """The router's static routes whose next hop is on a subnet it
+        has an interface on in the export: Neutron refuses any other (and
+        the target's external network is another)."""
+        connected = []
+        for interface in record.refs.get('interfaces') or []:
+            try:
+                connected.append(ipaddress.ip_network(
+                    interface['subnet'].params['cidr'], strict=False))
+            except (KeyError, TypeError, ValueError):
+                continue
+        kept, left = [], []
+        for route in record.info.get('routes') or []:
+            try:
+                hop = ipaddress.ip_address(route['nexthop'])
+            except (TypeError, ValueError):
+                hop = None
+            if hop is not None and any(hop in net for net in connected):
+                kept.append(route)
+            else:
+                left.append(route)
+        record.params['routes'] = kept
+        if left:
+            exporter.warn('%s: static routes whose next hop is on no '
+                          'exported subnet of the router are left out: %s'
+                          % (exporter.describe(record), ', '.join(
+                              '%s via %s' % (r['destination'], r['nexthop'])
+                              for r in left)))

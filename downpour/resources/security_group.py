@@ -25,7 +25,8 @@ class SecurityGroup(ResourceType):
     def build(cls, exporter, obj, entry=None):
         is_default = obj.name == 'default'
         record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
-                        params={'description': obj.description or ''},
+                        params={'description': obj.description or '',
+                                'tags': list(obj.tags or [])},
                         info={'is_default': is_default})
         exporter.add(record)
         groups = cls.by_id(exporter)

@@ -33,6 +33,8 @@ class Server(ResourceType):
             params={'metadata': {k: v for k, v in (obj.metadata or {}).items()
                                  if isinstance(v, str)},
                     'description': getattr(obj, 'description', None) or '',
+                    # Shown since compute API 2.26.
+                    'tags': list(getattr(obj, 'tags', None) or []),
                     'config_drive': bool(obj.has_config_drive)},
             info={'status': obj.status, 'save_state': wants_state})
         exporter.add(record)
@@ -54,7 +56,7 @@ class Server(ResourceType):
         networks = Network.by_id(exporter)
         groups = SecurityGroup.by_id(exporter)
         ports, group_records, subnets = [], [], []
-        for port in Port.of_device(exporter, obj.id):
+        for port in Port.of_server(exporter, obj):
             network = networks.get(port.network_id)
             if network is None:
                 raise ResolveError('%s: port %s is on network %s, which is '

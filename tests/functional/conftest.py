@@ -224,6 +224,9 @@ def delete_project_resources(admin, project_id, user_id=None):
     for fip in network.ips(project_id=project_id):
         network.delete_ip(fip, ignore_missing=True)
     for router in network.routers(project_id=project_id):
+        if router.routes:
+            # Neutron keeps an interface a static route goes through.
+            network.update_router(router, routes=[])
         for port in network.ports(device_id=router.id):
             if port.device_owner == "network:router_interface":
                 network.remove_interface_from_router(router, port=port.id)

@@ -361,3 +361,50 @@ def test_network_and_router_descriptions_are_passed_on(tmp_path, value):
         description = _item(play, key, rtype)['attributes']['description']
         assert description == value
         assert not is_trusted_as_template(description)
+
+
+@pytest.mark.parametrize('value', [HOSTILE[0], HOSTILE[7], HOSTILE[20],
+                                   'yes', '010', '\u2028line\u2029para'])
+def test_tags_pairs_macs_and_routes_stay_data(tmp_path, value):
+    """What ports, routers, servers and images carry since issue 14 goes
+    through yaml_unsafe like everything else from the source."""
+    from ansible.template import is_trusted_as_template
+    records = _hostile_records(value)
+    by_type = {r.type: r for r in records}
+    port = by_type['port']
+    port.params.update(mac_address=value, port_security_enabled=True,
+                       allowed_address_pairs=[{'ip_address': value,
+                                               'mac_address': value}],
+                       tags=[value])
+    by_type['network'].params['tags'] = [value]
+    by_type['subnet'].params['tags'] = [value]
+    by_type['server'].params['tags'] = [value]
+    by_type['image'].params['tags'] = [value]
+    router = Record(type='router', old_id=sample.ROUTER, name=value,
+                    params={'is_admin_state_up': True, 'description': value,
+                            'tags': [value],
+                            'routes': [{'destination': value,
+                                        'nexthop': value}]},
+                    refs={'interfaces': []})
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(export.ordered(
+        records + [router])), encoding='utf-8')
+    play, = _load(str(path))
+
+    port = _item(play, 'downpour_servers', 'port')
+    pair, = port['allowed_address_pairs']
+    router = _item(play, 'downpour_routers', 'router')
+    route, = router['routes']
+    seen = [port['mac_address'], pair['ip_address'], pair['mac_address'],
+            port['tags'][0], route['destination'], route['nexthop'],
+            router['tags'][0],
+            _item(play, 'downpour_networks', 'network')['tags'][0],
+            _item(play, 'downpour_networks', 'subnet')['tags'][0],
+            _item(play, 'downpour_servers', 'server')['tags'][0],
+            _item(play, 'downpour_images', 'image')['attributes']['tags'][0]]
+    for got in seen:
+        assert got == value
+        assert isinstance(got, str)
+        assert not is_trusted_as_template(got) or (
+            not render._resolves_to_str(value) and '{' not in value)
+    assert port['port_security_enabled'] is True

@@ -228,7 +228,8 @@ class Target:
                 ('GET', '/' + plural, self._lister(plural, store)),
                 ('POST', '/' + plural, self._creator(one, make)),
                 ('GET', '/%s/{id}' % plural, self._getter(one, store)),
-                ('PUT', '/%s/{id}' % plural, self._updater(one, store))]
+                ('PUT', '/%s/{id}' % plural, self._updater(one, store)),
+                ('PUT', '/%s/{id}/tags' % plural, self._tagger(store))]
         nova = [
             ('GET', '/os-keypairs', lambda r: {'keypairs': [
                 {'keypair': copy.deepcopy(kp)}
@@ -439,12 +440,22 @@ class Target:
                               'ip_address': address})
         for group_id in body.get('security_groups') or []:
             self._find(self.groups, 'security group', group_id, status=400)
+        # As Neutron fills a port in: a MAC of its own unless one is asked
+        # for, port security on, and that MAC in each address pair that
+        # names none.
         port = self._base(dict({'device_id': '', 'device_owner': '',
                                 'admin_state_up': True, 'status': 'DOWN',
                                 'security_groups': [],
-                                'mac_address': 'fa:16:3e:00:00:01'},
+                                'port_security_enabled': True,
+                                'allowed_address_pairs': [],
+                                'mac_address': 'fa:16:3e:00:%02x:%02x' % divmod(
+                                    len(self.ports) + 1, 256)},
                                **body))
         port['fixed_ips'] = fixed_ips
+        port['allowed_address_pairs'] = [
+            dict(pair, mac_address=pair.get('mac_address')
+                 or port['mac_address'])
+            for pair in port['allowed_address_pairs']]
         self.ports[port['id']] = port
         return port
 
@@ -593,6 +604,14 @@ class Target:
             change['description'] = body['description']
         fip.update(change)
         return {'floatingip': copy.deepcopy(fip)}
+
+    def _tagger(self, store):
+        # Neutron's tag extension: the whole list, replaced.
+        def answer(request):
+            obj = self._find(store, 'resource', request.match_id)
+            obj['tags'] = list(request.json()['tags'])
+            return {'tags': list(obj['tags'])}
+        return answer
 
     def _set_fip_tags(self, request):
         fip = self._find(self.fips, 'floating IP', request.match_id)

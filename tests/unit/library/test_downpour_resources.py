@@ -342,6 +342,9 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
         ('volume', sample.VOLUME_SPARE): spare['id'],
         ('port', sample.PORT_1): port1['id'],
         ('port', 'aaaaaaaa-0000-4000-8000-000000000003'): port2['id'],
+        # The keepalived VIP, a port of no server, comes with its network.
+        ('port', sample.PORT_VIP):
+            target.named(target.ports, 'web-vip')[0]['id'],
         ('server', sample.SERVER_1): web1['id'],
         ('server', sample.SERVER_2): web2['id'],
         ('server group', sample.GROUP): group['id'],
@@ -1695,7 +1698,11 @@ def test_with_parallel_1_images_and_volumes_are_made_one_by_one(
 def ansible(capsys, files, resources, check_mode=False, **params):
     """DownpourResources run as Ansible runs it, in this process (so that
     requests-mock answers): its JSON result."""
+    from ansible.module_utils.common import warnings as ansible_warnings
     from ansible.module_utils.testing import patch_module_args
+    # Ansible keeps a module's warnings in a process-wide set, one process
+    # per module run; here every run shares this process.
+    ansible_warnings._global_warnings.clear()
     args = dict(params, resources=resources, journal=str(files.journal),
                 uuids_csv=str(files.uuids), auth_type='password',
                 auth=FakeCloud.cloud_config['auth'], region_name='RegionOne',

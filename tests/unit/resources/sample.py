@@ -19,6 +19,8 @@ IMAGE = '77777777-7777-4777-8777-777777777777'
 SERVER_1 = '88888888-8888-4888-8888-888888888881'
 SERVER_2 = '88888888-8888-4888-8888-888888888882'
 PORT_1 = 'aaaaaaaa-0000-4000-8000-000000000002'
+# A keepalived VIP: no device, its address in web-1's allowed address pairs.
+PORT_VIP = 'aaaaaaaa-0000-4000-8000-000000000004'
 VOLUME_DATA = '99999999-9999-4999-8999-999999999991'
 VOLUME_SPARE = '99999999-9999-4999-8999-999999999992'
 GROUP = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc'
@@ -46,7 +48,8 @@ def networks():
         {'id': NET, 'name': 'app-net', 'router:external': False,
          'shared': False, 'project_id': PROJECT_ID, 'status': 'ACTIVE',
          'admin_state_up': True, 'mtu': 1450,
-         'port_security_enabled': True, 'subnets': [SUBNET]},
+         'port_security_enabled': True, 'subnets': [SUBNET],
+         'tags': ['prod']},
     ]
 
 
@@ -72,22 +75,37 @@ def ports():
         {'id': 'aaaaaaaa-0000-4000-8000-000000000001', 'network_id': NET,
          'device_id': ROUTER, 'device_owner': 'network:router_interface',
          'fixed_ips': [{'subnet_id': SUBNET, 'ip_address': '10.20.0.1'}],
+         'mac_address': 'fa:16:3e:00:00:01',
          'security_groups': [], 'created_at': '2026-01-01T00:00:01Z'},
         {'id': 'aaaaaaaa-0000-4000-8000-000000000002', 'network_id': NET,
          'device_id': SERVER_1, 'device_owner': 'compute:nova',
          'fixed_ips': [{'subnet_id': SUBNET, 'ip_address': '10.20.0.101'}],
+         'mac_address': 'fa:16:3e:00:00:02', 'port_security_enabled': True,
+         'allowed_address_pairs': [{'ip_address': '10.20.0.50',
+                                    'mac_address': 'fa:16:3e:00:00:02'}],
+         'tags': ['web'], 'project_id': PROJECT_ID,
          'security_groups': [SG_WEB, SG_DEFAULT],
          'created_at': '2026-01-01T00:00:02Z'},
         {'id': 'aaaaaaaa-0000-4000-8000-000000000003', 'network_id': NET,
          'device_id': SERVER_2, 'device_owner': 'compute:nova',
          'fixed_ips': [{'subnet_id': SUBNET, 'ip_address': '10.20.0.102'}],
+         'mac_address': 'fa:16:3e:00:00:03', 'port_security_enabled': True,
+         'project_id': PROJECT_ID,
          'security_groups': [SG_WEB], 'created_at': '2026-01-01T00:00:03Z'},
+        {'id': PORT_VIP, 'name': 'web-vip', 'network_id': NET,
+         'device_id': '', 'device_owner': '',
+         'fixed_ips': [{'subnet_id': SUBNET, 'ip_address': '10.20.0.50'}],
+         'mac_address': 'fa:16:3e:00:00:04', 'port_security_enabled': True,
+         'description': 'keepalived', 'project_id': PROJECT_ID,
+         'security_groups': [SG_WEB], 'created_at': '2026-01-01T00:00:04Z'},
     ]
 
 
 def routers():
     return [{'id': ROUTER, 'name': 'app-router', 'status': 'ACTIVE',
              'admin_state_up': True, 'project_id': PROJECT_ID,
+             'routes': [{'destination': '192.0.2.0/24',
+                         'nexthop': '10.20.0.254'}],
              'external_gateway_info': {
                  'network_id': PUBLIC_NET, 'enable_snat': True,
                  'external_fixed_ips': [{'subnet_id': PUBLIC_SUBNET,
