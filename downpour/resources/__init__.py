@@ -1,5 +1,6 @@
 """One module per resource type; TYPES lists them for the exporter."""
 
+from downpour.resources.availability_zone import AvailabilityZone
 from downpour.resources.flavor import Flavor
 from downpour.resources.image import Image, ServerSnapshot
 from downpour.resources.keypair import Keypair
@@ -8,9 +9,11 @@ from downpour.resources.router import Router
 from downpour.resources.security_group import SecurityGroup
 from downpour.resources.server import Server
 from downpour.resources.volume import Volume
+from downpour.resources.volume_type import VolumeType
 
 TYPES = (Keypair, Image, ServerSnapshot, Volume, Network, ExternalNetwork,
-         Subnet, Router, SecurityGroup, Flavor, Port, Server)
+         Subnet, Router, SecurityGroup, Flavor, Port, Server, VolumeType,
+         AvailabilityZone)
 BY_TYPE = {rtype.type: rtype for rtype in TYPES}
 # The resource type each resource-file section asks for.
 BY_SECTION = {rtype.section: rtype for rtype in TYPES if rtype.section}

@@ -1,8 +1,10 @@
 """Servers: flavor, image (or a capture of the disk), keypair, ports with
-their fixed IPs, security groups and attached volumes, all by reference.
+their fixed IPs, security groups, availability zone and attached
+volumes, all by reference.
 """
 
 from downpour.errors import ResolveError
+from downpour.resources.availability_zone import AvailabilityZone
 from downpour.resources.base import Record, ResourceType, checked_uuid
 from downpour.resources.flavor import Flavor
 from downpour.resources.image import Image, ServerSnapshot
@@ -38,6 +40,10 @@ class Server(ResourceType):
         what = exporter.describe(record, entry)
 
         record.refs['flavor'] = Flavor.for_server(exporter, obj)
+        zone = AvailabilityZone.of(exporter, 'compute',
+                                   obj.availability_zone)
+        if zone is not None:
+            record.refs['availability_zone'] = zone
         attached = cls._attached(exporter, obj)
         image_id = (obj.image or {}).get('id') if obj.image else None
         root = None
