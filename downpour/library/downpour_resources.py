@@ -1140,7 +1140,9 @@ class Servers(Kind):
         if item.get('boot_volume'):
             attrs['block_device_mapping'] = [{
                 'boot_index': 0, 'source_type': 'volume',
-                'destination_type': 'volume', 'delete_on_termination': False,
+                'destination_type': 'volume',
+                'delete_on_termination': self._doomed(item,
+                                                      item['boot_volume']),
                 'uuid': self.resolve(item, item['boot_volume'], 'volume')}]
         else:
             attrs['image_id'] = self.resolve(item, item['image'], 'image')
@@ -1166,13 +1168,38 @@ class Servers(Kind):
             volume_id = self.resolve(item, key, 'volume')
             if volume_id in attached:
                 continue
-            self.conn.compute.create_volume_attachment(server,
-                                                       volume=volume_id)
+            extra = {}
+            if self._doomed(item, key):
+                # Compute API 2.79 and later; false is the default anyway.
+                extra['delete_on_termination'] = True
+            self.conn.compute.create_volume_attachment(
+                server, volume=volume_id, **extra)
             self.conn.block_storage.wait_for_status(
                 self.conn.block_storage.get_volume(volume_id), 'in-use',
                 failures=['error'], interval=2, wait=WAIT_VOLUME)
             self.imp.changed = True
         return server
+
+    @staticmethod
+    def _doomed(item, key):
+        """Whether Nova deletes volume ``key`` with the server."""
+        return key in (item.get('delete_on_termination') or [])
+
+    def _wrong_deletion(self, item, obj):
+        """Our server's volumes whose delete_on_termination is not the
+        export's, by target ID: the value each should have."""
+        keys = list(item.get('volumes') or [])
+        if item.get('boot_volume'):
+            keys.insert(0, item['boot_volume'])
+        shown = {v.get('id'): v.get('delete_on_termination')
+                 for v in obj.attached_volumes or []}
+        wrong = {}
+        for key in keys:
+            volume_id = self.imp.ids.get(key)
+            if volume_id in shown and shown[volume_id] is not None and \
+                    bool(shown[volume_id]) != self._doomed(item, key):
+                wrong[volume_id] = self._doomed(item, key)
+        return wrong
 
     def after_create(self, item, obj):
         pass  # create attached the volumes
@@ -1185,7 +1212,16 @@ class Servers(Kind):
         if obj.status in self.BUSY or any(
                 v not in attached for v in wanted):
             if not self.imp.wait(item):
-                self._attach(item, obj)
+                obj = self._attach(item, obj)
+            else:
+                return
+        wrong = self._wrong_deletion(item, obj)
+        if wrong and not self.imp.wait(item):
+            for volume_id, doomed in wrong.items():
+                # Compute API 2.85 and later.
+                self.conn.compute.update_volume_attachment(
+                    obj, volume_id, delete_on_termination=doomed)
+            self.imp.changed = True
 
 
 # In the order the work is done: each needs only those before it.

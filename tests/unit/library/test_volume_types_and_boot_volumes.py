@@ -1,6 +1,6 @@
 """downpour_resources: volume types and availability zones chosen (never
-made) by the look, and what volumes and servers are made with: type and
-zone.  Against requests-mock, with only the
+made) by the look, and what volumes and servers are made with: type, zone,
+delete_on_termination.  Against requests-mock, with only the
 calls each test needs.
 """
 
@@ -245,3 +245,101 @@ def test_a_volume_is_made_with_the_chosen_type_and_zone(fake_cloud):
     for body in (default, untyped):
         assert 'volume_type' not in body['volume']
         assert 'availability_zone' not in body['volume']
+
+
+def _server_item(**extra):
+    return dict({'type': 'server', 'id': SERVER_KEY, 'name': 'db',
+                 'csv_type': 'server', 'flavor': 'flavor_001', 'ports': [],
+                 'volumes': [DATA_KEY], 'metadata': {}, 'description': '',
+                 'config_drive': False, 'key_name': None,
+                 'delete_on_termination': []}, **extra)
+
+
+def test_a_server_boots_from_its_volume_and_keeps_delete_on_termination(
+        fake_cloud):
+    cloud = Cloud(fake_cloud)
+    cloud.volumes['vol-data'] = {'id': 'vol-data', 'status': 'available'}
+    ids = {'flavor_001': 'flavor-small', ROOT_KEY: 'vol-root',
+           DATA_KEY: 'vol-data', 'availability_zone_001': 'nova'}
+    importer = dr.Importer(fake_cloud.connect(), ids=ids)
+
+    importer.run([_server_item(boot_volume=ROOT_KEY,
+                               delete_on_termination=[ROOT_KEY],
+                               availability_zone='availability_zone_001')])
+
+    body, = cloud.body('POST', '/servers')
+    server = body['server']
+    assert server['block_device_mapping_v2'] == [{
+        'boot_index': 0, 'source_type': 'volume',
+        'destination_type': 'volume', 'delete_on_termination': True,
+        'uuid': 'vol-root'}]
+    assert 'imageRef' not in server or not server['imageRef']
+    assert server['availability_zone'] == 'nova'
+    # Kept with the server: attached without delete_on_termination, which
+    # an older compute API would refuse.
+    attach, = cloud.body('POST', '/os-volume_attachments')
+    assert attach == {'volumeAttachment': {'volumeId': 'vol-data'}}
+
+
+def test_a_volume_deleted_with_the_server_is_attached_so(fake_cloud):
+    cloud = Cloud(fake_cloud)
+    cloud.volumes['vol-data'] = {'id': 'vol-data', 'status': 'available'}
+    ids = {'flavor_001': 'flavor-small', 'image_001': 'image-1',
+           DATA_KEY: 'vol-data', 'availability_zone_001': ''}
+    importer = dr.Importer(fake_cloud.connect(), ids=ids)
+
+    importer.run([_server_item(image='image_001',
+                               delete_on_termination=[DATA_KEY],
+                               availability_zone='availability_zone_001')])
+
+    body, = cloud.body('POST', '/servers')
+    assert body['server']['imageRef'] == 'image-1'
+    assert 'availability_zone' not in body['server']
+    attach, = cloud.body('POST', '/os-volume_attachments')
+    assert attach == {'volumeAttachment': {'volumeId': 'vol-data',
+                                           'delete_on_termination': True}}
+
+
+def test_our_server_gets_delete_on_termination_back(fake_cloud, tmp_path):
+    server = {'id': 'srv-1', 'name': 'db', 'status': 'ACTIVE',
+              'os-extended-volumes:volumes_attached': [
+                  {'id': 'vol-root', 'delete_on_termination': False},
+                  {'id': 'vol-data', 'delete_on_termination': True}]}
+    Cloud(fake_cloud, servers=[server])
+    journal = tmp_path / 'journal.csv'
+    item = _server_item(boot_volume=ROOT_KEY,
+                        delete_on_termination=[ROOT_KEY])
+    dr.Journal(str(journal)).record(item, 'srv-1', dr.CREATED)
+    ids = {ROOT_KEY: 'vol-root', DATA_KEY: 'vol-data'}
+
+    found = dr.Importer(fake_cloud.connect(), ids=ids, check_mode=True,
+                        journal=dr.Journal(str(journal)))
+    found.run([item])
+    assert found.pending == [SERVER_KEY]
+    assert _writes(fake_cloud) == []
+
+    fixed = dr.Importer(fake_cloud.connect(), ids=ids,
+                        journal=dr.Journal(str(journal)))
+    fixed.run([item])
+    assert fixed.changed
+    puts = {r.path.rsplit('/', 1)[1]: r.json()['volumeAttachment']
+            for r in fake_cloud.history if r.method == 'PUT'}
+    assert puts == {
+        'vol-root': {'volumeId': 'vol-root', 'delete_on_termination': True},
+        'vol-data': {'volumeId': 'vol-data', 'delete_on_termination': False}}
+
+
+def test_another_server_of_that_name_is_never_corrected(fake_cloud):
+    server = {'id': 'srv-1', 'name': 'db', 'status': 'ACTIVE',
+              'os-extended-volumes:volumes_attached': [
+                  {'id': 'vol-root', 'delete_on_termination': False}]}
+    Cloud(fake_cloud, servers=[server])
+    ids = {ROOT_KEY: 'vol-root'}
+
+    found = dr.Importer(fake_cloud.connect(), ids=ids, check_mode=True)
+    found.run([_server_item(boot_volume=ROOT_KEY, volumes=[],
+                            delete_on_termination=[ROOT_KEY])])
+
+    # Not recorded as ours: a new server is to be made, this one is left.
+    assert found.pending == [SERVER_KEY]
+    assert _writes(fake_cloud) == []

@@ -148,7 +148,7 @@ def _server(id_, name, volumes=()):
             'description': None,
             'security_groups': [{'name': 'web'}],
             'os-extended-volumes:volumes_attached': [
-                {'id': v} for v in volumes],
+                {'id': v, 'delete_on_termination': False} for v in volumes],
             'OS-EXT-AZ:availability_zone': 'nova',
             'addresses': {}}
 
