@@ -145,6 +145,7 @@ unmatched:
 '''
 
 # Ansible's layout: the documentation strings come first.
+import base64  # noqa: E402
 import concurrent.futures  # noqa: E402
 import csv  # noqa: E402
 import hashlib  # noqa: E402
@@ -1155,6 +1156,10 @@ class Servers(Kind):
                                 'availability zone')
             if zone:  # '': the target's default, none asked for
                 attrs['availability_zone'] = zone
+        if item.get('user_data'):
+            # Nova takes it base64-encoded; the playbook holds the text.
+            attrs['user_data'] = base64.b64encode(
+                str(item['user_data']).encode('utf-8')).decode('ascii')
         server = self.conn.compute.create_server(**attrs)
         self.imp.made(item, server.id)
         return self._attach(item, server)

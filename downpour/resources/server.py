@@ -103,6 +103,12 @@ class Server(ResourceType):
         record.refs['volumes'] = volumes
         record.refs['delete_on_termination'] = cls._deleted_with(
             exporter, obj, record, what)
+        # Nova shows user_data to admins only: a tenant cannot know whether
+        # a server has any, so every server says so.
+        exporter.warn(
+            '%s: its user_data (if it has any) is shown only to admins and '
+            'is not carried; to give the new server user data, set '
+            'user_data on its item in playbook.yml' % what)
         return record
 
     @classmethod

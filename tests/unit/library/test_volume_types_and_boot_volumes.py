@@ -1,9 +1,10 @@
 """downpour_resources: volume types and availability zones chosen (never
 made) by the look, and what volumes and servers are made with: type, zone,
-delete_on_termination.  Against requests-mock, with only the
+delete_on_termination, user data.  Against requests-mock, with only the
 calls each test needs.
 """
 
+import base64
 import importlib.util
 import json
 import os
@@ -265,7 +266,8 @@ def test_a_server_boots_from_its_volume_and_keeps_delete_on_termination(
 
     importer.run([_server_item(boot_volume=ROOT_KEY,
                                delete_on_termination=[ROOT_KEY],
-                               availability_zone='availability_zone_001')])
+                               availability_zone='availability_zone_001',
+                               user_data='#cloud-config\nhostname: db\n')])
 
     body, = cloud.body('POST', '/servers')
     server = body['server']
@@ -275,6 +277,8 @@ def test_a_server_boots_from_its_volume_and_keeps_delete_on_termination(
         'uuid': 'vol-root'}]
     assert 'imageRef' not in server or not server['imageRef']
     assert server['availability_zone'] == 'nova'
+    assert base64.b64decode(server['user_data']) == \
+        b'#cloud-config\nhostname: db\n'
     # Kept with the server: attached without delete_on_termination, which
     # an older compute API would refuse.
     attach, = cloud.body('POST', '/os-volume_attachments')
@@ -295,6 +299,7 @@ def test_a_volume_deleted_with_the_server_is_attached_so(fake_cloud):
     body, = cloud.body('POST', '/servers')
     assert body['server']['imageRef'] == 'image-1'
     assert 'availability_zone' not in body['server']
+    assert 'user_data' not in body['server']
     attach, = cloud.body('POST', '/os-volume_attachments')
     assert attach == {'volumeAttachment': {'volumeId': 'vol-data',
                                            'delete_on_termination': True}}

@@ -1,10 +1,10 @@
 """What a server's volumes carry at export: their types and zones (chosen
 at import, never created), whether Nova deletes each with the server, their
-device order."""
+device order; and what a tenant cannot read (user_data), named."""
 
 import yaml
 
-from downpour import export, render
+from downpour import export, manifest, render
 from downpour.resourcefile import Entry
 from tests.unit.resources import sample
 
@@ -83,6 +83,7 @@ def test_a_boot_volume_keeps_delete_on_termination_type_and_zone(
     assert item['boot_volume'] == ROOT
     assert item['volumes'] == [sample.VOLUME_DATA, LATE]
     assert item['delete_on_termination'] == [ROOT]
+    assert item['user_data'] is None
     # Each refers to the chosen record by the variable downpour gave it.
     type_of = {i['id']: i['name'] for i in _items(
         records, 'downpour_volume_types').values()}
@@ -115,6 +116,25 @@ def test_a_source_that_hides_delete_on_termination_says_so(fake_cloud):
     assert record.refs['delete_on_termination'] == []
     warning, = [w for w in exporter.warnings if 'deleted with it' in w]
     assert 'web-1' in warning
+
+
+def test_every_server_names_its_user_data_in_warnings_and_manifest(
+        fake_cloud, tmp_path):
+    sample.register(fake_cloud)
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    records = exporter.resolve([
+        Entry('servers', name='web-1', save_state=False, index=0),
+        Entry('servers', name='web-2', save_state=False, index=1)])
+    said = [w for w in exporter.warnings if 'user_data' in w]
+    assert len(said) == 2
+    assert "servers[0] (name 'web-1')" in said[0]
+    assert "servers[1] (name 'web-2')" in said[1]
+    for warning in said:
+        assert 'shown only to admins' in warning
+        assert 'playbook.yml' in warning
+    manifest.write(records, str(tmp_path), warnings=exporter.warnings)
+    written = yaml.safe_load((tmp_path / 'manifest.yml').read_text())
+    assert [w for w in written['warnings'] if 'user_data' in w] == said
 
 
 def test_a_volume_without_type_or_zone_names_none(fake_cloud):
