@@ -40,6 +40,8 @@ BATCHES = (
     # Found by the look, never created: no task of their own.
     ('flavors', None),
     ('external_networks', None),
+    ('volume_types', None),
+    ('availability_zones', None),
     ('keypairs', 'Create the keypairs'),
     ('networks', 'Create the networks and their subnets'),
     ('routers', 'Create the routers and their interfaces'),
@@ -147,8 +149,12 @@ def render_playbook(records):
             template.render(record=record, rtype=rtype))
     used = [batches[key] for key, _ in BATCHES if batches[key].items]
     needed = [r for r in records if r.type in ('flavor', 'external_network')]
+    # Chosen too, but the target always has a default: only a map entry
+    # can miss, and the look names it.
+    defaulted = sorted({r.type for r in records
+                        if r.type in ('volume_type', 'availability_zone')})
     return env.get_template('playbook.yml.j2').render(
-        batches=used, needed_records=needed,
+        batches=used, needed_records=needed, defaulted=defaulted,
         has_floating_ips=any(r.type == 'floating_ip' for r in records),
         all_lists=' + '.join('downpour_' + b.key for b in used) or '[]')
 

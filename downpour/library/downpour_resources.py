@@ -35,6 +35,10 @@ description:
   - Flavors and the external (and shared) networks of the source are not
     created but chosen (see I(flavor_map) and I(network_map)); those the
     target lacks are returned in C(missing).
+  - Volume types and availability zones are chosen too (see
+    I(volume_type_map) and I(az_map)), each reported in C(choices); the
+    target always has a default, so only a map entry that names what the
+    target lacks leaves one unmatched (C(missing) and C(unmatched)).
   - Every resource created is appended to the journal, with fsync, the
     moment it exists, so an interrupted run creates nothing twice.
     I(uuids_csv) is then written from the journal, one row per source ID.
@@ -98,6 +102,19 @@ options:
       created but chosen.
     type: dict
     default: {}
+  volume_type_map:
+    description: Target volume type name by source volume type name; types
+      are not created but chosen.  Without an entry, the type of the same
+      name, else the target's default; an empty name asks for the default.
+    type: dict
+    default: {}
+  az_map:
+    description: Target availability zone by source zone, for servers
+      (Nova's zones) and volumes (Cinder's).  Without an entry, the zone of
+      the same name, else none is asked for (the target's default); an
+      empty name asks for the default.
+    type: dict
+    default: {}
   parallel:
     description: Images, volumes and servers made at a time.
     type: int
@@ -130,8 +147,18 @@ clashes:
   type: list
   returned: always
 missing:
-  description: The flavors and external networks the target lacks (their
-    C(id) in I(resources)).
+  description: The flavors, external networks, volume types and zones the
+    target lacks (their C(id) in I(resources)).
+  type: list
+  returned: always
+choices:
+  description: One line per volume type and availability zone, saying
+    what the target's is and why.
+  type: list
+  returned: always
+unmatched:
+  description: One line per volume type or availability zone whose map
+    entry names what the target lacks.
   type: list
   returned: always
 addresses:
@@ -142,6 +169,7 @@ addresses:
 '''
 
 # Ansible's layout: the documentation strings come first.
+import base64  # noqa: E402
 import concurrent.futures  # noqa: E402
 import csv  # noqa: E402
 import hashlib  # noqa: E402
@@ -443,6 +471,128 @@ class ExternalNetworks(Chosen):
     def fallback(self, item, candidates):
         external = [net for net in candidates if net.is_router_external]
         return external if len(external) == 1 else []
+
+
+class Defaulted(Chosen):
+    """Chosen where the target always has an answer: its default, asked
+    for by naming none (an empty ID).  Only a map entry that names what the
+    target lacks is unmatched.  Every choice is reported."""
+
+    map_name = None
+
+    def label(self, item):
+        """What ``item`` is, in the lines of the report."""
+        raise NotImplementedError
+
+    def candidates(self, item):
+        """What the target may give ``item``, by name."""
+        raise NotImplementedError
+
+    def chosen_id(self, obj):
+        return obj.id
+
+    def default_name(self, item):
+        return None
+
+    def apply(self, items):
+        for item in items:
+            self.imp.working = item
+            what = '%s %r' % (self.label(item), item['name'])
+            have = self.candidates(item)
+            mapped = self.mapping().get(item['name'])
+            if mapped is not None and str(mapped) != '':
+                mapped = str(mapped)
+                if mapped not in have:
+                    self.imp.unmatch(item, '%s: %s names %r, which the '
+                                     'target does not have' % (
+                                         what, self.map_name, mapped))
+                    continue
+                self.imp.chose(item, self.chosen_id(have[mapped]),
+                               '%s -> %r (%s)' % (what, mapped,
+                                                    self.map_name))
+            elif mapped is None and item['name'] in have:
+                self.imp.chose(item, self.chosen_id(have[item['name']]),
+                               '%s -> %r (same name)' % (what,
+                                                           item['name']))
+            else:
+                default = self.default_name(item)
+                self.imp.chose(item, '', "%s -> the target's default%s (%s)"
+                               % (what, ' %r' % default if default else '',
+                                  '%s says so' % self.map_name
+                                  if mapped is not None else
+                                  'it has none of that name'))
+
+
+class VolumeTypes(Defaulted):
+    """A volume's type: a tenant can list the public types (and those
+    shared with the project), never create one."""
+
+    types = ('volume_type',)
+    map_name = 'volume_type_map'
+
+    def __init__(self, importer):
+        super().__init__(importer)
+        self._have = None
+        self._default = False
+
+    def mapping(self):
+        return self.imp.volume_type_map
+
+    def label(self, item):
+        return 'volume type'
+
+    def candidates(self, item):
+        if self._have is None:
+            self._have = {t.name: t for t in self.conn.block_storage.types()}
+        return self._have
+
+    def default_name(self, item):
+        if self._default is False:
+            # Only to name it in the report (API 3.62 and later).
+            try:
+                response = self.conn.block_storage.get(
+                    '/types/default', microversion='3.62')
+                self._default = response.json()['volume_type']['name'] \
+                    if response.ok else None
+            except Exception:  # noqa: BLE001 - an older or stricter Cinder
+                self._default = None
+        return self._default
+
+
+class AvailabilityZones(Defaulted):
+    """Zones of Nova (for servers) and of Cinder (for volumes), those that
+    are available; a zone is its name."""
+
+    types = ('availability_zone',)
+    map_name = 'az_map'
+    SERVICES = {'compute': 'server', 'volume': 'volume'}
+
+    def __init__(self, importer):
+        super().__init__(importer)
+        self._zones = {}
+
+    def mapping(self):
+        return self.imp.az_map
+
+    def label(self, item):
+        return '%s availability zone' % self.SERVICES.get(item.get('service'),
+                                                          '?')
+
+    def candidates(self, item):
+        service = item.get('service')
+        if service not in self._zones:
+            if service not in self.SERVICES:
+                raise ImportFailed('%s: unknown service %r' % (
+                    describe(item), service))
+            proxy = self.conn.compute if service == 'compute' \
+                else self.conn.block_storage
+            self._zones[service] = {
+                zone.name: zone for zone in proxy.availability_zones()
+                if (zone.state or {}).get('available', True)}
+        return self._zones[service]
+
+    def chosen_id(self, obj):
+        return obj.name
 
 
 class Keypairs(Kind):
@@ -1007,6 +1157,13 @@ class Volumes(Kind):
         attrs = {'name': item['name'], 'size': int(item['size']),
                  'description': item['description'],
                  'metadata': dict(item.get('metadata') or {})}
+        # Chosen by the look; '' is the target's default: none is named.
+        for key, what in (('volume_type', 'volume type'),
+                          ('availability_zone', 'availability zone')):
+            if item.get(key):
+                chosen = self.resolve(item, item[key], what)
+                if chosen:
+                    attrs[key] = chosen
         contents = None
         if item.get('filename'):
             contents, image = self._contents(item)
@@ -1184,7 +1341,9 @@ class Servers(Kind):
         if item.get('boot_volume'):
             attrs['block_device_mapping'] = [{
                 'boot_index': 0, 'source_type': 'volume',
-                'destination_type': 'volume', 'delete_on_termination': False,
+                'destination_type': 'volume',
+                'delete_on_termination': self._doomed(item,
+                                                      item['boot_volume']),
                 'uuid': self.resolve(item, item['boot_volume'], 'volume')}]
         else:
             attrs['image_id'] = self.resolve(item, item['image'], 'image')
@@ -1199,6 +1358,15 @@ class Servers(Kind):
         if tags and self._tags_at_boot():
             attrs['tags'] = tags
             tags = []
+        if item.get('availability_zone'):
+            zone = self.resolve(item, item['availability_zone'],
+                                'availability zone')
+            if zone:  # '': the target's default, none asked for
+                attrs['availability_zone'] = zone
+        if item.get('user_data'):
+            # Nova takes it base64-encoded; the playbook holds the text.
+            attrs['user_data'] = base64.b64encode(
+                str(item['user_data']).encode('utf-8')).decode('ascii')
         server = self.conn.compute.create_server(**attrs)
         self.imp.made(item, server.id)
         server = self._attach(item, server)
@@ -1220,13 +1388,38 @@ class Servers(Kind):
             volume_id = self.resolve(item, key, 'volume')
             if volume_id in attached:
                 continue
-            self.conn.compute.create_volume_attachment(server,
-                                                       volume=volume_id)
+            extra = {}
+            if self._doomed(item, key):
+                # Compute API 2.79 and later; false is the default anyway.
+                extra['delete_on_termination'] = True
+            self.conn.compute.create_volume_attachment(
+                server, volume=volume_id, **extra)
             self.conn.block_storage.wait_for_status(
                 self.conn.block_storage.get_volume(volume_id), 'in-use',
                 failures=['error'], interval=2, wait=WAIT_VOLUME)
             self.imp.changed = True
         return server
+
+    @staticmethod
+    def _doomed(item, key):
+        """Whether Nova deletes volume ``key`` with the server."""
+        return key in (item.get('delete_on_termination') or [])
+
+    def _wrong_deletion(self, item, obj):
+        """Our server's volumes whose delete_on_termination is not the
+        export's, by target ID: the value each should have."""
+        keys = list(item.get('volumes') or [])
+        if item.get('boot_volume'):
+            keys.insert(0, item['boot_volume'])
+        shown = {v.get('id'): v.get('delete_on_termination')
+                 for v in obj.attached_volumes or []}
+        wrong = {}
+        for key in keys:
+            volume_id = self.imp.ids.get(key)
+            if volume_id in shown and shown[volume_id] is not None and \
+                    bool(shown[volume_id]) != self._doomed(item, key):
+                wrong[volume_id] = self._doomed(item, key)
+        return wrong
 
     def after_create(self, item, obj):
         pass  # create attached the volumes
@@ -1239,7 +1432,16 @@ class Servers(Kind):
         if obj.status in self.BUSY or any(
                 v not in attached for v in wanted):
             if not self.imp.wait(item):
-                self._attach(item, obj)
+                obj = self._attach(item, obj)
+            else:
+                return
+        wrong = self._wrong_deletion(item, obj)
+        if wrong and not self.imp.wait(item):
+            for volume_id, doomed in wrong.items():
+                # Compute API 2.85 and later.
+                self.conn.compute.update_volume_attachment(
+                    obj, volume_id, delete_on_termination=doomed)
+            self.imp.changed = True
 
 
 class FloatingIPs(Kind):
@@ -1332,9 +1534,9 @@ def write_addresses(path, addresses):
 
 
 # In the order the work is done: each needs only those before it.
-KINDS = (Flavors, ExternalNetworks, Keypairs, Networks, Subnets, Routers,
-         SecurityGroups, Images, Volumes, Ports, ServerGroups, Servers,
-         FloatingIPs)
+KINDS = (Flavors, ExternalNetworks, VolumeTypes, AvailabilityZones,
+         Keypairs, Networks, Subnets, Routers, SecurityGroups, Images,
+         Volumes, Ports, ServerGroups, Servers, FloatingIPs)
 
 
 class Importer:
@@ -1342,10 +1544,14 @@ class Importer:
 
     def __init__(self, conn, ids=None, journal=None, check_mode=False,
                  parallel=4, network_map=None, flavor_map=None,
-                 name_clash='create'):
+                 name_clash='create', volume_type_map=None, az_map=None):
         self.conn = conn
         self.network_map = network_map or {}
         self.flavor_map = flavor_map or {}
+        self.volume_type_map = volume_type_map or {}
+        self.az_map = az_map or {}
+        self.choices = []
+        self.unmatched = []
         self.name_clash = name_clash
         self.missing = []
         self.clashes = []
@@ -1398,6 +1604,21 @@ class Importer:
 
     def found(self, item, new_id):
         self.ids[item['id']] = new_id
+
+    def chose(self, item, new_id, line):
+        """``item`` (never created) is ``new_id`` in the target ('' for
+        the target's default), for the reason ``line`` gives."""
+        self.found(item, new_id)
+        if line not in self.choices:
+            self.choices.append(line)
+
+    def unmatch(self, item, line):
+        """``item`` has no match, for the reason ``line`` gives: the play
+        stops before anything is created."""
+        if item['id'] not in self.missing:
+            self.missing.append(item['id'])
+        if line not in self.unmatched:
+            self.unmatched.append(line)
 
     def keep(self, item, new_id, how):
         """``item`` is an existing resource, taken as ``how``: recorded by
@@ -1584,6 +1805,8 @@ class DownpourResources(OpenStackModule):
                        'choices': ['create', 'stop', 'adopt']},
         'network_map': {'type': 'dict', 'default': {}},
         'flavor_map': {'type': 'dict', 'default': {}},
+        'volume_type_map': {'type': 'dict', 'default': {}},
+        'az_map': {'type': 'dict', 'default': {}},
         'parallel': {'type': 'int', 'default': 4},
     }
     module_kwargs = {'supports_check_mode': True}
@@ -1595,7 +1818,9 @@ class DownpourResources(OpenStackModule):
             check_mode=self.check_mode, parallel=self.params['parallel'],
             network_map=self.params['network_map'],
             flavor_map=self.params['flavor_map'],
-            name_clash=self.params['name_clash'])
+            name_clash=self.params['name_clash'],
+            volume_type_map=self.params['volume_type_map'],
+            az_map=self.params['az_map'])
         try:
             importer.run(self.params['resources'])
         except ImportFailed as exc:
@@ -1616,6 +1841,8 @@ class DownpourResources(OpenStackModule):
         changed = importer.changed or bool(importer.pending)
         self.exit_json(changed=changed, ids=importer.ids,
                        missing=importer.missing, clashes=importer.clashes,
+                       choices=importer.choices,
+                       unmatched=importer.unmatched,
                        pending=importer.pending,
                        pending_types=importer.pending_types,
                        created=importer.created,

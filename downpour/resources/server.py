@@ -1,8 +1,10 @@
 """Servers: flavor, image (or a capture of the disk), keypair, ports with
-their fixed IPs, security groups and attached volumes, all by reference.
+their fixed IPs, security groups, availability zone and attached volumes
+(with whether Nova deletes each with the server), all by reference.
 """
 
 from downpour.errors import ResolveError
+from downpour.resources.availability_zone import AvailabilityZone
 from downpour.resources.base import Record, ResourceType, checked_uuid
 from downpour.resources.flavor import Flavor
 from downpour.resources.image import Image, ServerSnapshot
@@ -44,6 +46,10 @@ class Server(ResourceType):
         group = ServerGroup.for_server(exporter, obj)
         if group is not None:
             record.refs['server_group'] = group
+        zone = AvailabilityZone.of(exporter, 'compute',
+                                   obj.availability_zone)
+        if zone is not None:
+            record.refs['availability_zone'] = zone
         attached = cls._attached(exporter, obj)
         image_id = (obj.image or {}).get('id') if obj.image else None
         root = None
@@ -101,7 +107,34 @@ class Server(ResourceType):
                 Volume.want_contents(volume_record, volume)
             volumes.append(volume_record)
         record.refs['volumes'] = volumes
+        record.refs['delete_on_termination'] = cls._deleted_with(
+            exporter, obj, record, what)
+        # Nova shows user_data to admins only: a tenant cannot know whether
+        # a server has any, so every server says so.
+        exporter.warn(
+            '%s: its user_data (if it has any) is shown only to admins and '
+            'is not carried; to give the new server user data, set '
+            'user_data on its item in playbook.yml' % what)
         return record
+
+    @classmethod
+    def _deleted_with(cls, exporter, obj, record, what):
+        """The server's volumes (root included) that Nova deletes with it,
+        as the source says: delete_on_termination, shown since compute
+        API 2.3."""
+        # openstacksdk gives each as a dict with every key, None if unsaid.
+        shown = [v for v in obj.attached_volumes or [] if isinstance(v, dict)]
+        if any(v.get('delete_on_termination') is None for v in shown):
+            exporter.warn(
+                '%s: the source does not say whether its volumes are deleted '
+                'with it (compute API older than 2.3); in the target none is'
+                % what)
+        doomed = {v.get('id') for v in shown
+                  if v.get('delete_on_termination') is True}
+        mine = list(record.refs['volumes'])
+        if 'boot_volume' in record.refs:
+            mine.insert(0, record.refs['boot_volume'])
+        return [volume for volume in mine if volume.old_id in doomed]
 
     @classmethod
     def _attached(cls, exporter, obj):
@@ -110,9 +143,11 @@ class Server(ResourceType):
         for volume in Volume.all(exporter):
             for attachment in volume.attachments or []:
                 if attachment.get('server_id') == obj.id:
-                    attached.append((attachment.get('device') or '', volume))
+                    attached.append((str(attachment.get('device') or ''),
+                                     volume))
+        # /dev/vdz comes before /dev/vdaa: shorter names first.
         return [volume for _device, volume in
-                sorted(attached, key=lambda a: a[0])]
+                sorted(attached, key=lambda a: (len(a[0]), a[0]))]
 
     @classmethod
     def _image(cls, exporter, record, obj, image_id, wants_state, what):

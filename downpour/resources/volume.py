@@ -1,6 +1,9 @@
-"""Volumes: recreated with their size, and with their bytes on request."""
+"""Volumes: recreated with their size, type and zone (the target's own,
+chosen at import), and with their bytes on request."""
 
+from downpour.resources.availability_zone import AvailabilityZone
 from downpour.resources.base import Blob, Record, ResourceType, checked_uuid
+from downpour.resources.volume_type import VolumeType
 
 
 class Volume(ResourceType):
@@ -28,6 +31,12 @@ class Volume(ResourceType):
             info={'status': obj.status, 'size_gib': obj.size,
                   'volume_type': obj.volume_type})
         exporter.add(record)
+        volume_type = VolumeType.for_volume(exporter, obj)
+        if volume_type is not None:
+            record.refs['volume_type'] = volume_type
+        zone = AvailabilityZone.of(exporter, 'volume', obj.availability_zone)
+        if zone is not None:
+            record.refs['availability_zone'] = zone
         if wants_state:
             cls.want_contents(record, obj)
         return record

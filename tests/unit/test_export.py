@@ -162,8 +162,13 @@ def test_key_name_override(fake_cloud):
 def test_entry_by_id(fake_cloud):
     _, records = _resolve(fake_cloud, [
         Entry('volumes', id=sample.VOLUME_SPARE, save_state=False)])
-    volume, = records
+    volume = records[-1]
     assert volume.name == 'spare' and volume.blob is None
+    # Its type and zone come along, to be chosen at import, never created.
+    assert [(r.type, r.name) for r in records[:-1]] == [
+        ('volume_type', '__DEFAULT__'), ('availability_zone', 'nova')]
+    assert volume.refs['volume_type'] is records[0]
+    assert volume.refs['availability_zone'] is records[1]
 
 
 def test_unknown_name_names_file_section_and_entry(fake_cloud):

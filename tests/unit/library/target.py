@@ -231,6 +231,10 @@ class Target:
                 ('PUT', '/%s/{id}' % plural, self._updater(one, store)),
                 ('PUT', '/%s/{id}/tags' % plural, self._tagger(store))]
         nova = [
+            ('GET', '/os-availability-zone', lambda r: {
+                'availabilityZoneInfo': [{'zoneName': 'nova',
+                                          'zoneState': {'available': True},
+                                          'hosts': None}]}),
             ('GET', '/os-keypairs', lambda r: {'keypairs': [
                 {'keypair': copy.deepcopy(kp)}
                 for kp in self.keypairs.values()]}),
@@ -255,6 +259,15 @@ class Target:
             ('DELETE', '/images/{id}', self._delete_image),
             ('PUT', '/images/{id}/file', self._upload)]
         cinder = [
+            # One type, Cinder's default, and one zone for each service.
+            ('GET', '/types', lambda r: {'volume_types': [
+                {'id': 'type-default', 'name': '__DEFAULT__',
+                 'is_public': True, 'extra_specs': {}}]}),
+            ('GET', '/types/default', lambda r: {'volume_type': {
+                'id': 'type-default', 'name': '__DEFAULT__'}}),
+            ('GET', '/os-availability-zone', lambda r: {
+                'availabilityZoneInfo': [{'zoneName': 'nova',
+                                          'zoneState': {'available': True}}]}),
             ('GET', '/volumes/detail', lambda r: {'volumes': list(
                 copy.deepcopy(self.volumes).values())}),
             ('POST', '/volumes', self._create_volume),

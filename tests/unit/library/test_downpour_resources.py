@@ -27,6 +27,7 @@ import yaml
 
 from downpour import export, render
 from downpour.resourcefile import Entry
+from downpour.resources import BY_TYPE
 from tests.unit.fakecloud import FakeCloud
 from tests.unit.library.items import (
     external,
@@ -53,18 +54,13 @@ _SPEC = importlib.util.spec_from_file_location('downpour_resources', _PATH)
 dr = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(dr)
 
-# Chosen by the playbook's look, never made: no task of their own.
-LOOKED_AT = ('downpour_flavors', 'downpour_external_networks')
-# The playbook's tasks after the look, in order, and the types of each.
-BATCHES = (('downpour_keypairs', ('keypair',)),
-           ('downpour_networks', ('network', 'subnet')),
-           ('downpour_routers', ('router',)),
-           ('downpour_security_groups', ('security_group',)),
-           ('downpour_images', ('image', 'server_snapshot')),
-           ('downpour_volumes', ('volume',)),
-           ('downpour_server_groups', ('server_group',)),
-           ('downpour_servers', ('port', 'server')),
-           ('downpour_floating_ips', ('floating_ip',)))
+# The playbook's lists as render writes them: those only the look takes
+# (chosen, never made), then those of a task each, with their types.
+LOOKED_AT = tuple('downpour_' + key for key, title in render.BATCHES
+                  if title is None)
+BATCHES = tuple(('downpour_' + key, tuple(sorted(
+    t.type for t in BY_TYPE.values() if t.batch == key)))
+    for key, title in render.BATCHES if title is not None)
 EVERY_LIST = LOOKED_AT + tuple(key for key, _ in BATCHES)
 
 # What the sample's captures and volume hold (the image's bytes are
@@ -373,7 +369,10 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
         ('GET', '/networks'), ('GET', '/subnets'), ('GET', '/routers'),
         ('GET', '/ports'), ('GET', '/security-groups'), ('GET', '/images'),
         ('GET', '/volumes/detail'), ('GET', '/servers/detail'),
-        ('GET', '/os-server-groups'), ('GET', '/floatingips')])
+        ('GET', '/os-server-groups'), ('GET', '/floatingips'),
+        # Volume types and the zones of Nova and of Cinder, chosen.
+        ('GET', '/types'),
+        ('GET', '/os-availability-zone'), ('GET', '/os-availability-zone')])
 
 
 def test_check_mode_changes_nothing_and_says_what_is_pending(fake_cloud,
@@ -1768,6 +1767,7 @@ def test_the_documentation_is_yaml_and_lists_every_option():
                                                        'adopt']
     assert set(yaml.safe_load(dr.RETURN)) == {
         'ids', 'pending', 'pending_types', 'created', 'clashes', 'missing',
+        'choices', 'unmatched',
         'addresses'}
 
 

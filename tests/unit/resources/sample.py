@@ -170,8 +170,9 @@ def _server(id_, name, volumes=()):
             'description': None,
             'security_groups': [{'name': 'web'}],
             'os-extended-volumes:volumes_attached': [
-                {'id': v} for v in volumes],
+                {'id': v, 'delete_on_termination': False} for v in volumes],
             'server_groups': [GROUP],
+            'OS-EXT-AZ:availability_zone': 'nova',
             'addresses': {}}
 
 
@@ -206,13 +207,14 @@ def volumes():
         {'id': VOLUME_DATA, 'name': 'web-data', 'size': 1,
          'status': 'in-use', 'bootable': 'false', 'description': 'data',
          'metadata': {}, 'volume_type': '__DEFAULT__',
+         'availability_zone': 'nova',
          'attachments': [{'server_id': SERVER_1, 'device': '/dev/vdb',
                           'attachment_id': 'c0000000-0000-4000-8000-000000000001',
                           'volume_id': VOLUME_DATA}]},
         {'id': VOLUME_SPARE, 'name': 'spare', 'size': 2,
          'status': 'available', 'bootable': 'false', 'description': '',
          'metadata': {'purpose': 'scratch'}, 'volume_type': '__DEFAULT__',
-         'attachments': []},
+         'availability_zone': 'nova', 'attachments': []},
     ]
 
 
