@@ -8,6 +8,7 @@ reached.
 
 import dataclasses
 import logging
+import os
 
 from downpour import manifest, outdir, render, transfer
 from downpour.errors import ResolveError
@@ -15,6 +16,9 @@ from downpour.resources import BY_SECTION, BY_TYPE
 from downpour.resources.base import Inventory
 
 LOG = logging.getLogger(__name__)
+
+# The copy of the resource file in the output directory.
+RESOURCES = 'resources.yml'
 
 
 @dataclasses.dataclass
@@ -179,6 +183,7 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
         with outdir.locked(output_dir):
             records = exporter.resolve(_entries(resource_file))
             exporter.warn_leftover_captures()
+            _keep_resource_file(resource_file, output_dir)
             _write(conn, exporter, records, output_dir, cloud_name,
                    transfer.Captures(outdir.ExportState(output_dir),
                                      reuse_captures),
@@ -193,6 +198,19 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
                               blob=record.blob.path if record.blob else None))
     return ExportResult(output_dir=output_dir, records=records,
                         resources=rows, warnings=exporter.warnings)
+
+
+def _keep_resource_file(resource_file, output_dir):
+    """A copy of the resource file, with its options, beside the playbook:
+    downpour check --fit splits it by what fits the target."""
+    from downpour.resourcefile import ResourceFile
+    copy = ResourceFile(os.path.join(output_dir, RESOURCES))
+    for section in resource_file.as_dict():
+        for entry in resource_file.entries(section):
+            copy.add(entry)
+    if os.path.exists(copy.path):
+        os.unlink(copy.path)
+    copy.save()
 
 
 def _write(conn, exporter, records, output_dir, cloud_name, captures,
