@@ -595,12 +595,17 @@ def closure(start, items_by_key):
 
 def _entry_key(entry, export):
     """The item key of the resource a resource-file entry names."""
-    wanted = SECTION_TYPES[entry.section]
+    wanted = SECTION_TYPES.get(entry.section, entry.section.rstrip('s'))
+    # A floating IP is named by its address.
+    address = getattr(entry, 'address', None)
     for item in export.items:
         if item['type'] != wanted:
             continue
         if entry.id is not None:
             if item['id'] == entry.id:
+                return item['id']
+        elif address is not None:
+            if item.get('address') == address:
                 return item['id']
         elif item.get('name') == entry.name:
             return item['id']
@@ -620,7 +625,7 @@ def split(export, seen, cost, found, resources):
     taken = set()
     fit, rest = [], []
     ordered = resources.entries('servers') + [
-        e for section in SECTION_TYPES if section != 'servers'
+        e for section in resources.as_dict() if section != 'servers'
         for e in resources.entries(section)]
     for entry in ordered:
         key = _entry_key(entry, export)
