@@ -156,13 +156,13 @@ class Export:
                    name_clash=str(variables.get('name_clash') or 'create'),
                    sizes=sizes)
 
-    def blob_size(self, item):
+    def blob_size(self, item, default=0):
         """The bytes of an item's blob, from the manifest."""
         filename = item.get('filename') or ''
         marker = '}}/'
         if marker not in filename:
-            return 0
-        return self.sizes.get(filename.split(marker, 1)[1], 0)
+            return default
+        return self.sizes.get(filename.split(marker, 1)[1], default)
 
 
 # -- the look ---------------------------------------------------------------
@@ -617,6 +617,11 @@ def split(export, seen, cost, found, resources):
     its order, servers first as export takes them, each with everything it
     needs, while all of it fits together.  What needs a flavor or network
     the target lacks never fits."""
+    fit, rest, _taken = _split(export, seen, cost, found, resources)
+    return fit, rest
+
+
+def _split(export, seen, cost, found, resources):
     by_key = {i['id']: i for i in export.items}
     missing = set(seen.missing) | {
         i['id'] for i in export.items
@@ -648,7 +653,7 @@ def split(export, seen, cost, found, resources):
             fit.append(entry)
         else:
             rest.append(entry)
-    return fit, rest
+    return fit, rest, taken
 
 
 def write_split(export, seen, cost, found):
@@ -676,3 +681,28 @@ def write_split(export, seen, cost, found):
         out.save()
         paths.append(path)
     return paths
+
+
+def write_marks(export, seen, cost, found, result):
+    """check.yml beside the playbook: the item keys ``downpour graph``
+    marks (missing in the target, clashing, not fitting now)."""
+    dr = module()
+    missing = sorted(i['id'] for i in export.items
+                     if i['type'] in seen.chosen_types
+                     and seen.target(i['id']) is None)
+    clashes = sorted(i['id'] for i in export.items if any(
+        message.startswith(dr.describe(i) + ':') for message in seen.clashes))
+    not_fitting = []
+    source = os.path.join(export.output_dir, RESOURCES)
+    if not result.fits and os.path.isfile(source):
+        _fit, _rest, taken = _split(export, seen, cost, found,
+                                    ResourceFile.load(source))
+        not_fitting = sorted(i['id'] for i in export.items
+                             if i['id'] not in taken)
+    data = {'fits': result.fits, 'problems': list(result.problems),
+            'missing': missing, 'clash': clashes,
+            'not_fitting': not_fitting}
+    path = os.path.join(export.output_dir, 'check.yml')
+    render.write_atomic(path, yaml.safe_dump(data, sort_keys=False,
+                                             allow_unicode=True))
+    return path

@@ -42,6 +42,8 @@ class Check(lister.Lister):
         export, seen, cost, result, found = check.run_check(
             conn, parsed_args.output_dir)
         self._fits = result.fits
+        # What downpour graph marks.
+        check.write_marks(export, seen, cost, found, result)
         if result.fits:
             LOG.info('the import fits the target project')
         else:

@@ -6,9 +6,10 @@ check of a fresh target project fits, and makes only GET requests (logins
 aside, counted with tools/bench/reqcount); once the admin has lowered the
 project's instance quota it does not, names the short kind, and ``--fit``
 splits the resource file so that the part that fits is exported and
-imported within the quota.  A second workload, whose server has a flavor
-the target has nothing as large as and whose network's name the target
-already uses, is refused with both named.
+imported within the quota; ``downpour graph`` marks what did not fit.  A
+second workload, whose server has a flavor the target has nothing as large
+as and whose network's name the target already uses, is refused with both
+named, and marked in the graph.
 """
 
 import collections
@@ -160,6 +161,13 @@ def test_check_fits_then_is_short_and_fit_splits(tmp_path, migration):
         'servers': [{'name': 'app-1', 'save_state': False}]}
     assert yaml.safe_load(rest.read_text()) == {
         'servers': [{'name': 'app-2', 'save_state': False}]}
+    # The graph of the export shows what did not fit, drawn by dot.
+    drawn = run([BIN / 'downpour', 'graph', out], env).stdout
+    assert 'label="server\\napp-2\\ndoes not fit now"' in drawn, drawn
+    assert 'label="server\\napp-1"' in drawn, drawn
+    run([BIN / 'downpour', 'graph', out, '-o', tmp_path / 'graph.svg'], env)
+    svg = (tmp_path / 'graph.svg').read_text()
+    assert svg.count('does not fit now') == 2, svg  # app-2 and its port
 
     # What fits moves now: exported and imported within the quota.
     out2 = tmp_path / 'out-fit'
@@ -228,6 +236,10 @@ def test_check_names_a_missing_flavor_and_a_clash(tmp_path, migration):
     assert "network 'clash-net'" in clashes[0]
     assert theirs.id in clashes[0]
     assert 'a new one is made beside it' in clashes[0]
+    drawn = run([BIN / 'downpour', 'graph', out], env).stdout
+    assert 'network\\nclash-net\\nname used in the target' in drawn, drawn
+    assert 'flavor\\ncheck-huge\\n64 vCPU, 1024 MiB\\nmissing in the ' \
+        'target' in drawn, drawn
     # Nothing was made in the target.
     assert [n.id for n in target.conn.network.networks(
         project_id=target.project_id)] == [theirs.id]
