@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import os
 
-from downpour import manifest, outdir, render, transfer
+from downpour import ansiblefiles, manifest, outdir, render, transfer
 from downpour.errors import ResolveError
 from downpour.resources import BY_SECTION, BY_TYPE
 from downpour.resources.base import Inventory
@@ -221,6 +221,7 @@ def _write(conn, exporter, records, output_dir, cloud_name, captures,
     transfer.fetch_all(conn, blobs, output_dir, keep_captures=keep_captures,
                        parallel=parallel, captures=captures)
     render.write_playbook(records, output_dir)
+    ansiblefiles.write(output_dir)
     manifest.write(records, output_dir, cloud_name=cloud_name,
                    warnings=exporter.warnings)
     captures.state.finish()

@@ -13,8 +13,10 @@ named, and marked in the graph.
 """
 
 import collections
+import csv
 import json
 import os
+import subprocess
 
 import pytest
 import yaml
@@ -80,6 +82,20 @@ def _check(out, env, *extra, counts=None):
     for row in json.loads(proc.stdout):
         rows[row['Check']].append(row)
     return proc.returncode, rows, proc.stderr
+
+
+def _play(out, env):
+    proc = subprocess.run(  # noqa: S603 - our own command
+        [str(BIN / 'ansible-playbook'), 'playbook.yml', '-e', 'cloud=dst'],
+        cwd=out, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return proc
+
+
+def _summary(output):
+    """The lines of the play's last task."""
+    assert 'TASK [Summary]' in output, output[-3000:]
+    return output.split('TASK [Summary]', 1)[1].split('PLAY RECAP', 1)[0]
 
 
 def _requests(counts):
@@ -175,9 +191,26 @@ def test_check_fits_then_is_short_and_fit_splits(tmp_path, migration):
     status, rows, err = _check(out2, env)
     assert status == 0, err
     assert _quota(rows, 'instances') == (1, 0, 'ok')
-    proc = run([BIN / 'ansible-playbook', out2 / 'playbook.yml',
-                '-e', 'cloud=dst'], env)
+    # Run in the output directory: its ansible.cfg and inventory leave
+    # Ansible nothing to warn about, and the play ends with its summary.
+    proc = _play(out2, env)
     assert recap_changed(proc.stdout) > 0
+    assert '[WARNING]' not in proc.stdout + proc.stderr, proc.stderr
+    summary = _summary(proc.stdout)
+    assert 'server: 1 created, 0 already there' in summary, summary
+    assert 'volume: 1 created, 0 already there' in summary, summary
+    assert 'flavor: 0 created, 1 already there' in summary, summary
+    assert 'uuids.csv (old ID -> new ID): %s/uuids.csv' % out2 in summary
+    # A second run changes nothing, and says so.
+    again = _play(out2, env)
+    assert recap_changed(again.stdout) == 0
+    summary = _summary(again.stdout)
+    assert 'server: 0 created, 1 already there' in summary, summary
+    assert '7 of 7 tasks skipped: the look found nothing for them to do' \
+        in summary, summary
+    olds = [row['Old'] for row in csv.DictReader(
+        open(out2 / 'uuids.csv', encoding='utf-8'))]
+    assert len(olds) == len(set(olds)) > 0
     dst = target.conn
     assert [s.name for s in dst.compute.servers()] == ['app-1']
     (server,) = dst.compute.servers()
