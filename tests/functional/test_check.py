@@ -118,6 +118,14 @@ def test_check_fits_then_is_short_and_fit_splits(tmp_path, migration):
     resources.write_text(yaml.safe_dump({'servers': [
         {'name': 'app-1', 'save_state': False},
         {'name': 'app-2', 'save_state': False}]}))
+    # The resource file's graph, resolved in the source without an export.
+    drawn = run([BIN / 'downpour', '--os-cloud', 'src', 'graph', resources],
+                env).stdout
+    for label in ('server\\napp-1', 'server\\napp-2', 'network\\napp-net',
+                  'router\\napp-router', 'security group\\napp-sg',
+                  'volume\\napp-data\\n1 GiB', 'keypair\\napp-key',
+                  'image\\napp-image'):
+        assert 'label="%s' % label in drawn, (label, drawn)
     out = tmp_path / 'out'
     run([BIN / 'downpour', '--os-cloud', 'src', 'export', resources, out],
         env)

@@ -275,3 +275,52 @@ def test_the_command_exits_1_naming_what_is_short(capsys, fake_cloud,
         'volumes': [{'name': 'spare', 'save_state': False}]}
     _quotas(fake_cloud)
     assert app.main(['--os-cloud', 'fake', 'check', str(out)]) == 0
+
+
+def test_a_keypair_with_another_key_fails_the_check_and_the_rest_goes_on(
+        fake_cloud, tmp_path):
+    out = _output_dir(fake_cloud, tmp_path)
+    target = Target(fake_cloud)
+    _quotas(fake_cloud)
+    target.add_keypair('app-key', 'ssh-ed25519 AAAAOTHER someone@else')
+
+    _exported, _seen, _cost, result, _found = check.run_check(
+        fake_cloud.connect(), str(out))
+
+    assert not result.fits
+    rows = _rows(result)
+    assert rows['keypair'][2].startswith('FAILS: keypair ')
+    assert 'another public key' in rows['keypair'][2]
+    # The kinds after it were looked at all the same.
+    assert rows['instances'] == (2, 7, 'ok')
+    assert rows['security groups'] == (1, 9, 'ok')
+
+
+def test_compute_limits_when_the_quota_set_is_not_shown(fake_cloud,
+                                                        tmp_path):
+    out = _output_dir(fake_cloud, tmp_path)
+    Target(fake_cloud)
+    _quotas(fake_cloud)
+    # A cloud whose policy keeps quota sets from members: the limits,
+    # which every member may read, say as much.
+    fake_cloud.get('compute', '/os-quota-sets/%s/detail' % PROJECT_ID,
+                   status_code=403, json={'forbidden': {
+                       'code': 403, 'message': 'Policy does not allow'}})
+    fake_cloud.get('compute', '/limits', json={'limits': {'rate': [],
+                   'absolute': {
+                       'maxTotalInstances': 3, 'totalInstancesUsed': 2,
+                       'maxTotalCores': 8, 'totalCoresUsed': 2,
+                       'maxTotalRAMSize': 8192, 'totalRAMUsed': 1024,
+                       'maxServerGroups': 10, 'totalServerGroupsUsed': 0,
+                       'maxServerGroupMembers': 10}}})
+
+    _exported, _seen, _cost, result, _found = check.run_check(
+        fake_cloud.connect(), str(out))
+
+    rows = _rows(result)
+    assert rows['instances'] == (2, -1, 'SHORT by 1')
+    assert rows['cores'] == (2, 4, 'ok')
+    assert rows['RAM (MiB)'] == (4096, 3072, 'ok')
+    assert rows['key pairs'] == (1, '', 'not reported')
+    assert result.problems == [
+        'instances (needs 2, 1 free): not enough quota']

@@ -144,3 +144,25 @@ def test_without_dot(monkeypatch):
 def test_nothing_there(tmp_path, capsys):
     assert app.main(['graph', str(tmp_path / 'nope')]) == 1
     assert 'no such file or directory' in capsys.readouterr().err
+
+
+def test_a_resource_file_is_resolved_in_the_source(fake_cloud, tmp_path,
+                                                   monkeypatch, capsys):
+    from tests.unit import querycloud
+    from tests.unit.resources import sample
+    querycloud.make_clouds_yaml(tmp_path, monkeypatch)
+    sample.register(fake_cloud)
+    path = tmp_path / 'r.yml'
+    path.write_text('servers:\n  - name: web-2\n    save_state: false\n')
+    assert app.main(['--os-cloud', 'fake', 'graph', str(path)]) == 0
+    text = capsys.readouterr().out
+    for label in ('server\\nweb-2', 'network\\napp-net',
+                  'subnet\\napp-subnet', 'router\\napp-router',
+                  'security group\\nweb', 'image\\ncirros',
+                  'flavor\\nm1.small\\n1 vCPU, 2048 MiB'):
+        assert 'label="%s' % label in text, label
+    assert 'web-1' not in text
+    # Only looked: nothing captured or downloaded.
+    assert {r.method for r in fake_cloud.history} <= {'GET', 'POST'}
+    assert [r.path for r in fake_cloud.history if r.method == 'POST'] == [
+        '/v3/auth/tokens']
