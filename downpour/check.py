@@ -671,6 +671,10 @@ def write_split(export, seen, cost, found):
         path = os.path.join(export.output_dir, name)
         if os.path.exists(path):
             os.unlink(path)
+        if not entries:
+            LOG.warning('%s: no entry %s: not written', name,
+                        'fits now' if name == FIT else 'is left')
+            continue
         out = ResourceFile(path)
         chosen = {(e.section, e.index) for e in entries}
         # In the order of the original file, sections and entries.

@@ -45,7 +45,9 @@ class Check(lister.Lister):
         # What downpour graph marks.
         check.write_marks(export, seen, cost, found, result)
         if result.fits:
-            LOG.info('the import fits the target project')
+            LOG.info('the import fits the target project%s',
+                     ': --fit has nothing to split' if parsed_args.fit
+                     else '')
         else:
             LOG.error('the import does not fit or does not resolve: %s',
                       '; '.join(result.problems))

@@ -3,6 +3,7 @@
 does not, the split, and that nothing but GET requests is made."""
 
 import json
+import os
 import types
 
 import pytest
@@ -324,3 +325,26 @@ def test_compute_limits_when_the_quota_set_is_not_shown(fake_cloud,
     assert rows['key pairs'] == (1, '', 'not reported')
     assert result.problems == [
         'instances (needs 2, 1 free): not enough quota']
+
+
+def test_nothing_fits(fake_cloud, tmp_path):
+    out = _output_dir(fake_cloud, tmp_path)
+    Target(fake_cloud)
+    _quotas(fake_cloud, network={'ports': 0})
+
+    exported, seen, cost, _result, found = check.run_check(
+        fake_cloud.connect(), str(out))
+
+    # Every server needs a port; the spare volume needs none.
+    paths = check.write_split(exported, seen, cost, found)
+    assert [os.path.basename(p) for p in paths] == ['fit.yml', 'rest.yml']
+    _quotas(fake_cloud, network={'ports': 0}, volume={'volumes': 0})
+    exported, seen, cost, _result, found = check.run_check(
+        fake_cloud.connect(), str(out))
+    paths = check.write_split(exported, seen, cost, found)
+    assert [os.path.basename(p) for p in paths] == ['rest.yml']
+    assert not (out / 'fit.yml').exists()
+    assert yaml.safe_load((out / 'rest.yml').read_text()) == {
+        'servers': [{'name': 'web-1'},
+                    {'name': 'web-2', 'save_state': False}],
+        'volumes': [{'name': 'spare', 'save_state': False}]}
