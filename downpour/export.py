@@ -8,13 +8,17 @@ reached.
 
 import dataclasses
 import logging
+import os
 
-from downpour import manifest, outdir, render, transfer
+from downpour import ansiblefiles, manifest, outdir, render, transfer
 from downpour.errors import ResolveError
 from downpour.resources import BY_SECTION, BY_TYPE
 from downpour.resources.base import Inventory
 
 LOG = logging.getLogger(__name__)
+
+# The copy of the resource file in the output directory.
+RESOURCES = 'resources.yml'
 
 
 @dataclasses.dataclass
@@ -186,6 +190,7 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
         with outdir.locked(output_dir):
             records = exporter.resolve(_entries(resource_file))
             exporter.warn_leftover_captures()
+            _keep_resource_file(resource_file, output_dir)
             state = outdir.ExportState(output_dir, fresh=recapture)
             if state.resuming:
                 LOG.warning('continuing the export into %s begun at %s '
@@ -206,6 +211,19 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
                         resources=rows, warnings=exporter.warnings)
 
 
+def _keep_resource_file(resource_file, output_dir):
+    """A copy of the resource file, with its options, beside the playbook:
+    downpour check --fit splits it by what fits the target."""
+    from downpour.resourcefile import ResourceFile
+    copy = ResourceFile(os.path.join(output_dir, RESOURCES))
+    for section in resource_file.as_dict():
+        for entry in resource_file.entries(section):
+            copy.add(entry)
+    if os.path.exists(copy.path):
+        os.unlink(copy.path)
+    copy.save()
+
+
 def _write(conn, exporter, records, output_dir, cloud_name, captures,
            keep_captures, parallel):
     """Everything written into the output directory, by its one writer."""
@@ -214,6 +232,7 @@ def _write(conn, exporter, records, output_dir, cloud_name, captures,
     transfer.fetch_all(conn, blobs, output_dir, keep_captures=keep_captures,
                        parallel=parallel, captures=captures)
     render.write_playbook(records, output_dir)
+    ansiblefiles.write(output_dir)
     manifest.write(records, output_dir, cloud_name=cloud_name,
                    warnings=exporter.warnings)
     captures.state.finish()

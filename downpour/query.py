@@ -18,12 +18,13 @@ for the reader).
 
 import collections
 import dataclasses
+import datetime
 import fnmatch
 import logging
 
 from downpour import cloud
 from downpour.errors import DownpourError
-from downpour.resourcefile import SECTIONS, STATEFUL_SECTIONS, Entry
+from downpour.resourcefile import SECTIONS, STATEFUL_SECTIONS, Entry, quote
 
 LOG = logging.getLogger(__name__)
 
@@ -50,18 +51,55 @@ class Filters:
     include_public: bool = False
     # For new server and volume entries; None leaves the option out.
     save_state: bool | None = None
+    # Selection strategies (doc/source/usage.rst).  --all: every section,
+    # all the project owns.
+    select_all: bool = False
+    # --used: images, keypairs and security groups only as far as a
+    # selected server uses them.
+    used_only: bool = False
+    # More server restrictions: the servers sharing this server's hostId;
+    # on one of these networks (name or ID); with one of these tags;
+    # created before / at or after (aware datetimes).
+    same_host_as: str | None = None
+    server_networks: list[str] = dataclasses.field(default_factory=list)
+    server_tags: list[str] = dataclasses.field(default_factory=list)
+    created_before: datetime.datetime | None = None
+    created_after: datetime.datetime | None = None
 
     def patterns(self, section):
         """The name patterns for a section, [] when it is not searched."""
         names = getattr(self, _PATTERN_FIELDS[section])
-        if section == 'servers' and not names and (
-                self.server_flavors or self.server_statuses):
+        if names:
+            return list(names)
+        if self.select_all:
             return ['*']
-        return list(names)
+        if section == 'servers' and self.restricts_servers():
+            return ['*']
+        if self.used_only and section in USED_SECTIONS:
+            return ['*']
+        return []
+
+    def restricts_servers(self):
+        return bool(self.server_flavors or self.server_statuses
+                    or self.same_host_as or self.server_networks
+                    or self.server_tags or self.created_before
+                    or self.created_after)
 
     def check(self):
         if not any(self.patterns(section) for section in SECTIONS):
             raise DownpourError('nothing to query: give at least one filter')
+        if self.used_only and not self.patterns('servers'):
+            raise DownpourError('--used selects what the selected servers '
+                                'use: select servers too (--server-name, '
+                                '--all or a server filter)')
+        if self.created_before and self.created_after and \
+                self.created_after >= self.created_before:
+            raise DownpourError('--created-after must be earlier than '
+                                '--created-before')
+
+
+# What --used restricts to the selected servers' own.
+USED_SECTIONS = ('images', 'keypairs', 'security_groups')
 
 
 _PATTERN_FIELDS = {
@@ -99,15 +137,53 @@ def find(conn, filters) -> list[Match]:
     """The resources matching ``filters``, sorted by section, name, id."""
     filters.check()
     matches = []
+    # Servers are searched first: --used follows the selected ones.
+    context = Context(conn)
     for section in SECTIONS:
         patterns = filters.patterns(section)
         if not patterns:
             continue
         with cloud.cloud_errors('listing %s' % section.replace('_', ' '),
                                 conn=conn):
-            resources = list(_LISTERS[section](conn, filters))
-        matches.extend(_select(section, resources, patterns, conn, filters))
+            if section == 'networks':
+                # --network may have listed them already.
+                resources = context.networks()
+            else:
+                resources = list(_LISTERS[section](conn, filters))
+            if section == 'servers':
+                context.servers = resources
+            chosen = _select(section, resources, patterns, conn, filters,
+                             context)
+        if section == 'servers':
+            ids = {match.id for match in chosen}
+            context.selected = [r for r in resources if r.id in ids]
+        matches.extend(chosen)
     return matches
+
+
+class Context:
+    """What the strategies need besides a section's own listing, each
+    listed once, when first needed."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.servers = []
+        self.selected = []
+        self._ports = None
+        self._networks = None
+
+    def ports(self):
+        if self._ports is None:
+            with cloud.cloud_errors('listing ports', conn=self.conn):
+                self._ports = list(self.conn.network.ports(
+                    project_id=self.conn.current_project_id))
+        return self._ports
+
+    def networks(self):
+        if self._networks is None:
+            with cloud.cloud_errors('listing networks', conn=self.conn):
+                self._networks = list(self.conn.network.networks())
+        return self._networks
 
 
 def add_matches(resource_file, matches, filters):
@@ -154,17 +230,20 @@ def matches_any(name, patterns):
                for pattern in patterns)
 
 
-def _select(section, resources, patterns, conn, filters):
+def _select(section, resources, patterns, conn, filters, context=None):
     # Names are counted over everything listed, not only what matched:
     # export looks names up among all of them.
     counts = collections.Counter(r.name for r in resources if r.name)
     keep = _RESTRICTIONS.get(section, lambda conn, filters: None)(
         conn, filters)
+    context = context or Context(conn)
+    keeps = [k for k in (keep, _strategy(section, filters, context))
+             if k is not None]
     selected = []
     for resource in resources:
         if not matches_any(resource.name, patterns):
             continue
-        if keep is not None and not keep(resource):
+        if not all(k(resource) for k in keeps):
             continue
         selected.append(Match(
             section=section,
@@ -257,6 +336,123 @@ def _server_restriction(conn, filters):
                 return False
         return True
     return keep
+
+
+# -- selection strategies ------------------------------------------------------
+
+def _strategy(section, filters, context):
+    """The restriction of the selection strategies for ``section``,
+    None when none applies."""
+    keeps = []
+    if section == 'servers':
+        keeps = [k for k in (_same_host(filters, context),
+                             _on_networks(filters, context),
+                             _tagged(filters), _created(filters)) if k]
+    elif filters.used_only and section in USED_SECTIONS:
+        keeps = [_USED[section](context)]
+    elif filters.select_all and section == 'images' and \
+            not filters.image_names:
+        # Everything the project owns: images shared with it are not its
+        # own (those its servers use come along with them anyway).
+        project = context.conn.current_project_id
+        keeps = [lambda image: image.owner == project
+                 or (filters.include_public
+                     and image.visibility in ('public', 'community'))]
+    if not keeps:
+        return None
+    return lambda resource: all(keep(resource) for keep in keeps)
+
+
+def _same_host(filters, context):
+    if not filters.same_host_as:
+        return None
+    wanted = filters.same_host_as
+    found = [s for s in context.servers if s.id == wanted] or \
+        [s for s in context.servers if s.name == wanted]
+    if len(found) != 1:
+        raise DownpourError('--same-host-as %s: %s' % (
+            quote(wanted), 'no server has that name or ID' if not found
+            else '%d servers have that name; give its ID' % len(found)))
+    host = found[0].host_id
+    if not host:
+        raise DownpourError('--same-host-as %s: the cloud shows no host for '
+                            'that server (status %s)'
+                            % (quote(wanted), found[0].status))
+    return lambda server: server.host_id == host
+
+
+def _on_networks(filters, context):
+    if not filters.server_networks:
+        return None
+    wanted = set(filters.server_networks)
+    networks = {net.id for net in context.networks()
+                if net.id in wanted or net.name in wanted}
+    for name in wanted:
+        if not any(n.id == name or n.name == name
+                   for n in context.networks()):
+            LOG.warning('no network is named or has the ID %r', name)
+    on = {port.device_id for port in context.ports()
+          if port.network_id in networks}
+    return lambda server: server.id in on
+
+
+def _tagged(filters):
+    if not filters.server_tags:
+        return None
+    wanted = set(filters.server_tags)
+    return lambda server: bool(wanted & set(server.tags or []))
+
+
+def _created(filters):
+    if not (filters.created_before or filters.created_after):
+        return None
+
+    def keep(server):
+        created = parse_time(server.created_at)
+        if created is None:
+            return False
+        if filters.created_before and not created < filters.created_before:
+            return False
+        if filters.created_after and created < filters.created_after:
+            return False
+        return True
+    return keep
+
+
+def parse_time(text):
+    """An aware datetime from an ISO 8601 date or time; without a zone,
+    UTC.  None for what is not one."""
+    try:
+        value = datetime.datetime.fromisoformat(str(text).replace('Z',
+                                                                  '+00:00'))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value
+
+
+def _used_images(context):
+    used = {(s.image or {}).get('id') for s in context.selected}
+    return lambda image: image.id in used
+
+
+def _used_keypairs(context):
+    used = {s.key_name for s in context.selected if s.key_name}
+    return lambda keypair: keypair.name in used
+
+
+def _used_security_groups(context):
+    # By the selected servers' ports: the compute API names a server's
+    # groups by name only, and names repeat.
+    servers = {s.id for s in context.selected}
+    used = {group for port in context.ports() if port.device_id in servers
+            for group in port.security_group_ids or []}
+    return lambda group: group.id in used
+
+
+_USED = {'images': _used_images, 'keypairs': _used_keypairs,
+         'security_groups': _used_security_groups}
 
 
 def _owned(conn):

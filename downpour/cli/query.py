@@ -1,5 +1,6 @@
 """``downpour query``: add resources found in the cloud to a resource file."""
 
+import argparse
 import logging
 
 from cliff import lister
@@ -71,6 +72,7 @@ class Query(lister.Lister):
             '--no-save-state', dest='save_state', action='store_false',
             help='new server and volume entries say save_state: false: '
                  'recreate them empty')
+        _add_strategies(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -86,6 +88,13 @@ class Query(lister.Lister):
             server_statuses=parsed_args.server_statuses,
             include_public=parsed_args.include_public,
             save_state=parsed_args.save_state,
+            select_all=parsed_args.select_all,
+            used_only=parsed_args.used_only,
+            same_host_as=parsed_args.same_host_as,
+            server_networks=parsed_args.server_networks,
+            server_tags=parsed_args.server_tags,
+            created_before=parsed_args.created_before,
+            created_after=parsed_args.created_after,
         )
         # Bad input is reported before any cloud is contacted.
         filters.check()
@@ -103,3 +112,61 @@ class Query(lister.Lister):
         return (('Section', 'Name', 'ID'),
                 [(match.section, match.name or '', match.id)
                  for _entry, match in added])
+
+
+def _time(text):
+    value = query.parse_time(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            'not a date or time such as 2026-11-30 or 2026-11-30T18:00:00Z: '
+            '%r' % text)
+    return value
+
+
+def _add_strategies(parser):
+    group = parser.add_argument_group(
+        'selection strategies',
+        'Server filters combine: a server is added when it passes every '
+        'one given (and each repeated filter is "any of these").')
+    group.add_argument(
+        '--all', dest='select_all', action='store_true',
+        help='everything the project owns: all its servers, volumes, '
+             'images (not those shared with it; public ones too with '
+             '--include-public), keypairs, networks and security groups')
+    group.add_argument(
+        '--used', dest='used_only', action='store_true',
+        help='images, keypairs and security groups only as far as a '
+             'selected server uses them (its image, its keypair, the '
+             'groups of its ports); select servers too (--server-name, '
+             '--all or a server filter)')
+    group.add_argument(
+        '--same-host-as', dest='same_host_as', metavar='SERVER',
+        help='only servers on the same host as SERVER (name or ID), by the '
+             'host hash (hostId) the compute API shows every member')
+    group.add_argument(
+        '--status', dest='server_statuses', metavar='STATUS',
+        action='append', default=[],
+        help='only servers with this status, any case (as '
+             '--server-status; repeatable)')
+    group.add_argument(
+        '--flavor', dest='server_flavors', metavar='FLAVOR',
+        action='append', default=[],
+        help='only servers of this flavor, by name or ID (as '
+             '--server-flavor; repeatable)')
+    group.add_argument(
+        '--network', dest='server_networks', metavar='NETWORK',
+        action='append', default=[],
+        help='only servers with a port on this network, by name or ID '
+             '(repeatable)')
+    group.add_argument(
+        '--tag', dest='server_tags', metavar='TAG', action='append',
+        default=[], help='only servers with this tag (repeatable)')
+    group.add_argument(
+        '--created-before', dest='created_before', metavar='TIME',
+        type=_time,
+        help='only servers created before TIME (ISO 8601 date or time; '
+             'UTC unless it says otherwise)')
+    group.add_argument(
+        '--created-after', dest='created_after', metavar='TIME',
+        type=_time,
+        help='only servers created at or after TIME')

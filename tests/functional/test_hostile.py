@@ -204,7 +204,10 @@ def test_hostile_values_arrive_identical(tmp_path, migration):
     inside = _listing(out)
     assert {p for p in inside if os.sep not in p} == {
         'playbook.yml', 'manifest.yml', 'requirements.yml', 'uuids.csv',
-        'journal.csv', 'blobs', 'library'}, inside
+        'journal.csv', 'blobs', 'library', 'resources.yml', 'inventory',
+        'ansible.cfg', 'filter_plugins',
+        # The export's lock and its record of when it began and ended.
+        '.downpour.lock', '.downpour-export.json'}, inside
     assert {p for p in inside if p.startswith('library' + os.sep)} == {
         os.path.join('library', 'downpour_resources.py')}
     blob_names = {p.split(os.sep, 1)[1] for p in inside

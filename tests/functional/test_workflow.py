@@ -10,6 +10,7 @@ nothing.
 """
 
 import csv
+import html
 import time
 
 import pytest
@@ -117,6 +118,14 @@ def test_demo_workload_moves_to_target(tmp_path, workflow_env):
     export_time = time.monotonic() - started
     assert (out / 'playbook.yml').is_file()
     assert (out / 'requirements.yml').is_file()
+    # A picture of what moves, drawn by Graphviz: every server, network
+    # and volume of the demo is in it.
+    run([BIN / 'downpour', 'graph', str(out), '-o', str(tmp_path / 'g.svg')],
+        env)
+    svg = html.unescape((tmp_path / 'g.svg').read_text())
+    for name in ('-web', '-db', '-net', '-subnet', '-router', '-sg', '-data',
+                 '-spare', '-image'):
+        assert '>%s%s<' % (PREFIX, name) in svg, name
     # The source is as it was: capture images, snapshots and temporary
     # volumes made for the export are gone again.
     assert source_state() == before

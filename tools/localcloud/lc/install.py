@@ -14,7 +14,9 @@ import sys
 from . import settings
 from .procs import HarnessError
 
-APT_PACKAGES = ["rabbitmq-server", "qemu-utils"]
+# graphviz is not the clouds' but the tests' and docs': downpour graph
+# renders with its dot, and the docs draw the demo with it.
+APT_PACKAGES = ["rabbitmq-server", "qemu-utils", "graphviz"]
 STAMP = ".downpour-localcloud-installed"
 
 
@@ -24,6 +26,8 @@ def _apt_missing():
         missing.append("rabbitmq-server")
     if not shutil.which("qemu-img"):
         missing.append("qemu-utils")
+    if not shutil.which("dot"):
+        missing.append("graphviz")
     return missing
 
 

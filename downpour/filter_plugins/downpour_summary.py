@@ -1,0 +1,58 @@
+# Licensed under the Apache License, Version 2.0.
+#
+# Shipped by ``downpour export`` in OUTPUT_DIR/filter_plugins/, where
+# Ansible finds it beside playbook.yml.  The playbook's last task prints
+# what it returns: what the import created and found, per type, and where
+# its files are.  A filter runs inside ansible-playbook: no module process.
+
+import os
+
+
+def _type(item):
+    return item.get('csv_type') or str(item.get('type', '')).replace('_', ' ')
+
+
+def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv):
+    """Lines: per type, how many were created by this run and how many
+    the target had already (this import's from an earlier run, a keypair
+    reused, a flavor or external network chosen, a resource adopted); the
+    tasks skipped because the look found nothing for them; the files."""
+    created = {}
+    for result in made or []:
+        if not isinstance(result, dict):
+            continue
+        for entry in result.get('created') or []:
+            created[entry.get('old')] = entry
+    found_ids = found_ids or {}
+    rows = {}
+    for item in items or []:
+        kind = _type(item)
+        row = rows.setdefault(kind, [0, 0])
+        if item.get('id') in created:
+            row[0] += 1
+        elif item.get('id') in found_ids:
+            row[1] += 1
+    total_created = sum(r[0] for r in rows.values())
+    total_found = sum(r[1] for r in rows.values())
+    lines = ['%d created, %d already there' % (total_created, total_found)]
+    for kind, (made_now, there) in rows.items():
+        lines.append('%s: %d created, %d already there' % (kind, made_now,
+                                                           there))
+    skipped = sum(1 for result in made or []
+                  if isinstance(result, dict) and result.get('skipped'))
+    if skipped:
+        lines.append('%d of %d tasks skipped: the look found nothing for '
+                     'them to do' % (skipped, len(made)))
+    lines.append('uuids.csv (old ID -> new ID): %s' % uuids_csv)
+    lines.append('journal.csv: %s' % os.path.join(playbook_dir,
+                                                  'journal.csv'))
+    addresses = os.path.join(playbook_dir, 'addresses.csv')
+    if os.path.exists(addresses):
+        lines.append('addresses.csv (old address -> new address): %s'
+                     % addresses)
+    return lines
+
+
+class FilterModule:
+    def filters(self):
+        return {'downpour_summary': downpour_summary}

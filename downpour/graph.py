@@ -1,0 +1,229 @@
+"""``downpour graph``: what moves, and what it needs, as a Graphviz graph.
+
+From an output directory the graph is read from the playbook (each item's
+references to other items) with the sizes from the manifest, and the marks
+of the last ``downpour check`` (check.yml): a flavor or network the target
+lacks, a name the target already uses, what did not fit.  From a resource
+file it is resolved in the source cloud as export would, with GET requests
+only and nothing downloaded.
+
+Every name comes from a cloud and is untrusted: it only ever appears inside
+a quoted DOT string, escaped; node IDs are downpour's own (n1, n2, ...).
+"""
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import unicodedata
+
+import yaml
+
+from downpour import check
+from downpour.errors import DownpourError
+
+# Rank along what moves: a server, its ports, their networks, subnets and
+# routers.  An edge goes from the lower rank to the higher, whichever
+# refers to which (a subnet names its network, yet is drawn under it).
+RANK = {'server': 0, 'volume': 1, 'server_snapshot': 1, 'image': 1,
+        'keypair': 1, 'server_group': 1, 'flavor': 1, 'port': 1,
+        'floating_ip': 2, 'security_group': 2, 'network': 2, 'subnet': 3,
+        'router': 4, 'external_network': 5}
+SHAPES = {'server': 'box3d', 'volume': 'cylinder', 'image': 'note',
+          'server_snapshot': 'note', 'network': 'hexagon',
+          'external_network': 'hexagon', 'subnet': 'ellipse',
+          'router': 'diamond', 'port': 'circle', 'keypair': 'component',
+          'security_group': 'octagon', 'flavor': 'tab',
+          'floating_ip': 'doublecircle', 'server_group': 'folder'}
+MARKS = {'missing': ('red', 'missing in the target'),
+         'clash': ('darkorange', 'name used in the target'),
+         'not_fitting': ('gray50', 'does not fit now')}
+# check.yml, written by downpour check beside the playbook.
+CHECK = 'check.yml'
+FORMATS = ('dot', 'svg', 'png')
+
+
+@dataclasses.dataclass
+class Node:
+    key: str
+    type: str
+    name: str
+    detail: str = ''
+    marks: tuple = ()
+
+
+@dataclasses.dataclass
+class Graph:
+    nodes: list
+    edges: list  # (key, key)
+
+
+def _size(num_bytes):
+    value = float(num_bytes)
+    for unit in ('B', 'KiB', 'MiB', 'GiB'):
+        if value < 1024 or unit == 'GiB':
+            return ('%d %s' % (value, unit) if unit == 'B'
+                    else '%.1f %s' % (value, unit))
+        value /= 1024
+    return ''  # pragma: no cover
+
+
+def _detail(item, exported):
+    kind = item['type']
+    size = exported.blob_size(item, None)
+    if kind == 'volume':
+        text = '%s GiB' % item.get('size')
+        if size is not None:
+            text += ', %s of contents' % _size(size)
+        return text
+    if kind in ('image', 'server_snapshot') and size is not None:
+        return _size(size)
+    if kind == 'flavor':
+        return '%s vCPU, %s MiB' % (item.get('vcpus'), item.get('ram'))
+    if kind == 'subnet':
+        return str((item.get('attributes') or {}).get('cidr') or '')
+    if kind == 'port':
+        return ', '.join(str(f.get('ip_address'))
+                         for f in item.get('fixed_ips') or [])
+    if kind == 'security_group':
+        return '%d rules' % len(item.get('rules') or [])
+    return ''
+
+
+def from_output(output_dir):
+    """The graph of an export, marked as its last check found it."""
+    exported = check.Export.load(output_dir)
+    marks = _marks(output_dir)
+    keys = {item['id'] for item in exported.items}
+    nodes, edges = [], []
+    for item in exported.items:
+        nodes.append(Node(
+            key=item['id'], type=item['type'], name=str(item.get('name')
+                                                        or ''),
+            detail=_detail(item, exported),
+            marks=tuple(m for m in MARKS if item['id'] in marks.get(m, ()))))
+        for ref in check.references(item, keys):
+            edges.append((item['id'], ref))
+    return _oriented(Graph(nodes, edges))
+
+
+def _marks(output_dir):
+    path = os.path.join(output_dir, CHECK)
+    try:
+        with open(path, encoding='utf-8') as stream:
+            data = yaml.safe_load(stream) or {}
+    except FileNotFoundError:
+        return {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DownpourError('%s: cannot be read: %s' % (
+            path, ' '.join(str(exc).split()))) from exc
+    if not isinstance(data, dict):
+        return {}
+    return {mark: {str(k) for k in data.get(mark) or []} for mark in MARKS}
+
+
+def from_records(records):
+    """The graph of resolved export records (a resource file)."""
+    nodes, edges = [], []
+    for record in records:
+        detail = ''
+        if record.type == 'volume':
+            detail = '%s GiB' % record.params.get('size')
+        elif record.type == 'flavor':
+            detail = '%s vCPU, %s MiB' % (record.params.get('vcpus'),
+                                          record.params.get('ram'))
+        nodes.append(Node(key=str(id(record)), type=record.type,
+                          name=record.name or '', detail=detail))
+        for dep in record.dependencies():
+            if dep is not record:
+                edges.append((str(id(record)), str(id(dep))))
+    return _oriented(Graph(nodes, edges))
+
+
+def _oriented(graph):
+    types = {node.key: node.type for node in graph.nodes}
+    edges = []
+    for a, b in graph.edges:
+        if RANK.get(types[b], 9) < RANK.get(types[a], 9):
+            a, b = b, a
+        if (a, b) not in edges:
+            edges.append((a, b))
+    return Graph(graph.nodes, edges)
+
+
+def quoted(text):
+    """A DOT quoted string holding ``text`` as plain text."""
+    out = []
+    for char in str(text):
+        if char in '"\\':
+            out.append('\\' + char)
+        elif char == '\n':
+            out.append('\\n')
+        elif unicodedata.category(char) in ('Cc', 'Zl', 'Zp'):
+            # Control characters and line separators: a label is one
+            # line per part, whatever a name holds.
+            out.append(' ')
+        else:
+            out.append(char)
+    return '"%s"' % ''.join(out)
+
+
+def dot(graph):
+    """The graph as Graphviz DOT text."""
+    ids = {node.key: 'n%d' % n for n, node in enumerate(graph.nodes, 1)}
+    lines = ['digraph downpour {',
+             '  rankdir=LR;',
+             '  node [fontname="Helvetica", fontsize=10, shape=box];',
+             '  edge [color="gray40"];']
+    for node in graph.nodes:
+        label = node.type.replace('_', ' ')
+        for part in (node.name, node.detail) + tuple(
+                MARKS[mark][1] for mark in node.marks):
+            if part:
+                label += '\n' + part
+        attrs = ['label=%s' % quoted(label),
+                 'shape=%s' % SHAPES.get(node.type, 'box')]
+        if node.marks:
+            color = MARKS[node.marks[0]][0]
+            attrs += ['color=%s' % quoted(color),
+                      'fontcolor=%s' % quoted(color), 'penwidth=2']
+        if 'not_fitting' in node.marks:
+            attrs.append('style="dashed"')
+        lines.append('  %s [%s];' % (ids[node.key], ', '.join(attrs)))
+    for a, b in graph.edges:
+        lines.append('  %s -> %s;' % (ids[a], ids[b]))
+    lines.append('}')
+    return '\n'.join(lines) + '\n'
+
+
+def render(text, fmt):
+    """DOT text rendered by Graphviz's dot as ``fmt`` (svg, png)."""
+    program = shutil.which('dot')
+    if program is None:
+        raise DownpourError('rendering %s needs Graphviz\'s dot, which is '
+                            'not installed (apt-get install graphviz); '
+                            'write DOT instead (-o FILE.dot)' % fmt)
+    proc = subprocess.run(  # noqa: S603 - dot, with our own arguments
+        [program, '-T' + fmt], input=text.encode('utf-8'),
+        capture_output=True, timeout=300, check=False)
+    if proc.returncode != 0:
+        raise DownpourError('dot failed (%d): %s' % (
+            proc.returncode,
+            ' '.join(proc.stderr.decode('utf-8', 'replace').split())))
+    return proc.stdout
+
+
+def output_format(path, fmt=None):
+    """The format to write: given, else the file's extension, else DOT."""
+    if fmt:
+        return fmt
+    if path:
+        ext = os.path.splitext(path)[1].lstrip('.').lower()
+        if ext in FORMATS:
+            return ext
+        if ext == 'gv':
+            return 'dot'
+    if path:
+        raise DownpourError('%s: give -o a name ending in .dot, .svg or .png, '
+                            'or --format' % path)
+    return 'dot'

@@ -1,0 +1,79 @@
+"""The playbook's summary: the filter shipped in filter_plugins/, and the
+files export writes so that Ansible has nothing to warn about."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+from downpour import ansiblefiles
+
+_SPEC = importlib.util.spec_from_file_location('downpour_summary',
+                                               ansiblefiles.SUMMARY)
+summary = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(summary)
+
+ITEMS = [
+    {'type': 'flavor', 'id': 'flavor_001', 'name': 'm1.small'},
+    {'type': 'network', 'id': 'n1', 'name': 'a', 'csv_type': 'network'},
+    {'type': 'subnet', 'id': 's1', 'name': 'a', 'csv_type': 'subnet'},
+    {'type': 'server', 'id': 'v1', 'name': 'web', 'csv_type': 'server'},
+    {'type': 'server', 'id': 'v2', 'name': 'db', 'csv_type': 'server'},
+]
+
+
+def test_created_and_already_there_per_type(tmp_path):
+    made = [{'changed': True, 'created': [
+                {'type': 'network', 'name': 'a', 'old': 'n1', 'new': 'x'},
+                {'type': 'subnet', 'name': 'a', 'old': 's1', 'new': 'y'}]},
+            {'changed': True, 'created': [
+                {'type': 'server', 'name': 'db', 'old': 'v2', 'new': 'z'}]}]
+    lines = summary.downpour_summary(
+        ITEMS, {'flavor_001': 'f', 'v1': 'w'}, made, str(tmp_path),
+        str(tmp_path / 'uuids.csv'))
+    assert lines == [
+        '3 created, 2 already there',
+        'flavor: 0 created, 1 already there',
+        'network: 1 created, 0 already there',
+        'subnet: 1 created, 0 already there',
+        'server: 1 created, 1 already there',
+        'uuids.csv (old ID -> new ID): %s/uuids.csv' % tmp_path,
+        'journal.csv: %s/journal.csv' % tmp_path]
+
+
+def test_a_run_with_nothing_to_do_and_an_address_table(tmp_path):
+    (tmp_path / 'addresses.csv').write_text('x')
+    found = {item['id']: 'new' for item in ITEMS}
+    lines = summary.downpour_summary(
+        ITEMS, found, [{'skipped': True}, {'skipped': True}],
+        str(tmp_path), 'u.csv')
+    assert lines[0] == '0 created, 5 already there'
+    assert '2 of 2 tasks skipped: the look found nothing for them to do' \
+        in lines
+    assert lines[-1] == ('addresses.csv (old address -> new address): %s'
+                         % (tmp_path / 'addresses.csv'))
+
+
+def test_no_inventory_warning(tmp_path):
+    """ansible-playbook in the output directory parses the shipped
+    inventory: neither warning about the implicit localhost, and the play
+    runs with Ansible's own Python."""
+    ansiblefiles.write(str(tmp_path))
+    (tmp_path / 'playbook.yml').write_text(
+        '- hosts: localhost\n'
+        '  connection: local\n'
+        '  gather_facts: false\n'
+        '  tasks:\n'
+        '    - name: Say\n'
+        '      ansible.builtin.debug:\n'
+        '        msg: "{{ [] | downpour_summary({}, [], playbook_dir, '
+        '\'u.csv\') }}"\n')
+    tool = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith('ANSIBLE_')}
+    proc = subprocess.run(  # noqa: S603 - our own command
+        [tool, 'playbook.yml'], cwd=tmp_path, env=env, capture_output=True,
+        text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'WARNING' not in proc.stdout + proc.stderr
+    assert '0 created, 0 already there' in proc.stdout
