@@ -88,8 +88,11 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _manifest(out):
-    return yaml.safe_load((out / 'manifest.yml').read_text())
+def _volume_entry(out):
+    """The volume's entry in the manifest (its type and zone have theirs)."""
+    manifest = yaml.safe_load((out / 'manifest.yml').read_text())
+    entry, = [r for r in manifest['resources'] if r['type'] == 'volume']
+    return entry
 
 
 def _captures_in_source(conn):
@@ -120,7 +123,7 @@ def test_one_writer_fresh_captures_and_private_files(source, tmp_path):
     _, err = first.communicate(timeout=900)
     assert first.returncode == 0, err[-3000:]
     assert _head(blob, len(source.head)) == source.head
-    captured = _manifest(out)['resources'][0]
+    captured = _volume_entry(out)
     assert captured['digests']['sha256'] == _sha256(blob)
     assert captured['size'] == GiB
     # Private: the volume may hold anything.
@@ -135,7 +138,7 @@ def test_one_writer_fresh_captures_and_private_files(source, tmp_path):
     again = _export(source, out)
     assert 'already downloaded' not in again.stderr
     assert _head(blob, MiB) == written
-    recaptured = _manifest(out)['resources'][0]
+    recaptured = _volume_entry(out)
     assert recaptured['captured_at'] > captured['captured_at']
     assert recaptured['digests']['sha256'] == _sha256(blob)
 
@@ -145,7 +148,7 @@ def test_one_writer_fresh_captures_and_private_files(source, tmp_path):
     assert _head(blob, MiB) == written
     assert 'reusing the capture taken at %s (' % (
         recaptured['captured_at']) in reused.stderr, reused.stderr
-    assert _manifest(out)['resources'][0]['captured_at'] == \
+    assert _volume_entry(out)['captured_at'] == \
         recaptured['captured_at']
 
 
@@ -182,7 +185,7 @@ def test_a_killed_volume_download_continues_from_its_capture(source,
     # Only the missing bytes came over the network.
     assert '(%s received' % progress.human(GiB - kept) in lines[-1]
     assert _head(out / 'blobs' / volume.id, len(source.head)) == source.head
-    assert _manifest(out)['resources'][0]['digests']['sha256'] == _sha256(
+    assert _volume_entry(out)['digests']['sha256'] == _sha256(
         out / 'blobs' / volume.id)
     # The capture went once its download was verified; no other was made.
     assert _captures_in_source(source.conn) == []

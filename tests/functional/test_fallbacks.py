@@ -90,7 +90,10 @@ def test_fallbacks(tmp_path, migration):
 
     manifest = yaml.safe_load((out / 'manifest.yml').read_text())
     warnings = manifest['warnings']
-    assert len(warnings) == 2, warnings
+    # Besides the user_data every server gets (which a tenant cannot read).
+    user_data = [w for w in warnings if 'user_data' in w]
+    assert len(user_data) == 2, warnings
+    assert len(warnings) == 4, warnings
     key_warning, = [w for w in warnings if "'bob-key'" in w]
     bfv_warning, = [w for w in warnings if "'bfv-root'" in w]
     assert 'without a keypair' in key_warning
