@@ -145,9 +145,20 @@ def read_map(path):
 
 
 def interfaces(server):
-    """(MAC, address) of each address Nova shows, in its order."""
-    return [(entry['OS-EXT-IPS-MAC:mac_addr'], entry['addr'])
-            for entries in server.addresses.values() for entry in entries]
+    """The server's interfaces in Nova's order, each (MAC, its addresses).
+
+    The addresses of one interface are sorted: Nova's cache lists two
+    fixed IPs of one port in either order (seen on the local clouds); the
+    port's own order is checked on the port."""
+    order, addresses = [], {}
+    for entries in server.addresses.values():
+        for entry in entries:
+            mac = entry['OS-EXT-IPS-MAC:mac_addr']
+            if mac not in addresses:
+                order.append(mac)
+                addresses[mac] = []
+            addresses[mac].append(entry['addr'])
+    return [(mac, sorted(addresses[mac])) for mac in order]
 
 
 def pairs(port):
