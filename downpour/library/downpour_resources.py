@@ -228,6 +228,17 @@ def _write_private(path, text):
         raise
 
 
+def _rewrite(path, text):
+    """Write ``text`` to ``path`` (privately) unless it says exactly that
+    already; whether it was written."""
+    if os.path.isfile(path):
+        with open(path, newline='', encoding='utf-8') as stream:
+            if stream.read() == text:
+                return False
+    _write_private(path, text)
+    return True
+
+
 class Journal:
     """What this migration made in the target, by (type, source ID).
 
@@ -296,13 +307,7 @@ class Journal:
         whether it was written."""
         if not path or not self.rows:
             return False
-        text = self.map_text()
-        if os.path.isfile(path):
-            with open(path, newline='', encoding='utf-8') as stream:
-                if stream.read() == text:
-                    return False
-        _write_private(path, text)
-        return True
+        return _rewrite(path, self.map_text())
 
 
 def _differs(obj, wanted):
@@ -1524,13 +1529,7 @@ def write_addresses(path, addresses):
         writer.writerow((row['old_address'], row['new_address'],
                          row['fixed_ip'], row['port'], row['old'],
                          row['new']))
-    text = out.getvalue()
-    if os.path.isfile(path):
-        with open(path, newline='', encoding='utf-8') as stream:
-            if stream.read() == text:
-                return False
-    _write_private(path, text)
-    return True
+    return _rewrite(path, out.getvalue())
 
 
 # In the order the work is done: each needs only those before it.
