@@ -48,17 +48,6 @@ class Query(lister.Lister):
                  'Those on the ports of exported servers come with them '
                  'anyway')
         parser.add_argument(
-            '--server-flavor', dest='server_flavors', metavar='FLAVOR',
-            action='append', default=[],
-            help='only servers of this flavor, by name or ID (repeatable; '
-                 'without --server-name, all such servers)')
-        parser.add_argument(
-            '--server-status', dest='server_statuses', metavar='STATUS',
-            action='append', default=[],
-            help='only servers with this status, e.g. ACTIVE or SHUTOFF, '
-                 'any case (repeatable; without --server-name, all such '
-                 'servers)')
-        parser.add_argument(
             '--include-public', action='store_true',
             help='images: also public and community images (by default '
                  'only the project\'s own and those shared with it)')
@@ -144,15 +133,15 @@ def _add_strategies(parser):
         help='only servers on the same host as SERVER (name or ID), by the '
              'host hash (hostId) the compute API shows every member')
     group.add_argument(
-        '--status', dest='server_statuses', metavar='STATUS',
-        action='append', default=[],
-        help='only servers with this status, any case (as '
-             '--server-status; repeatable)')
+        '--status', '--server-status', dest='server_statuses',
+        metavar='STATUS', action='append', default=[],
+        help='only servers with this status, e.g. ACTIVE or SHUTOFF, any '
+             'case (repeatable; without --server-name, all such servers)')
     group.add_argument(
-        '--flavor', dest='server_flavors', metavar='FLAVOR',
-        action='append', default=[],
-        help='only servers of this flavor, by name or ID (as '
-             '--server-flavor; repeatable)')
+        '--flavor', '--server-flavor', dest='server_flavors',
+        metavar='FLAVOR', action='append', default=[],
+        help='only servers of this flavor, by name or ID (repeatable; '
+             'without --server-name, all such servers)')
     group.add_argument(
         '--network', dest='server_networks', metavar='NETWORK',
         action='append', default=[],
