@@ -1147,8 +1147,9 @@ class Volumes(Kind):
                     'id': item['id'], 'name': 'downpour-volume-' + item['id']}
         recorded = self.imp.journal.recall(contents)
         if recorded:
-            image = self.conn.image.find_image(recorded[0],
-                                               ignore_missing=True)
+            # From the one image list every kind shares, not a request each.
+            image = next((i for i in self.imp.images()
+                          if i.id == recorded[0]), None)
             if image is not None:
                 if image.status == 'active' and _holds(image, item):
                     return contents, image
