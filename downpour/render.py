@@ -26,34 +26,44 @@ REQUIREMENTS = 'requirements.yml'
 
 @dataclasses.dataclass
 class Batch:
-    """One typed list of the playbook and the task that makes it (None:
-    only the look takes the list)."""
+    """One typed list of the playbook's vars."""
     key: str
-    title: str | None
     types: tuple
     items: list = dataclasses.field(default_factory=list)
 
 
-# In the order they are made: routers need subnets, servers need all the
-# rest.  Each resource type names its batch (ResourceType.batch).
-BATCHES = (
-    # Found by the look, never created: no task of their own.
-    ('flavors', None),
-    ('external_networks', None),
-    ('volume_types', None),
-    ('availability_zones', None),
-    ('keypairs', 'Create the keypairs'),
-    ('networks', 'Create the networks and their subnets'),
-    ('routers', 'Create the routers and their interfaces'),
-    ('security_groups', 'Create the security groups and their rules'),
-    ('images', 'Upload the images'),
-    ('volumes', 'Create the volumes'),
-    # Nova puts a server in a group only when it creates it.
-    ('server_groups', 'Create the server groups'),
-    ('servers', 'Create the servers and their ports'),
+@dataclasses.dataclass
+class Task:
+    """One task of the playbook, and the lists it makes."""
+    key: str
+    title: str
+    lists: tuple
+    types: tuple
+
+
+# Found by the look, never created: the look takes these lists, no task.
+CHOSEN = ('flavors', 'external_networks', 'volume_types',
+          'availability_zones')
+# The tasks, in the order they run, each over one list or more: routers
+# need subnets, servers need all the rest.  Each resource type names its
+# list (ResourceType.batch).
+TASKS = (
+    ('keypairs', 'Create the keypairs', ('keypairs',)),
+    ('networks', 'Create the networks and their subnets', ('networks',)),
+    ('routers', 'Create the routers and their interfaces', ('routers',)),
+    ('security_groups', 'Create the security groups and their rules',
+     ('security_groups',)),
+    # One process overlaps the slow work: uploads, volumes made from their
+    # bytes and server boots, each server waiting only for its own image,
+    # volumes, ports and group (Nova puts a server in a group only when it
+    # creates it).
+    ('workload', 'Upload the images, make the volumes and boot the servers',
+     ('images', 'volumes', 'server_groups', 'servers')),
     # On the servers' ports.
-    ('floating_ips', 'Allocate the floating IPs'),
+    ('floating_ips', 'Allocate the floating IPs', ('floating_ips',)),
 )
+# Every list, in the order of the playbook's vars.
+BATCHES = CHOSEN + tuple(key for _, _, lists in TASKS for key in lists)
 # No line folding: a folded double-quoted scalar is valid YAML but harder
 # to read and to diff.
 _NO_WRAP = 2 ** 31
@@ -139,22 +149,29 @@ def environment():
 
 def render_playbook(records):
     env = environment()
-    batches = {key: Batch(key, title, tuple(sorted(
+    batches = {key: Batch(key, tuple(sorted(
         rtype.type for rtype in BY_TYPE.values() if rtype.batch == key)))
-        for key, title in BATCHES}
+        for key in BATCHES}
     for record in records:
         rtype = BY_TYPE[record.type]
         template = env.get_template('%s.yml.j2' % record.type)
         batches[rtype.batch].items.append(
             template.render(record=record, rtype=rtype))
-    used = [batches[key] for key, _ in BATCHES if batches[key].items]
+    used = [batches[key] for key in BATCHES if batches[key].items]
+    tasks = []
+    for key, title, lists in TASKS:
+        mine = [batches[name] for name in lists if batches[name].items]
+        if mine:
+            tasks.append(Task(key, title, tuple(b.key for b in mine),
+                              tuple(sorted(t for b in mine for t in b.types))))
     needed = [r for r in records if r.type in ('flavor', 'external_network')]
     # Chosen too, but the target always has a default: only a map entry
     # can miss, and the look names it.
     defaulted = sorted({r.type for r in records
                         if r.type in ('volume_type', 'availability_zone')})
     return env.get_template('playbook.yml.j2').render(
-        batches=used, needed_records=needed, defaulted=defaulted,
+        batches=used, tasks=tasks, needed_records=needed,
+        defaulted=defaulted,
         has_floating_ips=any(r.type == 'floating_ip' for r in records),
         all_lists=' + '.join('downpour_' + b.key for b in used) or '[]')
 

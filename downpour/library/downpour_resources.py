@@ -116,7 +116,10 @@ options:
     type: dict
     default: {}
   parallel:
-    description: Images, volumes and servers made at a time.
+    description:
+      - Uploads, volumes, ports, server groups and servers in the works at
+        a time; each server waits only for its own image, volumes, ports
+        and group.
     type: int
     default: 4
 extends_documentation_fragment:
@@ -172,6 +175,7 @@ addresses:
 import base64  # noqa: E402
 import concurrent.futures  # noqa: E402
 import csv  # noqa: E402
+import functools  # noqa: E402
 import hashlib  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
@@ -357,8 +361,10 @@ class Kind:
     # Whether a same-named resource may be taken with name_clash=adopt,
     # once ``proof`` finds it equivalent.
     adoptable = False
-    # Whether creations run ``parallel`` at a time (they wait on the cloud).
-    concurrent = False
+    # Whether a real run overlaps this kind's work with that of the other
+    # pipelined kinds of its task, ``parallel`` at a time (see Pipeline):
+    # the kinds whose creation waits on the cloud, and what they need.
+    pipelined = False
 
     def __init__(self, importer):
         self.imp = importer
@@ -393,6 +399,11 @@ class Kind:
         """Make ``item``; the new resource.  One that waits for the cloud
         records it with ``self.imp.made`` as soon as it exists."""
         raise NotImplementedError
+
+    def needs(self, item):
+        """The keys (source IDs) of the resources ``item`` is made with:
+        its work starts once theirs has ended."""
+        return ()
 
     def after_create(self, item, obj):
         self.complete(item, obj, True)
@@ -1074,7 +1085,7 @@ class Images(Kind):
 
     types = ('image', 'server_snapshot')
     adoptable = True
-    concurrent = True
+    pipelined = True
 
     def listing(self):
         return self.imp.images()
@@ -1121,7 +1132,7 @@ class Volumes(Kind):
     once the volume has them."""
 
     types = ('volume',)
-    concurrent = True
+    pipelined = True
     BUSY = ('creating', 'downloading', 'attaching', 'detaching', 'reserved')
 
     def listing(self):
@@ -1203,6 +1214,7 @@ class Ports(Kind):
     too; the MAC is set when the port is made, never changed after."""
 
     types = ('port',)
+    pipelined = True
 
     def listing(self):
         return self.imp.ports()
@@ -1284,6 +1296,7 @@ class ServerGroups(Kind):
     target's is never adopted, its members are not ours."""
 
     types = ('server_group',)
+    pipelined = True
 
     def listing(self):
         return list(self.conn.compute.server_groups())
@@ -1300,9 +1313,15 @@ class Servers(Kind):
     from their root volume, then given their volumes in order."""
 
     types = ('server',)
-    concurrent = True
+    pipelined = True
     BUSY = ('BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'REBOOT',
             'HARD_REBOOT')
+
+    def needs(self, item):
+        keys = [item.get('image'), item.get('boot_volume'),
+                item.get('server_group')]
+        keys += list(item.get('volumes') or []) + list(item.get('ports') or [])
+        return tuple(key for key in keys if key)
 
     def listing(self):
         return list(self.conn.compute.servers())
@@ -1539,6 +1558,75 @@ KINDS = (Flavors, ExternalNetworks, VolumeTypes, AvailabilityZones,
          Volumes, Ports, ServerGroups, Servers, FloatingIPs)
 
 
+class Pipeline:
+    """The work of the pipelined kinds of one task (uploads, volumes, ports,
+    server groups, servers), overlapped: each item's work starts once the
+    work of every resource it needs (``Kind.needs``) has ended, at most
+    ``parallel`` at a time, in the order the kinds come.  A server thus
+    waits for its own image, volumes, ports and group, not for every
+    upload.  Every item is tried; one that fails stops only what needs it,
+    and the error names them all."""
+
+    def __init__(self, parallel):
+        self.parallel = max(1, int(parallel))
+        self.jobs = []
+
+    def add(self, item, needs, work):
+        self.jobs.append((item, tuple(needs), work))
+
+    def run(self):
+        jobs, self.jobs = self.jobs, []
+        if not jobs:
+            return
+        keys = {item['id'] for item, _, _ in jobs}
+        done, failed, failures = set(), {}, []
+        waiting = list(jobs)
+        running = {}
+
+        def start_what_can(pool):
+            moved = True
+            while moved:  # a failure may stop a chain of items
+                moved = False
+                for job in list(waiting):
+                    item, needs, work = job
+                    blocked = [k for k in needs if k in keys and k not in done]
+                    lost = [k for k in blocked if k in failed]
+                    if lost:
+                        waiting.remove(job)
+                        failed[item['id']] = describe(item)
+                        failures.append('%s: not made, since %s failed' % (
+                            describe(item), failed[lost[0]]))
+                        moved = True
+                    elif not blocked and len(running) < self.parallel:
+                        waiting.remove(job)
+                        running[pool.submit(work)] = item
+
+        with concurrent.futures.ThreadPoolExecutor(
+                min(self.parallel, len(jobs))) as pool:
+            start_what_can(pool)
+            while running:
+                finished, _ = concurrent.futures.wait(
+                    running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    item = running.pop(future)
+                    try:
+                        future.result()
+                    except ImportFailed as exc:
+                        failures.append(str(exc))  # names its item already
+                        failed[item['id']] = describe(item)
+                    except Exception as exc:  # noqa: BLE001 - named here
+                        failures.append('%s: %s' % (describe(item), exc))
+                        failed[item['id']] = describe(item)
+                    else:
+                        done.add(item['id'])
+                start_what_can(pool)
+        for item, _, _ in waiting:  # needs one another: an export's fault
+            failures.append('%s: not made, its dependencies form a cycle'
+                            % describe(item))
+        if failures:
+            raise ImportFailed('; '.join(failures))
+
+
 class Importer:
     """Runs the kinds in dependency order over a list of items."""
 
@@ -1568,15 +1656,20 @@ class Importer:
         self.items = []
         # The item a kind is busy with, for the message of a failure.
         self.working = None
+        # Set by ``run``: the overlapped work of a real run.
+        self.pipeline = None
         self._lists = {}
+        self._list_lock = threading.Lock()
         self._lock = threading.Lock()
 
     # -- lists shared by several kinds, each fetched once ------------------
 
     def _listed(self, key, fetch):
-        if key not in self._lists:
-            self._lists[key] = list(fetch())
-        return self._lists[key]
+        # The pipeline's threads share these too: one list call each.
+        with self._list_lock:
+            if key not in self._lists:
+                self._lists[key] = list(fetch())
+            return self._lists[key]
 
     def networks(self):
         return self._listed('networks', self.conn.network.networks)
@@ -1690,7 +1783,10 @@ class Importer:
                 if change and not self.wait(item):
                     kind.correct(item, obj, change)
                     self.changed = True
-                kind.complete(item, obj, ours)
+                # In the pipeline too: a server of ours gets a volume that
+                # is made in the same run only once it is there.
+                self._then(kind, item, functools.partial(
+                    kind.complete, item, obj, ours))
                 continue
             if item.get('name'):
                 same = [o for o in kind.scope(item, listing)
@@ -1735,36 +1831,23 @@ class Importer:
         if message not in self.clashes:
             self.clashes.append(message)
 
+    def _then(self, kind, item, work):
+        """Do ``work`` for ``item`` now, or, in a real run of a pipelined
+        kind, in the pipeline once what the item needs is there."""
+        if self.pipeline is not None and kind.pipelined:
+            self.pipeline.add(item, kind.needs(item), work)
+        else:
+            work()
+
     def _create(self, kind, todo):
-        if not todo:
-            return
-        if not (kind.concurrent and len(todo) > 1 and self.parallel > 1):
-            for item in todo:
-                self.working = item
-                obj = kind.create(item)
-                self.made(item, obj.id)
-                kind.after_create(item, obj)
-            return
-        failures = []
-        workers = min(self.parallel, len(todo))
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            futures = [(item, pool.submit(kind.create, item)) for item in todo]
-            made = []
-            for item, future in futures:
-                try:
-                    obj = future.result()
-                except ImportFailed as exc:
-                    failures.append(str(exc))  # names its item already
-                except Exception as exc:  # noqa: BLE001 - named below
-                    failures.append('%s: %s' % (describe(item), exc))
-                else:
-                    self.made(item, obj.id)
-                    made.append((item, obj))
-        for item, obj in made:
+        for item in todo:
             self.working = item
-            kind.after_create(item, obj)
-        if failures:
-            raise ImportFailed('; '.join(failures))
+            self._then(kind, item, functools.partial(self._make, kind, item))
+
+    def _make(self, kind, item):
+        obj = kind.create(item)
+        self.made(item, obj.id)
+        kind.after_create(item, obj)
 
     def run(self, items):
         self.items = list(items)
@@ -1773,10 +1856,14 @@ class Importer:
         if unknown:
             raise ImportFailed('unknown resource type(s): %s'
                                % ', '.join(unknown))
+        # The look (check mode) makes nothing: no pipeline to wait on.
+        self.pipeline = None if self.check_mode else Pipeline(self.parallel)
         for kind in KINDS:
             mine = [item for item in items if item['type'] in kind.types]
             if not mine:
                 continue
+            if self.pipeline is not None and not kind.pipelined:
+                self.pipeline.run()  # what comes after needs it done
             try:
                 worker = kind(self)
                 if hasattr(worker, 'apply'):
@@ -1787,6 +1874,8 @@ class Importer:
                 raise
             except Exception as exc:  # noqa: BLE001 - openstacksdk's many
                 raise ImportFailed(self._blame(mine, exc)) from None
+        if self.pipeline is not None:
+            self.pipeline.run()
 
     def _blame(self, items, exc):
         item = self.working if self.working in items else None

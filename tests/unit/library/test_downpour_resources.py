@@ -56,12 +56,13 @@ _SPEC.loader.exec_module(dr)
 
 # The playbook's lists as render writes them: those only the look takes
 # (chosen, never made), then those of a task each, with their types.
-LOOKED_AT = tuple('downpour_' + key for key, title in render.BATCHES
-                  if title is None)
-BATCHES = tuple(('downpour_' + key, tuple(sorted(
-    t.type for t in BY_TYPE.values() if t.batch == key)))
-    for key, title in render.BATCHES if title is not None)
-EVERY_LIST = LOOKED_AT + tuple(key for key, _ in BATCHES)
+LOOKED_AT = tuple('downpour_' + key for key in render.CHOSEN)
+# Each task: its key, its lists and their types.
+TASKS = tuple((key, tuple('downpour_' + name for name in lists), tuple(sorted(
+    t.type for t in BY_TYPE.values() if t.batch in lists)))
+    for key, _, lists in render.TASKS)
+EVERY_LIST = LOOKED_AT + tuple(name for _, lists, _ in TASKS
+                               for name in lists)
 
 # What the sample's captures and volume hold (the image's bytes are
 # sample.IMAGE_BYTES, which its checksum in the export is of).
@@ -149,9 +150,10 @@ def play(fake_cloud, lists, files, name_clash='create', network_map=None,
         raise Stopped(stop)
     ids = dict(look.ids)
     ran = []
-    for key, types in BATCHES:
-        if set(look.pending_types) & set(types) and lists.get(key):
-            ids.update(run(fake_cloud, lists[key], files, ids=ids,
+    for key, names, types in TASKS:
+        items = [i for name in names for i in lists.get(name, [])]
+        if set(look.pending_types) & set(types) and items:
+            ids.update(run(fake_cloud, items, files, ids=ids,
                            name_clash=name_clash).ids)
             ran.append(key)
     return look, ids, ran
@@ -224,7 +226,7 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
         'keypair', 'network', 'subnet', 'router', 'security_group',
         'server_snapshot', 'image', 'volume', 'port', 'server_group',
         'server', 'floating_ip']
-    assert ran == [key for key, _ in BATCHES]
+    assert ran == [key for key, _, _ in TASKS]
     assert target.keypairs['app-key']['public_key'] == \
         'ssh-ed25519 AAAAC3Nza test@host'
     # The network, its subnet and router, as exported.
@@ -1577,7 +1579,7 @@ def test_the_look_sees_our_router_without_its_gateway(fake_cloud, files):
     look, _, ran = play(fake_cloud, lists, files)
 
     assert look.pending == [item['id']]
-    assert ran == ['downpour_routers']
+    assert ran == ['routers']
     assert found['external_gateway_info']['network_id'] == \
         target.public['id']
     # Moved to another external network: the look sees that too.
@@ -1585,7 +1587,7 @@ def test_the_look_sees_our_router_without_its_gateway(fake_cloud, files):
                                external=True)
     look, _, ran = play(fake_cloud, lists, files,
                         network_map={'public': 'other-ext'})
-    assert ran == ['downpour_routers']
+    assert ran == ['routers']
     assert found['external_gateway_info']['network_id'] == other['id']
     assert list(target.routers) == [found['id']]
 

@@ -1,0 +1,144 @@
+"""downpour_resources.Pipeline: the overlapped work of one task."""
+
+import importlib.util
+import os
+import threading
+import time
+
+import pytest
+
+_PATH = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
+                     os.pardir, 'downpour', 'library', 'downpour_resources.py')
+_SPEC = importlib.util.spec_from_file_location('downpour_resources', _PATH)
+dr = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(dr)
+
+WAIT = 10  # seconds: a bound for a test that would otherwise hang
+
+
+def item(key, kind='volume'):
+    return {'type': kind, 'id': key, 'name': key, 'csv_type': kind}
+
+
+class Log:
+    """What the jobs did, in order, from every thread."""
+
+    def __init__(self):
+        self.lines = []
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def job(self, name, until=None, fail=None):
+        def work():
+            with self.lock:
+                self.lines.append('start ' + name)
+                self.running += 1
+                self.most = max(self.most, self.running)
+            try:
+                if until is not None:
+                    assert until.wait(WAIT), name + ' waited in vain'
+                if fail:
+                    raise fail
+            finally:
+                with self.lock:
+                    self.running -= 1
+                    self.lines.append('end ' + name)
+        return work
+
+
+def test_a_server_starts_once_its_own_volume_is_made_not_every_volume():
+    log = Log()
+    slow_done = threading.Event()
+    pipeline = dr.Pipeline(4)
+    pipeline.add(item('slow'), (), log.job('slow', until=slow_done))
+    pipeline.add(item('mine'), (), log.job('mine'))
+    server = log.job('server')
+
+    def server_then_release():
+        server()
+        slow_done.set()  # the slow volume ends only after the server ran
+
+    pipeline.add(item('srv', 'server'), ('mine',), server_then_release)
+
+    pipeline.run()
+
+    lines = log.lines
+    assert lines.index('end mine') < lines.index('start server')
+    assert lines.index('start server') < lines.index('end slow')
+
+
+def test_no_more_than_parallel_at_a_time():
+    log = Log()
+    pipeline = dr.Pipeline(3)
+    for n in range(9):
+        pipeline.add(item('v%d' % n), (), log.job('v%d' % n))
+        # Long enough for the pool to fill.
+        pipeline.add(item('w%d' % n), (), lambda: time.sleep(0.02))
+
+    pipeline.run()
+
+    assert log.most <= 3
+    assert len([line for line in log.lines if line.startswith('end')]) == 9
+
+
+def test_a_failure_stops_what_needs_it_and_nothing_else():
+    log = Log()
+    pipeline = dr.Pipeline(2)
+    pipeline.add(item('bad'), (), log.job(
+        'bad', fail=dr.ImportFailed('volume bad: went to error')))
+    pipeline.add(item('good'), (), log.job('good'))
+    pipeline.add(item('port', 'port'), (), log.job('port'))
+    pipeline.add(item('srv1', 'server'), ('bad', 'port'), log.job('srv1'))
+    pipeline.add(item('srv2', 'server'), ('good', 'port'), log.job('srv2'))
+
+    with pytest.raises(dr.ImportFailed) as caught:
+        pipeline.run()
+
+    message = str(caught.value)
+    assert 'volume bad: went to error' in message
+    assert "server 'srv1' (source ID srv1): not made, since volume 'bad' " \
+        '(source ID bad) failed' in message
+    assert 'start srv1' not in log.lines
+    assert 'end srv2' in log.lines  # made all the same
+    assert 'srv2' not in message
+
+
+def test_a_failure_stops_a_chain_whatever_the_order_of_the_list():
+    log = Log()
+    pipeline = dr.Pipeline(2)
+    # Listed before what they need.
+    pipeline.add(item('c', 'server'), ('b',), log.job('c'))
+    pipeline.add(item('b', 'port'), ('a',), log.job('b'))
+    pipeline.add(item('a'), (), log.job(
+        'a', fail=RuntimeError('quota exceeded')))
+
+    with pytest.raises(dr.ImportFailed) as caught:
+        pipeline.run()
+
+    message = str(caught.value)
+    assert "volume 'a' (source ID a): quota exceeded" in message
+    assert "port 'b' (source ID b): not made, since volume 'a'" in message
+    assert "server 'c' (source ID c): not made, since port 'b'" in message
+    assert log.lines == ['start a', 'end a']
+
+
+def test_needs_outside_the_task_are_there_already():
+    log = Log()
+    pipeline = dr.Pipeline(2)
+    # The network and group were made by an earlier task.
+    pipeline.add(item('p', 'port'), ('a-network', 'a-group'), log.job('p'))
+
+    pipeline.run()
+
+    assert log.lines == ['start p', 'end p']
+
+
+def test_needs_that_form_a_cycle_are_named_not_waited_on_forever():
+    pipeline = dr.Pipeline(2)
+    pipeline.add(item('x'), ('y',), lambda: None)
+    pipeline.add(item('y'), ('x',), lambda: None)
+
+    with pytest.raises(dr.ImportFailed, match=r"volume 'x' \(source ID x\): "
+                       'not made, its dependencies form a cycle'):
+        pipeline.run()
