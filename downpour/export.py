@@ -182,7 +182,7 @@ def _entries(resource_file):
 
 def export(conn, resource_file, output_dir, *, keep_captures=False,
            parallel=4, cloud_name=None, reuse_captures=False,
-           recapture=False):
+           recapture=False, capturing=8):
     exporter = Exporter(conn, source=getattr(resource_file, 'path', None))
     # The lock first: a second export into this directory stops at once.
     with outdir.private_files():
@@ -198,7 +198,8 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
                             output_dir, outdir.iso(state.started_at))
             _write(conn, exporter, records, output_dir, cloud_name,
                    transfer.Captures(state, reuse_captures),
-                   keep_captures=keep_captures, parallel=parallel)
+                   keep_captures=keep_captures, parallel=parallel,
+                   capturing=capturing)
     rows = []
     for record in records:
         if BY_TYPE[record.type].csv_type is None and record.type != 'flavor':
@@ -225,12 +226,13 @@ def _keep_resource_file(resource_file, output_dir):
 
 
 def _write(conn, exporter, records, output_dir, cloud_name, captures,
-           keep_captures, parallel):
+           keep_captures, parallel, capturing):
     """Everything written into the output directory, by its one writer."""
     captures.state.begin()
     blobs = [r.blob for r in records if r.blob is not None]
     transfer.fetch_all(conn, blobs, output_dir, keep_captures=keep_captures,
-                       parallel=parallel, captures=captures)
+                       parallel=parallel, captures=captures,
+                       capturing=capturing)
     render.write_playbook(records, output_dir)
     ansiblefiles.write(output_dir)
     manifest.write(records, output_dir, cloud_name=cloud_name,

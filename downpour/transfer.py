@@ -580,7 +580,7 @@ def _record_capture(output_dir, blob, image_id, captured_at):
 
 
 def _download_capture(conn, output_dir, blob, image_id, keep_captures,
-                      reporter, cancel):
+                      reporter, cancel, slots=None):
     """Download a capture; delete it once verified.  Until then it stays
     in the source, for the next run to resume, and the error names it."""
     done = False
@@ -588,8 +588,9 @@ def _download_capture(conn, output_dir, blob, image_id, keep_captures,
         captured = _wait_image(conn, image_id, blob.what, cancel)
         blob.disk_format = captured.disk_format
         blob.container_format = captured.container_format
-        download_image(conn, captured, output_dir, blob, reporter=reporter,
-                       cancel=cancel)
+        with slots or contextlib.nullcontext():
+            download_image(conn, captured, output_dir, blob,
+                           reporter=reporter, cancel=cancel)
         done = True
     except DownpourError as exc:
         raise TransferError('%s; its capture, image %s in the source, is '
@@ -603,7 +604,7 @@ def _download_capture(conn, output_dir, blob, image_id, keep_captures,
 
 
 def capture_server(conn, output_dir, blob, keep_captures, reporter=None,
-                   cancel=None, captures=None):
+                   cancel=None, captures=None, slots=None):
     reporter = reporter or progress.current()
     image_id, blob.captured_at = _recorded_capture(
         conn, output_dir, blob, captures or Captures(), reporter)
@@ -614,11 +615,11 @@ def capture_server(conn, output_dir, blob, keep_captures, reporter=None,
         image_id = image.id
         _record_capture(output_dir, blob, image_id, blob.captured_at)
     _download_capture(conn, output_dir, blob, image_id, keep_captures,
-                      reporter, cancel)
+                      reporter, cancel, slots)
 
 
 def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
-                   cancel=None, captures=None):
+                   cancel=None, captures=None, slots=None):
     """Volume contents through a raw image; an attached volume goes through
     a snapshot and a temporary volume, since clouds refuse to upload an
     in-use volume unless the operator allowed it.  The snapshot and the
@@ -630,7 +631,7 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
         image_id = _upload_volume(conn, output_dir, blob, keep_captures,
                                   cancel)
     _download_capture(conn, output_dir, blob, image_id, keep_captures,
-                      reporter, cancel)
+                      reporter, cancel, slots)
 
 
 def _upload_volume(conn, output_dir, blob, keep_captures, cancel):
@@ -721,7 +722,10 @@ def _quietly(action, *args):
 
 
 def fetch(conn, blob, output_dir, keep_captures=False, reporter=None,
-          cancel=None, captures=None):
+          cancel=None, captures=None, slots=None):
+    """Download ``blob``, capturing it first for a server or volume.  With
+    ``slots`` (a semaphore), a download takes one of them: the captures,
+    which wait on the source cloud, do not."""
     reporter = reporter or progress.current()
     captures = captures or Captures()
     if cancel is not None and cancel.is_set():
@@ -731,15 +735,16 @@ def fetch(conn, blob, output_dir, keep_captures=False, reporter=None,
         return blob
     try:
         if blob.kind == 'image':
-            download_image(conn, blob.source_id, output_dir, blob,
-                           blob.hash_algo, blob.hash_value,
-                           reporter=reporter, cancel=cancel)
+            with slots or contextlib.nullcontext():
+                download_image(conn, blob.source_id, output_dir, blob,
+                               blob.hash_algo, blob.hash_value,
+                               reporter=reporter, cancel=cancel)
         elif blob.kind == 'server':
             capture_server(conn, output_dir, blob, keep_captures, reporter,
-                           cancel, captures)
+                           cancel, captures, slots)
         elif blob.kind == 'volume':
             capture_volume(conn, output_dir, blob, keep_captures, reporter,
-                           cancel, captures)
+                           cancel, captures, slots)
         else:
             raise ValueError(blob.kind)
     except DownpourError:
@@ -751,23 +756,29 @@ def fetch(conn, blob, output_dir, keep_captures=False, reporter=None,
 
 
 def fetch_all(conn, blobs, output_dir, keep_captures=False, parallel=4,
-              captures=None):
-    """Fetch ``blobs``, ``parallel`` at a time; every blob is tried even
-    when another fails, so that a new export has less to do.  Ctrl-C stops
-    them all within seconds, each where it is, and the error says what
-    stays in the source."""
+              captures=None, capturing=8):
+    """Fetch ``blobs``: ``parallel`` downloads at a time, and meanwhile up
+    to ``capturing`` captures of servers and volumes in the source (they
+    wait on the cloud, not on the network).  Every blob is tried even when
+    another fails, so that a new export has less to do.  Ctrl-C stops them
+    all within seconds, each where it is, and the error says what stays in
+    the source."""
     os.makedirs(os.path.join(output_dir, 'blobs'), exist_ok=True)
     if not blobs:
         return []
     reporter = progress.current()
     cancel = threading.Event()
-    pool = concurrent.futures.ThreadPoolExecutor(max(1, parallel))
+    slots = threading.BoundedSemaphore(max(1, parallel))
+    # Captures first: they take longest to be ready for their download.
+    ordered = sorted(blobs, key=lambda blob: blob.kind == 'image')
+    workers = min(len(blobs), max(1, parallel) + max(0, capturing))
+    pool = concurrent.futures.ThreadPoolExecutor(workers)
     interrupted = False
     errors = []
     try:
         futures = [pool.submit(fetch, conn, blob, output_dir, keep_captures,
-                               reporter, cancel, captures)
-                   for blob in blobs]
+                               reporter, cancel, captures, slots)
+                   for blob in ordered]
         pending = list(futures)
         while pending:
             try:

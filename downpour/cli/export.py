@@ -13,14 +13,14 @@ LOG = logging.getLogger(__name__)
 _HEADERS = ('Type', 'Name', 'Old ID', 'Size')
 
 
-def _positive(text):
+def _positive(text, option='--parallel'):
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise DownpourError('--parallel needs a whole number of at least 1, '
-                            'not %r' % text)
+        raise DownpourError('%s needs a whole number of at least 1, not %r'
+                            % (option, text))
     return value
 
 
@@ -67,10 +67,17 @@ class Export(lister.Lister):
             help='blobs downloaded at once (default 4).  Progress shows as '
                  'a bar when stderr is a terminal, otherwise as one line '
                  'per blob (-q: none)')
+        parser.add_argument(
+            '--captures', metavar='N', default='8',
+            help='servers and volumes captured in the source meanwhile, '
+                 'besides those downloading (default 8): each is a '
+                 'snapshot image, and an attached volume also a snapshot '
+                 'and a temporary volume that count against its quota')
         return parser
 
     def take_action(self, parsed_args):
         parallel = _positive(parsed_args.parallel)
+        capturing = _positive(parsed_args.captures, '--captures')
         resource_file = ResourceFile.load(parsed_args.resource_file)
         conn = self.app.connect()
         reporter = progress.for_console(self.app.stderr,
@@ -79,6 +86,7 @@ class Export(lister.Lister):
             result = export.export(
                 conn, resource_file, parsed_args.output_dir,
                 keep_captures=parsed_args.keep_captures, parallel=parallel,
+                capturing=capturing,
                 reuse_captures=parsed_args.reuse_captures,
                 recapture=parsed_args.recapture,
                 cloud_name=getattr(conn, 'downpour_cloud_name', None))

@@ -758,3 +758,73 @@ def test_a_wait_for_a_capture_stops_at_once_when_interrupted():
     with pytest.raises(TransferError, match='interrupted while queued'):
         transfer._wait_image(conn, 'cap', "server 'web-1'", cancel)
     assert time.monotonic() - started < transfer.POLL_SECONDS + 1
+
+
+class _Busy:
+    """How many of one kind of step ran at once, at most."""
+
+    def __init__(self):
+        self.now = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def during(self, seconds):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        # Not time.sleep, which no_backoff makes return at once.
+        threading.Event().wait(seconds)
+        with self.lock:
+            self.now -= 1
+
+
+def _volume_blob(n):
+    volume_id = '00000000-0000-4000-8000-%012d' % n
+    return Blob(kind='volume', file_id=volume_id, source_id=volume_id,
+                what='volume %d' % n)
+
+
+def test_captures_overlap_the_downloads_which_stay_bounded(tmp_path):
+    """Six volumes: their captures (which wait on the source cloud) all
+    start at once, while no more than ``parallel`` downloads run."""
+    captures, downloads = _Busy(), _Busy()
+    blobs = [_volume_blob(n) for n in range(6)]
+
+    def capture(conn, output_dir, blob, keep_captures, cancel):
+        captures.during(0.2)
+        return 'image-' + blob.source_id
+
+    def download(conn, image, output_dir, blob, **kwargs):
+        downloads.during(0.05)
+
+    captured = mock.Mock(disk_format='raw', container_format='bare')
+    with mock.patch.object(transfer, '_upload_volume', capture), \
+            mock.patch.object(transfer, '_wait_image',
+                              return_value=captured), \
+            mock.patch.object(transfer, 'download_image', download), \
+            mock.patch.object(transfer, '_record_capture'):
+        transfer.fetch_all(mock.Mock(), blobs, str(tmp_path), parallel=2,
+                           capturing=8)
+
+    assert captures.most == 6
+    assert downloads.most <= 2
+
+
+def test_captures_in_the_source_are_bounded_too(tmp_path):
+    captures = _Busy()
+    blobs = [_volume_blob(n) for n in range(8)]
+
+    def capture(conn, output_dir, blob, keep_captures, cancel):
+        captures.during(0.1)
+        return 'image-' + blob.source_id
+
+    captured = mock.Mock(disk_format='raw', container_format='bare')
+    with mock.patch.object(transfer, '_upload_volume', capture), \
+            mock.patch.object(transfer, '_wait_image',
+                              return_value=captured), \
+            mock.patch.object(transfer, 'download_image'), \
+            mock.patch.object(transfer, '_record_capture'):
+        transfer.fetch_all(mock.Mock(), blobs, str(tmp_path), parallel=1,
+                           capturing=2)
+
+    assert captures.most == 3  # 1 downloading (or about to) and 2 others

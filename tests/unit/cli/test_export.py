@@ -4,6 +4,7 @@ import pytest
 
 from downpour.cli import app
 from downpour.cli import export as export_cli
+from downpour.errors import DownpourError
 
 
 def parse(*argv):
@@ -15,6 +16,7 @@ def test_parser_defaults():
     args = parse('r.yml', 'out')
     assert (args.resource_file, args.output_dir) == ('r.yml', 'out')
     assert args.parallel == '4'
+    assert args.captures == '8'
     assert args.reuse_captures is False and args.recapture is False
     assert args.keep_captures is False
 
@@ -36,3 +38,9 @@ def test_parser_reuse_and_recapture_exclude_each_other(capsys):
 def test_parser_needs_both_paths(capsys):
     with pytest.raises(SystemExit):
         parse('r.yml')
+
+
+def test_captures_must_be_a_positive_number():
+    with pytest.raises(DownpourError, match="--captures needs a whole "
+                       "number of at least 1, not '0'"):
+        export_cli._positive('0', '--captures')
