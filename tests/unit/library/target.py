@@ -71,6 +71,8 @@ class Target:
         self.mangle = None
         self.server_status = 'ACTIVE'
         self.volume_status = 'available'
+        # Glance's os_hash_algo (a deployment may choose another).
+        self.hash_algo = 'sha512'
         self.log = []
         self._start = 0
         self._lock = threading.RLock()
@@ -778,8 +780,8 @@ class Target:
         image.update(
             status='active', size=len(data),
             checksum=hashlib.md5(data).hexdigest(),  # noqa: S324
-            os_hash_algo='sha512',
-            os_hash_value=hashlib.sha512(data).hexdigest())
+            os_hash_algo=self.hash_algo,
+            os_hash_value=hashlib.new(self.hash_algo, data).hexdigest())
 
     _IMAGE_FIELDS = ('name', 'visibility', 'disk_format', 'container_format',
                      'min_disk', 'min_ram', 'protected', 'tags', 'id')

@@ -1198,6 +1198,46 @@ def test_a_corrupt_upload_is_deleted_and_the_next_run_uploads_again(
     assert files.uuids_map()[('image', bad['id'])] == uploaded['id']
 
 
+@pytest.mark.parametrize('glance_algo', ['sha512', 'sha256', 'sha384'])
+def test_an_upload_is_checked_whatever_algorithm_the_target_uses(
+        fake_cloud, tmp_path, files, glance_algo):
+    """The upload hashes what it sends with sha512 only (Glance's default,
+    and one the export recorded); a Glance configured for another
+    algorithm is compared all the same."""
+    target = Target(fake_cloud)
+    target.hash_algo = glance_algo
+    good = image(tmp_path, 'good', b'good bytes')
+    bad = image(tmp_path, 'bad', b'bad bytes')
+    target.mangle = lambda data: data + b'!' if data == b'bad bytes' else data
+
+    with pytest.raises(dr.ImportFailed) as failed:
+        run(fake_cloud, [good, bad], files)
+
+    message = str(failed.value)
+    assert message.startswith(dr.describe(bad) + ": the target's Glance "
+                              'reports '), message
+    assert [i['name'] for i in target.images.values()] == ['good']
+    assert target.images[files.uuids_map()[('image', good['id'])]][
+        'os_hash_algo'] == glance_algo
+
+
+def test_a_blob_changed_since_the_export_is_refused_without_sha512(
+        fake_cloud, tmp_path, files):
+    """An export whose digests lack sha512 (a source that uses md5): the
+    file is checked against one it has."""
+    target = Target(fake_cloud)
+    changed = image(tmp_path, 'changed', b'exported bytes', algo='md5')
+    assert 'sha512' not in changed['digests']
+    with open(changed['filename'], 'wb') as stream:
+        stream.write(b'edited since')
+
+    with pytest.raises(dr.ImportFailed, match='does not hold the exported '
+                       'bytes .* the output directory changed since'):
+        run(fake_cloud, [changed], files)
+
+    assert target.images == {}
+
+
 def test_a_corrupt_upload_alone_is_named_too(fake_cloud, tmp_path, files):
     target = Target(fake_cloud)
     bad = image(tmp_path, 'bad', b'bad bytes')
