@@ -44,23 +44,22 @@ class Task:
 # Found by the look, never created: the look takes these lists, no task.
 CHOSEN = ('flavors', 'external_networks', 'volume_types',
           'availability_zones')
-# The tasks, in the order they run, each over one list or more: routers
-# need subnets, servers need all the rest.  Each resource type names its
-# list (ResourceType.batch).
+# The tasks, in the order they run, each over several lists: one module
+# process each (a process costs about a second before its first request),
+# and within it the independent work overlapped, each resource waiting
+# only for those it needs (the module's Pipeline).  Each resource type
+# names its list (ResourceType.batch).
 TASKS = (
-    ('keypairs', 'Create the keypairs', ('keypairs',)),
-    ('networks', 'Create the networks and their subnets', ('networks',)),
-    ('routers', 'Create the routers and their interfaces', ('routers',)),
-    ('security_groups', 'Create the security groups and their rules',
-     ('security_groups',)),
-    # One process overlaps the slow work: uploads, volumes made from their
-    # bytes and server boots, each server waiting only for its own image,
-    # volumes, ports and group (Nova puts a server in a group only when it
-    # creates it).
-    ('workload', 'Upload the images, make the volumes and boot the servers',
-     ('images', 'volumes', 'server_groups', 'servers')),
-    # On the servers' ports.
-    ('floating_ips', 'Allocate the floating IPs', ('floating_ips',)),
+    # A router waits for its subnets, a group's rules for the groups they
+    # name.
+    ('network', 'Create the keypairs, networks, routers and security groups',
+     ('keypairs', 'networks', 'routers', 'security_groups')),
+    # A server waits for its own image, volumes, ports and group (Nova
+    # puts a server in a group only when it creates it); the floating IPs
+    # come last, on the servers' ports.
+    ('workload', 'Upload the images, make the volumes, boot the servers '
+     'and allocate the floating IPs',
+     ('images', 'volumes', 'server_groups', 'servers', 'floating_ips')),
 )
 # Every list, in the order of the playbook's vars.
 BATCHES = CHOSEN + tuple(key for _, _, lists in TASKS for key in lists)

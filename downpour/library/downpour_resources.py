@@ -117,9 +117,9 @@ options:
     default: {}
   parallel:
     description:
-      - Uploads, volumes, ports, server groups and servers in the works at
-        a time; each server waits only for its own image, volumes, ports
-        and group.
+      - Resources in the works at a time (uploads, volumes, server boots,
+        networks, groups...); each waits only for those it needs, a server
+        for its own image, volumes, ports and group.
     type: int
     default: 4
 extends_documentation_fragment:
@@ -642,6 +642,7 @@ class Keypairs(Kind):
 class Networks(Kind):
     types = ('network',)
     adoptable = True
+    pipelined = True
 
     def listing(self):
         project = self.conn.current_project_id
@@ -686,6 +687,7 @@ def _subnet_differs(item, obj):
 class Subnets(Kind):
     types = ('subnet',)
     adoptable = True
+    pipelined = True
     # What can be corrected on a subnet that exists; the rest is fixed at
     # creation.
     UPDATABLE = ('description', 'is_dhcp_enabled', 'dns_nameservers',
@@ -695,8 +697,12 @@ class Subnets(Kind):
         return self.imp.subnets()
 
     def scope(self, item, listing):
+        # A network made by this run (no ID yet) has no subnet of another.
         network_id = self.imp.ids.get(item['network'])
         return [s for s in listing if s.network_id == network_id]
+
+    def needs(self, item):
+        return (item['network'],)
 
     def proof(self, item, obj):
         return _subnet_differs(item, obj)
@@ -722,6 +728,14 @@ class Subnets(Kind):
 class Routers(Kind):
     types = ('router',)
     adoptable = True
+    pipelined = True
+
+    def needs(self, item):
+        # Its interfaces' subnets (and, off the gateway, their networks).
+        keys = []
+        for interface in item.get('interfaces') or []:
+            keys += [interface.get('subnet'), interface.get('network')]
+        return tuple(key for key in keys if key)
 
     def listing(self):
         return list(self.conn.network.routers(
@@ -834,16 +848,19 @@ def _rule_key(rule):
 
 
 class SecurityGroups(Kind):
-    """Groups first, then the rules of all of them: a rule may name another
-    group.  A group this import made ends with exactly the exported rules;
-    the project's ``default`` group and an adopted group only gain them."""
+    """Groups first, then the rules of each once the groups its rules name
+    are there: a rule may name another group, two groups each other.  A
+    group this import made ends with exactly the exported rules; the
+    project's ``default`` group and an adopted group only gain them."""
 
     types = ('security_group',)
     adoptable = True
+    pipelined = True
 
     def __init__(self, importer):
         super().__init__(importer)
-        self._rules_of = []
+        # The group each item became, by item ID: (group, ours).
+        self._rules_of = {}
         self._groups = None
 
     def listing(self):
@@ -869,8 +886,8 @@ class SecurityGroups(Kind):
             name=item['name'], description=item['description']))
 
     def complete(self, item, obj, ours):
-        # After every group: a rule may name one made after this one.
-        self._rules_of.append((item, obj, ours))
+        # Its rules come later: one may name a group yet to be made.
+        self._rules_of[item['id']] = (obj, ours)
 
     def apply(self, items):
         defaults = [i for i in items if i.get('default')]
@@ -885,11 +902,21 @@ class SecurityGroups(Kind):
                                        'default security groups'
                                        % (describe(item), len(groups)))
                 self.imp.keep(item, groups[0].id, MAPPED)
-                self._rules_of.append((item, groups[0], False))
+                self._rules_of[item['id']] = (groups[0], False)
         self.imp.sync(self, [i for i in items if not i.get('default')])
-        for item, group, ours in self._rules_of:
+        for item in items:
             self.imp.working = item
-            self._rules(item, group, ours)
+            remote = [rule['remote_group'] for rule in item.get('rules') or []
+                      if rule.get('remote_group')]
+            # In check mode, or once the group (and those its rules name)
+            # has been made or found.
+            self.imp.later(self, item, [item['id']] + remote,
+                           functools.partial(self._rules_now, item),
+                           key=item['id'] + '/rules')
+
+    def _rules_now(self, item):
+        if item['id'] in self._rules_of:  # else check mode: yet to be made
+            self._rules(item, *self._rules_of[item['id']])
 
     def _rules(self, item, group, ours):
         wanted = []
@@ -1233,6 +1260,12 @@ class Ports(Kind):
 
     types = ('port',)
     pipelined = True
+
+    def needs(self, item):
+        keys = [item.get('network')]
+        keys += [fixed.get('subnet') for fixed in item.get('fixed_ips') or []]
+        keys += list(item.get('security_groups') or [])
+        return tuple(key for key in keys if key)
 
     def listing(self):
         return self.imp.ports()
@@ -1589,15 +1622,21 @@ class Pipeline:
         self.parallel = max(1, int(parallel))
         self.jobs = []
 
-    def add(self, item, needs, work):
-        self.jobs.append((item, tuple(needs), work))
+    def add(self, item, needs, work, key=None):
+        """``work`` for ``item``, once the jobs of the keys ``needs`` have
+        ended; the job's own key is the item's, or ``key`` for a second
+        step of it (a group's rules)."""
+        self.jobs.append((key or item['id'], item, tuple(needs), work))
 
     def run(self):
         jobs, self.jobs = self.jobs, []
         if not jobs:
             return
-        keys = {item['id'] for item, _, _ in jobs}
-        done, failed, failures = set(), {}, []
+        keys = {key for key, _, _, _ in jobs}
+        # Failures by the job's place in the list: named in the export's
+        # order, whichever ended first.
+        done, failed, failures = set(), {}, {}
+        order = {job[0]: n for n, job in enumerate(jobs)}
         waiting = list(jobs)
         running = {}
 
@@ -1606,18 +1645,19 @@ class Pipeline:
             while moved:  # a failure may stop a chain of items
                 moved = False
                 for job in list(waiting):
-                    item, needs, work = job
-                    blocked = [k for k in needs if k in keys and k not in done]
+                    key, item, needs, work = job
+                    blocked = [k for k in needs
+                               if k in keys and k not in done and k != key]
                     lost = [k for k in blocked if k in failed]
                     if lost:
                         waiting.remove(job)
-                        failed[item['id']] = describe(item)
-                        failures.append('%s: not made, since %s failed' % (
-                            describe(item), failed[lost[0]]))
+                        failed[key] = describe(item)
+                        failures[order[key]] = '%s: skipped, since %s ' \
+                            'failed' % (describe(item), failed[lost[0]])
                         moved = True
                     elif not blocked and len(running) < self.parallel:
                         waiting.remove(job)
-                        running[pool.submit(work)] = item
+                        running[pool.submit(work)] = (key, item)
 
         with concurrent.futures.ThreadPoolExecutor(
                 min(self.parallel, len(jobs))) as pool:
@@ -1626,23 +1666,25 @@ class Pipeline:
                 finished, _ = concurrent.futures.wait(
                     running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in finished:
-                    item = running.pop(future)
+                    key, item = running.pop(future)
                     try:
                         future.result()
                     except ImportFailed as exc:
-                        failures.append(str(exc))  # names its item already
-                        failed[item['id']] = describe(item)
+                        # Names its item already.
+                        failures[order[key]] = str(exc)
+                        failed[key] = describe(item)
                     except Exception as exc:  # noqa: BLE001 - named here
-                        failures.append('%s: %s' % (describe(item), exc))
-                        failed[item['id']] = describe(item)
+                        failures[order[key]] = '%s: %s' % (describe(item),
+                                                           exc)
+                        failed[key] = describe(item)
                     else:
-                        done.add(item['id'])
+                        done.add(key)
                 start_what_can(pool)
-        for item, _, _ in waiting:  # needs one another: an export's fault
-            failures.append('%s: not made, its dependencies form a cycle'
-                            % describe(item))
+        for key, item, _, _ in waiting:  # needs one another: the export's
+            failures[order[key]] = '%s: skipped, its dependencies form a ' \
+                'cycle' % describe(item)
         if failures:
-            raise ImportFailed('; '.join(failures))
+            raise ImportFailed('; '.join(failures[n] for n in sorted(failures)))
 
 
 class Importer:
@@ -1852,8 +1894,11 @@ class Importer:
     def _then(self, kind, item, work):
         """Do ``work`` for ``item`` now, or, in a real run of a pipelined
         kind, in the pipeline once what the item needs is there."""
+        self.later(kind, item, kind.needs(item), work)
+
+    def later(self, kind, item, needs, work, key=None):
         if self.pipeline is not None and kind.pipelined:
-            self.pipeline.add(item, kind.needs(item), work)
+            self.pipeline.add(item, needs, work, key)
         else:
             work()
 

@@ -97,7 +97,7 @@ def test_a_failure_stops_what_needs_it_and_nothing_else():
 
     message = str(caught.value)
     assert 'volume bad: went to error' in message
-    assert "server 'srv1' (source ID srv1): not made, since volume 'bad' " \
+    assert "server 'srv1' (source ID srv1): skipped, since volume 'bad' " \
         '(source ID bad) failed' in message
     assert 'start srv1' not in log.lines
     assert 'end srv2' in log.lines  # made all the same
@@ -118,8 +118,8 @@ def test_a_failure_stops_a_chain_whatever_the_order_of_the_list():
 
     message = str(caught.value)
     assert "volume 'a' (source ID a): quota exceeded" in message
-    assert "port 'b' (source ID b): not made, since volume 'a'" in message
-    assert "server 'c' (source ID c): not made, since port 'b'" in message
+    assert "port 'b' (source ID b): skipped, since volume 'a'" in message
+    assert "server 'c' (source ID c): skipped, since port 'b'" in message
     assert log.lines == ['start a', 'end a']
 
 
@@ -140,5 +140,5 @@ def test_needs_that_form_a_cycle_are_named_not_waited_on_forever():
     pipeline.add(item('y'), ('x',), lambda: None)
 
     with pytest.raises(dr.ImportFailed, match=r"volume 'x' \(source ID x\): "
-                       'not made, its dependencies form a cycle'):
+                       'skipped, its dependencies form a cycle'):
         pipeline.run()
