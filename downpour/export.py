@@ -182,7 +182,8 @@ def _entries(resource_file):
 
 def export(conn, resource_file, output_dir, *, keep_captures=False,
            parallel=4, cloud_name=None, reuse_captures=False,
-           recapture=False, capturing=8):
+           recapture=False, capturing=8,
+           volume_format=transfer.VOLUME_FORMAT):
     exporter = Exporter(conn, source=getattr(resource_file, 'path', None))
     # The lock first: a second export into this directory stops at once.
     with outdir.private_files():
@@ -199,7 +200,7 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
             _write(conn, exporter, records, output_dir, cloud_name,
                    transfer.Captures(state, reuse_captures),
                    keep_captures=keep_captures, parallel=parallel,
-                   capturing=capturing)
+                   capturing=capturing, volume_format=volume_format)
     rows = []
     for record in records:
         if BY_TYPE[record.type].csv_type is None and record.type != 'flavor':
@@ -226,10 +227,14 @@ def _keep_resource_file(resource_file, output_dir):
 
 
 def _write(conn, exporter, records, output_dir, cloud_name, captures,
-           keep_captures, parallel, capturing):
+           keep_captures, parallel, capturing, volume_format):
     """Everything written into the output directory, by its one writer."""
     captures.state.begin()
     blobs = [r.blob for r in records if r.blob is not None]
+    for blob in blobs:
+        if blob.kind == 'volume':
+            # Asked for; the capture's own replaces it once it is taken.
+            blob.disk_format = volume_format
     transfer.fetch_all(conn, blobs, output_dir, keep_captures=keep_captures,
                        parallel=parallel, captures=captures,
                        capturing=capturing)

@@ -100,6 +100,9 @@ def _capture_path(output_dir, blob):
 
 # Always computed over the bytes on disk, besides the source's algorithm:
 # sha256 is the import's check of the file, md5 what every Glance reports.
+# How a volume's contents are captured unless the export is told otherwise.
+VOLUME_FORMAT = 'qcow2'
+VOLUME_FORMATS = ('qcow2', 'raw')
 DIGESTS = ('sha256', 'md5')
 
 
@@ -661,9 +664,14 @@ def _upload_volume(conn, output_dir, blob, keep_captures, cancel):
                   lambda: conn.block_storage.get_volume(temporary.id),
                   'available', cancel=cancel)
             source = temporary.id
+        # qcow2 unless asked otherwise (export --volume-format): Cinder
+        # leaves the unwritten parts of the volume out, so a mostly empty
+        # volume travels as its data, and the target's Cinder writes it
+        # back whole (doc/source/performance.rst, "Volume contents").
         upload = conn.block_storage.upload_volume_to_image(
             source, CAPTURE_PREFIX + blob.source_id,
-            disk_format='raw', container_format='bare')
+            disk_format=blob.disk_format or VOLUME_FORMAT,
+            container_format='bare')
         image_id = upload['image_id']
         # Recorded at once: an interrupted run's capture is the next run's.
         _record_capture(output_dir, blob, image_id, blob.captured_at)

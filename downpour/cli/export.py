@@ -4,7 +4,7 @@ import logging
 
 from cliff import lister
 
-from downpour import export, progress
+from downpour import export, progress, transfer
 from downpour.errors import DownpourError
 from downpour.resourcefile import ResourceFile
 
@@ -73,6 +73,12 @@ class Export(lister.Lister):
                  'besides those downloading (default 8): each is a '
                  'snapshot image, and an attached volume also a snapshot '
                  'and a temporary volume that count against its quota')
+        parser.add_argument(
+            '--volume-format', choices=transfer.VOLUME_FORMATS,
+            default=transfer.VOLUME_FORMAT,
+            help="the format a volume's contents are captured in: qcow2 "
+                 '(the default) carries only what was written, raw every '
+                 "byte; raw for a cloud whose Cinder or Glance refuses qcow2")
         return parser
 
     def take_action(self, parsed_args):
@@ -86,7 +92,7 @@ class Export(lister.Lister):
             result = export.export(
                 conn, resource_file, parsed_args.output_dir,
                 keep_captures=parsed_args.keep_captures, parallel=parallel,
-                capturing=capturing,
+                capturing=capturing, volume_format=parsed_args.volume_format,
                 reuse_captures=parsed_args.reuse_captures,
                 recapture=parsed_args.recapture,
                 cloud_name=getattr(conn, 'downpour_cloud_name', None))

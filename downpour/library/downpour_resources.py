@@ -1211,7 +1211,9 @@ class Volumes(Kind):
                     return contents, image
                 # Ours, and not (yet) the bytes: replaced.
                 self.conn.image.delete_image(image.id, ignore_missing=True)
-        attrs = {'disk_format': 'raw', 'container_format': 'bare'}
+        # As captured (qcow2 since issue 16; raw before, and on request).
+        attrs = {'disk_format': item.get('disk_format') or 'raw',
+                 'container_format': 'bare'}
         return contents, Uploads(self).upload(
             contents, contents['name'], attrs, item['filename'], item)
 

@@ -582,6 +582,31 @@ def test_temporary_volume_is_deleted_only_once_settled(monkeypatch,
     assert ('status', 'temp', 'uploading') in calls[:deleted_at]
     conn.block_storage.delete_snapshot.assert_called_once_with('snap')
     conn.image.delete_image.assert_called_once_with('img')
+    # Captured as qcow2 unless the export asks otherwise.
+    conn.block_storage.upload_volume_to_image.assert_called_once_with(
+        'temp', transfer.CAPTURE_PREFIX + ID, disk_format='qcow2',
+        container_format='bare')
+
+
+@pytest.mark.parametrize('asked', ['raw', 'qcow2'])
+def test_a_volume_is_captured_in_the_format_asked(monkeypatch, tmp_path,
+                                                  asked):
+    monkeypatch.setattr(transfer, 'POLL_SECONDS', 0)
+    monkeypatch.setattr(transfer, 'download_image', mock.Mock())
+    conn = mock.Mock()
+    conn.block_storage.get_volume.side_effect = _volume_statuses('available')
+    conn.block_storage.upload_volume_to_image.return_value = {
+        'image_id': 'img'}
+    conn.image.get_image.return_value = mock.Mock(
+        status='active', disk_format=asked, container_format='bare')
+    blob = Blob(kind='volume', file_id=ID, source_id=ID,
+                what="volume 'spare'", disk_format=asked)
+
+    transfer.capture_volume(conn, str(tmp_path), blob, keep_captures=False)
+
+    assert conn.block_storage.upload_volume_to_image.call_args.kwargs[
+        'disk_format'] == asked
+    assert blob.disk_format == asked
 
 
 def test_a_stamp_is_trusted_only_while_the_disk_has_its_bytes(

@@ -1355,6 +1355,26 @@ def test_a_server_that_went_to_error_is_replaced_on_the_same_port(
     assert files.uuids_map()[('server', item['id'])] == fresh['id']
 
 
+@pytest.mark.parametrize('disk_format', ['qcow2', 'raw', None])
+def test_a_volumes_contents_travel_in_the_format_they_were_captured_in(
+        fake_cloud, tmp_path, files, disk_format):
+    """qcow2 since issue 16, raw on request; a playbook of an earlier
+    downpour says nothing, and its contents are raw."""
+    target = Target(fake_cloud)
+    item = volume('data', tmp_path, b'data bytes')
+    if disk_format:
+        item['disk_format'] = disk_format
+
+    done = run(fake_cloud, [item], files)
+
+    posted, = target.bodies('POST', '/images')
+    assert (posted['name'], posted['disk_format']) == (
+        'downpour-volume-' + item['id'], disk_format or 'raw')
+    made = target.volumes[done.ids[item['id']]]
+    assert target.volume_data[made['id']] == b'data bytes'
+    assert target.images == {}  # deleted once the volume has them
+
+
 def test_a_volume_in_error_is_replaced_from_the_same_contents(fake_cloud,
                                                               tmp_path,
                                                               files):
