@@ -648,7 +648,7 @@ def main():
     for tool, steps in results.items():
         print_table('%s, osmb workload, median of %d' % (tool, args.runs),
                     summary(steps))
-    if len(results) == 2:
+    if 'downpour' in results and 'os-migrate' in results:
         ours, theirs = ({r[0]: r for r in summary(results[t])}
                         for t in ('downpour', 'os-migrate'))
         print('\ndownpour / os-migrate')
