@@ -614,6 +614,12 @@ def main():
         scales = sorted(set(args.scale))
         if min(scales) < 1:
             parser.error('--scale: at least 1 unit')
+    if args.baseline and subprocess.run(
+            ['git', '-C', str(REPO), 'rev-parse', '--verify', '--quiet',
+             args.baseline + '^{commit}'], capture_output=True,
+            check=False).returncode != 0:
+        parser.error('--baseline: %r is not a revision of %s'
+                     % (args.baseline, REPO))
     # A killed benchmark still deletes its projects.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit('terminated'))
     if args.details:
