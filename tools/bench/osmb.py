@@ -84,11 +84,16 @@ def connect(config):
 
 
 class Projects:
-    """Fresh projects with a member user each, deleted on close()."""
+    """Fresh projects with a member user each, deleted on close() (or one
+    by one with drop()).  ``quotas`` (cloud -> {'compute': {...},
+    'network': {...}, 'volume': {...}}) raises the quotas of the projects
+    made in that cloud beyond provision.py's."""
 
-    def __init__(self, clouds_yaml):
+    def __init__(self, clouds_yaml, prefix=PREFIX, quotas=None):
         with open(clouds_yaml) as stream:
             self.clouds = yaml.safe_load(stream)['clouds']
+        self.prefix = prefix
+        self.quotas = quotas or {}
         self.admins = {}
         self.made = []
 
@@ -99,7 +104,7 @@ class Projects:
 
     def make(self, cloud, label):
         admin = self.admin(cloud)
-        name = '%s-%s-%s' % (PREFIX, label, secrets.token_hex(4))
+        name = '%s-%s-%s' % (self.prefix, label, secrets.token_hex(4))
         project = admin.identity.create_project(name=name, domain_id='default')
         password = secrets.token_urlsafe(16)
         user = admin.identity.create_user(
@@ -109,6 +114,13 @@ class Projects:
         admin.identity.assign_project_role_to_user(
             project, user, admin.identity.find_role('member', ignore_missing=False))
         provision.raise_quotas(admin, project.id)
+        more = self.quotas.get(cloud) or {}
+        if more.get('compute'):
+            admin.set_compute_quotas(project.id, **more['compute'])
+        if more.get('network'):
+            admin.set_network_quotas(project.id, **more['network'])
+        if more.get('volume'):
+            admin.set_volume_quotas(project.id, **more['volume'])
         base = self.clouds[cloud]
         return {
             'auth': {
@@ -121,15 +133,25 @@ class Projects:
             'interface': 'public',
         }
 
+    def _delete(self, cloud, project, user):
+        admin = self.admin(cloud)
+        try:
+            conftest.delete_project_resources(admin, project.id, user.id)
+        except Exception as exc:  # noqa: BLE001 (go on with the rest)
+            log('clean-up of %s failed: %r' % (project.name, exc))
+        admin.identity.delete_user(user, ignore_missing=True)
+        admin.identity.delete_project(project, ignore_missing=True)
+
+    def drop(self, name):
+        """Delete the project (and user) called ``name`` now."""
+        for made in list(self.made):
+            if made[1].name == name:
+                self.made.remove(made)
+                self._delete(*made)
+
     def close(self):
-        for cloud, project, user in reversed(self.made):
-            admin = self.admin(cloud)
-            try:
-                conftest.delete_project_resources(admin, project.id, user.id)
-            except Exception as exc:  # noqa: BLE001 (go on with the rest)
-                log('clean-up of %s failed: %r' % (project.name, exc))
-            admin.identity.delete_user(user, ignore_missing=True)
-            admin.identity.delete_project(project, ignore_missing=True)
+        for made in reversed(self.made):
+            self._delete(*made)
         self.made = []
 
 
@@ -176,7 +198,11 @@ class Step:
     def __init__(self, name, argv, env, details, cwd=None):
         self.name = name
         self.records_dir = pathlib.Path(tempfile.mkdtemp(prefix='reqcount-'))
-        env = dict(env, PYTHONPATH=str(REQCOUNT),
+        # The counter first; then whatever the caller put there (a tree
+        # of downpour to run instead of the installed one).
+        path = os.pathsep.join(p for p in (str(REQCOUNT),
+                                           env.get('PYTHONPATH')) if p)
+        env = dict(env, PYTHONPATH=path,
                    DOWNPOUR_REQCOUNT_DIR=str(self.records_dir))
         started = time.monotonic()
         proc = subprocess.run([str(a) for a in argv], env=env, cwd=cwd,
@@ -234,9 +260,10 @@ class Step:
             counts.update(r['requests'])
         return counts
 
-    def task_times(self):
+    def task_times(self, stems=(PREFIX, 'default')):
         """Seconds per kind of task from the profile_tasks callback: the
-        task name up to the resource name (osmb-..., default)."""
+        task name up to the resource name (the first word that starts
+        with one of ``stems``)."""
         times = collections.defaultdict(lambda: [0, 0.0])
         for line in self.output.splitlines():
             match = re.match(r'^(.+?) -{3,} (\d+\.\d+)s$', line)
@@ -244,7 +271,7 @@ class Step:
                 continue
             words = []
             for word in match.group(1).split():
-                if word.startswith(('osmb', 'default')):
+                if word.startswith(tuple(stems)):
                     break
                 words.append(word)
             kind = ' '.join(words) or match.group(1)
@@ -288,9 +315,14 @@ class Bench:
     its project is gone, and starts over; its failure is reported.
     """
 
+    # Names of projects and scratch directories; the source project's
+    # clouds.yaml entry.
+    prefix = PREFIX
+    source = 'osmb-source'
+
     def __init__(self, args):
         self.args = args
-        self.workdir = pathlib.Path(tempfile.mkdtemp(prefix='osmb-'))
+        self.workdir = pathlib.Path(tempfile.mkdtemp(prefix=self.prefix + '-'))
         self.clouds_yaml = self.workdir / 'clouds.yaml'
         self.projects = None
         self.entries = {}
@@ -338,11 +370,18 @@ class Bench:
         if self.projects is not None:
             with contextlib.suppress(Exception):
                 self.projects.close()
-        self.projects = Projects(pathlib.Path(os.environ.get(
+        self.projects = self.new_projects(pathlib.Path(os.environ.get(
             'DOWNPOUR_BENCH_CLOUDS', STATE / 'clouds.yaml')))
         self.entries = {}
-        self.add_cloud('osmb-source', 'source', 'src')
+        self.add_cloud(self.source, 'source', 'src')
         self.source_project = self.projects.made[-1][1].id
+        self.build_source()
+
+    def new_projects(self, clouds_yaml):
+        return Projects(clouds_yaml)
+
+    def build_source(self):
+        """The workload in the source project, and the resource file."""
         log('building the workload (%d MiB images)' % self.args.image_mib)
         started = time.monotonic()
         build_workload(connect(self.entries['osmb-source']), self.workdir,
@@ -505,7 +544,7 @@ def print_table(title, rows):
     print('POST*: POSTs other than logins (POST /v3/auth/tokens)')
 
 
-def print_breakdown(tool, steps):
+def print_breakdown(tool, steps, stems=(PREFIX, 'default')):
     for label, runs in steps.items():
         step = runs[len(runs) // 2]  # one run, not a median
         print('\n%s %s, run %d: module processes (count, s, requests)'
@@ -513,7 +552,7 @@ def print_breakdown(tool, steps):
         for name, (count, seconds, requests) in sorted(
                 step.by_module().items(), key=lambda kv: -kv[1][1]):
             print('  %-32s %4d %8.1f %6d' % (name, count, seconds, requests))
-        tasks = step.task_times()
+        tasks = step.task_times(stems)
         if tasks:
             print('  tasks by kind (profile_tasks: count, s)')
             for kind, (count, seconds) in sorted(tasks.items(),
@@ -609,7 +648,7 @@ def main():
     for tool, steps in results.items():
         print_table('%s, osmb workload, median of %d' % (tool, args.runs),
                     summary(steps))
-    if len(results) == 2:
+    if 'downpour' in results and 'os-migrate' in results:
         ours, theirs = ({r[0]: r for r in summary(results[t])}
                         for t in ('downpour', 'os-migrate'))
         print('\ndownpour / os-migrate')
