@@ -129,7 +129,12 @@ class Cloud:
             Service("placement-api", wsgi("placement-api", "placement.wsgi.api", p["placement"]),
                     env={"OS_PLACEMENT_CONFIG_DIR": os.path.join(self.etc, "placement")},
                     port=p["placement"], url=f"http://{H}:{p['placement']}/"),
-            Service("nova-api", wsgi("nova-api", "nova.wsgi.osapi_compute", p["nova"]),
+            # Two workers for nova-api and cinder-api: each calls the other
+            # while it answers (an attachment deleted with its server, a
+            # volume attached), and with one sync worker each, two such calls
+            # at once wait on each other until gunicorn's timeout (seen in
+            # the scale benchmark's clean-up: both silent for 15 min).
+            Service("nova-api", wsgi("nova-api", "nova.wsgi.osapi_compute", p["nova"], 2),
                     env={"OS_NOVA_CONFIG_DIR": os.path.join(self.etc, "nova")},
                     port=p["nova"], url=f"http://{H}:{p['nova']}/"),
             Service("nova-conductor", [os.path.join(vbin, "nova-conductor"), *nova_conf]),
@@ -139,7 +144,7 @@ class Cloud:
                     env={"OS_NEUTRON_CONFIG_DIR": os.path.join(self.etc, "neutron"),
                          "OS_NEUTRON_CONFIG_FILES": "neutron.conf;ml2_conf.ini"},
                     port=p["neutron"], url=f"http://{H}:{p['neutron']}/"),
-            Service("cinder-api", wsgi("cinder-api", "cinder.wsgi.api", p["cinder"],
+            Service("cinder-api", wsgi("cinder-api", "cinder.wsgi.api", p["cinder"], 2,
                                        args=cinder_conf),
                     port=p["cinder"], url=f"http://{H}:{p['cinder']}/"),
             Service("cinder-scheduler", [os.path.join(vbin, "cinder-scheduler"), *cinder_conf]),
