@@ -660,6 +660,13 @@ def main():
                 for number in range(1, args.runs + 1):
                     for tool in tools:
                         bench.run(tool, number)
+            except Exception as exc:  # noqa: BLE001 (reported, loud)
+                # Not a step (those are StepFailed, handled in run): a
+                # cloud that went away, or a bug here.  What was measured
+                # is still reported.
+                problems.append('%s: %r' % (bench.label, exc))
+                log('FAILED: %s: %r' % (bench.label, exc))
+                break
             finally:
                 log('%s: deleting its projects' % bench.label)
                 bench.close()
