@@ -386,7 +386,13 @@ class ScaleBench(osmb.Bench):
             write_random(image, self.args.image_mib)
             write_random(volume, self.args.image_mib,
                          size=scale_floor.VOLUME_GIB * 2**30)
-            self.floor_files = (image, volume)
+            # What downpour's export makes of a volume (Cinder converts it
+            # the same way): qcow2, only the bytes written.
+            qcow2 = self.workdir / 'floor-volume.qcow2'
+            subprocess.run(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2',  # noqa: S607
+                            str(volume), str(qcow2)], check=True)
+            volume.unlink()
+            self.floor_files = (image, qcow2)
         cloud = 'scale-target-floor%d' % number
         self.add_cloud(cloud, 'target', 'floor%d' % number)
         argv = [sys.executable, HERE / 'scale_floor.py', cloud,

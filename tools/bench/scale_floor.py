@@ -9,8 +9,8 @@ with its /24 subnet, a router with its gateway on the target's external
 network and an interface on that subnet, a security group and its rules
 in one bulk POST, the unit's image and the capture of its save_state
 server uploaded from IMAGE_FILE, two 1 GiB volumes from the bytes of
-VOLUME_FILE (uploaded to a temporary image, a volume made from it, the
-image deleted), a server group, two ports, two servers (one booted from
+VOLUME_FILE (qcow2, as downpour exports a volume; uploaded to a temporary
+image, a volume made from it, the image deleted), a server group, two ports, two servers (one booted from
 the capture with a volume attached, one from the image with the keypair)
 and a floating IP on a port.  Every upload is checked against what Glance
 computed.  The work runs in a pool of ``--parallel`` threads, each piece
@@ -149,13 +149,13 @@ class Floor:
                 table[name] = obj
             self.created += 1
 
-    def upload(self, name, filename):
-        """A private raw image of the file's bytes, checked against the
-        hash Glance computed."""
+    def upload(self, name, filename, disk_format='raw'):
+        """A private image of the file's bytes, checked against the hash
+        Glance computed."""
         from openstack.exceptions import raise_from_response
         response = self.conn.image.post('/images', json={
-            'name': name, 'disk_format': 'raw', 'container_format': 'bare',
-            'visibility': 'private'})
+            'name': name, 'disk_format': disk_format,
+            'container_format': 'bare', 'visibility': 'private'})
         raise_from_response(response)
         image_id = response.json()['id']
         with open(filename, 'rb') as stream:
@@ -234,8 +234,9 @@ class Floor:
             def volume(key=key):
                 if n[key] in self.volumes:
                     return
+                # qcow2, as downpour's export captures a volume.
                 contents = self.upload('downpour-volume-%s' % n[key],
-                                       self.volume_file)
+                                       self.volume_file, 'qcow2')
                 made = conn.block_storage.create_volume(
                     name=n[key], size=VOLUME_GIB, image_id=contents.id)
                 made = conn.block_storage.wait_for_status(
