@@ -12,8 +12,8 @@ server uploaded from IMAGE_FILE, two 1 GiB volumes from the bytes of
 VOLUME_FILE (qcow2, as downpour exports a volume; uploaded to a temporary
 image, a volume made from it, the image deleted), a server group, two
 ports, two servers (one booted from the capture with a volume attached,
-one from the image with the keypair) and a floating IP on a port.  Every upload is checked against what Glance
-computed.  The work runs in a pool of ``--parallel`` threads, each piece
+one from the image with the keypair) and a floating IP on a port.
+Every upload is checked against what Glance computed.  The work runs in a pool of ``--parallel`` threads, each piece
 as soon as what it needs is there, the best a client can do with that
 concurrency.  A second run finds everything and creates nothing.
 
