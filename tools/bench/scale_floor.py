@@ -9,13 +9,14 @@ with its /24 subnet, a router with its gateway on the target's external
 network and an interface on that subnet, a security group and its rules
 in one bulk POST, the unit's image and the capture of its save_state
 server uploaded from IMAGE_FILE, two 1 GiB volumes from the bytes of
-VOLUME_FILE (qcow2, as downpour exports a volume; uploaded to a temporary
-image, a volume made from it, the image deleted), a server group, two
-ports, two servers (one booted from the capture with a volume attached,
-one from the image with the keypair) and a floating IP on a port.
-Every upload is checked against what Glance computed.  The work runs in a pool of ``--parallel`` threads, each piece
-as soon as what it needs is there, the best a client can do with that
-concurrency.  A second run finds everything and creates nothing.
+VOLUME_FILE (qcow2, as downpour exports a volume; uploaded to a
+temporary image, a volume made from it, the image deleted), a server
+group, two ports, two servers (one booted from the capture with a volume
+attached, one from the image with the keypair) and a floating IP on a
+port. Every upload is checked against what Glance computed. The work
+runs in a pool of ``--parallel`` threads, each piece as soon as what it
+needs is there, the best a client can do with that concurrency. A second
+run finds everything and creates nothing.
 
     scale_floor.py CLOUD K IMAGE_FILE VOLUME_FILE PUBLIC_KEY_FILE [--parallel N]
 
