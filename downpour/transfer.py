@@ -633,8 +633,25 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
     if image_id is None:
         image_id = _upload_volume(conn, output_dir, blob, keep_captures,
                                   cancel)
+        image_id = _fitting(conn, output_dir, blob, image_id, keep_captures,
+                            cancel)
     _download_capture(conn, output_dir, blob, image_id, keep_captures,
                       reporter, cancel, slots)
+
+
+def _fitting(conn, output_dir, blob, image_id, keep_captures, cancel):
+    """Cinder makes a volume from an image only if the image's bytes fit
+    in the volume: the qcow2 of a nearly full volume is a little larger
+    than the volume (its tables), so that one is captured again as raw."""
+    if blob.disk_format != 'qcow2' or not blob.volume_size_gib:
+        return image_id
+    image = _wait_image(conn, image_id, blob.what, cancel)
+    if (image.size or 0) <= blob.volume_size_gib * 1024 ** 3:
+        return image_id
+    _unlink(_capture_path(output_dir, blob))
+    _quietly(conn.image.delete_image, image_id)
+    blob.disk_format = 'raw'
+    return _upload_volume(conn, output_dir, blob, keep_captures, cancel)
 
 
 def _upload_volume(conn, output_dir, blob, keep_captures, cancel):

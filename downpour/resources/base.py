@@ -34,6 +34,9 @@ class Blob:
     source_id: str
     what: str
     volume_in_use: bool = False
+    # A volume's size (GiB): the target makes the volume from the capture
+    # only if the capture's bytes fit in it.
+    volume_size_gib: int | None = None
     # Filled by the transfer: what was verified.
     size: int | None = None
     hash_algo: str | None = None

@@ -47,4 +47,5 @@ class Volume(ResourceType):
             record.blob = Blob(kind='volume', file_id=obj.id,
                                source_id=obj.id,
                                what='volume %r (%s)' % (obj.name, obj.id),
-                               volume_in_use=obj.status == 'in-use')
+                               volume_in_use=obj.status == 'in-use',
+                               volume_size_gib=obj.size)

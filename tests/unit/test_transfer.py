@@ -855,3 +855,33 @@ def test_captures_in_the_source_are_bounded_too(tmp_path):
                            capturing=2)
 
     assert captures.most == 3  # 1 downloading (or about to) and 2 others
+
+
+def test_a_full_volume_whose_qcow2_would_not_fit_is_captured_raw(
+        monkeypatch, tmp_path):
+    """The qcow2 of a full 1 GiB volume is a little over 1 GiB: the
+    target's Cinder would refuse to make the volume from it."""
+    monkeypatch.setattr(transfer, 'POLL_SECONDS', 0)
+    monkeypatch.setattr(transfer, 'download_image', mock.Mock())
+    conn = mock.Mock()
+    conn.block_storage.get_volume.side_effect = _volume_statuses('available')
+    conn.block_storage.upload_volume_to_image.side_effect = [
+        {'image_id': 'qcow2-img'}, {'image_id': 'raw-img'}]
+    images = {
+        'qcow2-img': mock.Mock(status='active', disk_format='qcow2',
+                               container_format='bare',
+                               size=2 ** 30 + 300 * 1024),
+        'raw-img': mock.Mock(status='active', disk_format='raw',
+                             container_format='bare', size=2 ** 30)}
+    conn.image.get_image.side_effect = images.get
+    blob = Blob(kind='volume', file_id=ID, source_id=ID,
+                what="volume 'full'", disk_format='qcow2', volume_size_gib=1)
+
+    transfer.capture_volume(conn, str(tmp_path), blob, keep_captures=False)
+
+    formats = [c.kwargs['disk_format'] for c in
+               conn.block_storage.upload_volume_to_image.call_args_list]
+    assert formats == ['qcow2', 'raw']
+    assert blob.disk_format == 'raw'
+    deleted = [c.args[0] for c in conn.image.delete_image.call_args_list]
+    assert 'qcow2-img' in deleted
