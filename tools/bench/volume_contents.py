@@ -178,9 +178,18 @@ def child_download(args):
     stat = os.stat(path)
     # What the source's Glance says of the image, and the file's digests.
     digests = transfer.file_digests(path, ('md5', 'sha256', 'sha512'))
+    clusters = None
+    if image.disk_format == 'qcow2':
+        # How qemu-img wrote it: compressed clusters (Cinder's -c) or not.
+        check = json.loads(subprocess.run(
+            ['qemu-img', 'check', '--output=json', path], capture_output=True,
+            text=True, check=False).stdout or '{}')
+        clusters = {k: check.get(k) for k in (
+            'allocated-clusters', 'compressed-clusters', 'total-clusters')}
     return {'seconds': seconds, 'received': reporter.received,
             'path': path, 'apparent': stat.st_size,
             'allocated': stat.st_blocks * 512, 'digests': digests,
+            'clusters': clusters,
             'glance': {'checksum': image.checksum,
                        'hash_algo': image.hash_algo,
                        'hash_value': image.hash_value},
@@ -500,7 +509,9 @@ class Bench:
                 run + 1, got['digests']['sha256'][:16],
                 got['glance']['hash_algo'],
                 'matches the file' if got['glance_matches'] else
-                'DIFFERS from the file'))
+                'DIFFERS from the file') + (
+                    ', qcow2 clusters %s' % json.dumps(got['clusters'])
+                    if got['clusters'] else ''))
         try:
             up = self.child('upload', cloud='dst', method='put',
                             file=got['path'], volume_id=volume.id,
