@@ -318,6 +318,7 @@ class Bench:
         self.notes = collections.defaultdict(list)
         self.checks = []
         self.quirks = set()
+        self.failures = []
         self.flavor = None
 
     # set-up -----------------------------------------------------------
@@ -422,7 +423,8 @@ class Bench:
             volume = self.dst.block_storage.get_volume(volume_id)
             if volume.status == 'available':
                 return
-            if volume.status == 'in-use' and time.monotonic() > started + 5:
+            waited = time.monotonic() - started
+            if waited > 60 or (volume.status == 'in-use' and waited > 5):
                 break
             time.sleep(POLL)
         admin = self.projects.admin('target')
@@ -485,7 +487,9 @@ class Bench:
     def alternative(self, case, label, volume, disk_format, run):
         data_mib, expected = case['data_mib'], case['sha256']
         out = self.workdir / ('out-%s' % disk_format)
-        record = self.results[data_mib][label]
+        # This run's figures: kept only if the whole alternative went
+        # through.
+        record = collections.defaultdict(list)
         verify = run == 0 or self.args.verify == 'all'
         image, active, settle = self.capture(volume, disk_format)
         record['capture'].append(active)
@@ -582,6 +586,9 @@ class Bench:
                     self.delete_volume(self.dst, volume_id)
             except Exception as exc:  # noqa: BLE001 (the project goes anyway)
                 log('clean-up in the run failed: %s' % error_answer(exc))
+        for key, values in record.items():
+            self.results[data_mib][label][key].extend(values)
+        return record
 
     # D: what else a tenant can ask for --------------------------------------
 
@@ -768,14 +775,34 @@ class Bench:
                 for label, disk_format in order:
                     log('run %d, %d MiB, %s' % (run + 1, case['data_mib'],
                                                 label))
-                    self.alternative(case, label, case['volume'],
-                                     disk_format, run)
-                    record = self.results[case['data_mib']][label]
+                    try:
+                        record = self.alternative(case, label, case['volume'],
+                                                  disk_format, run)
+                    except Exception as exc:  # noqa: BLE001 (said, and counted)
+                        # The local clouds are shared: an API may hang or a
+                        # cloud restart under the run.  Its figures are left
+                        # out; the table says how many runs each median has.
+                        log('  failed: %s' % error_answer(exc))
+                        self.failures.append('run %d, %d MiB, %s: %s' % (
+                            run + 1, case['data_mib'], label,
+                            error_answer(exc)[:200]))
+                        if len(self.failures) >= 3:
+                            raise
+                        continue
                     log('  total %.1f s (capture %.1f, download %.1f, '
                         'upload %.1f, volume %.1f)' % tuple(
                             record[k][-1] for k in (
                                 'total', 'capture', 'download', 'upload',
                                 'volume from image')))
+                    self.save()
+
+    def save(self):
+        if self.args.json:
+            self.args.json.write_text(json.dumps({
+                'results': self.results, 'checks': self.checks,
+                'quirks': sorted(self.quirks), 'failures': self.failures,
+                'notes': {'%s %s' % k: v for k, v in self.notes.items()}},
+                indent=1))
 
     def close(self):
         if self.args.keep:
@@ -836,9 +863,13 @@ def print_tables(bench, args):
     print('%d GiB volumes; median of %d runs (seconds, MiB); byte checks '
           'on %s' % (args.volume_gib, args.runs,
                      'every run' if args.verify == 'all' else 'the first run'))
+    for failure in bench.failures:
+        print('failed, left out: %s' % failure)
     for data_mib, alternatives in bench.results.items():
         labels = list(alternatives)
-        print('\n%d MiB of random data, then zeros' % data_mib)
+        print('\n%d MiB of random data, then zeros (runs: %s)' % (
+            data_mib, ', '.join('%s %d' % (label, len(
+                alternatives[label]['total'])) for label in labels)))
         head = '%-44s' % 'stage' + ''.join('%12s' % label for label in labels)
         print(head)
         print('-' * len(head))
@@ -881,6 +912,9 @@ def main():
     parser.add_argument('--no-checks', dest='checks', action='store_false',
                         help='leave out the D checks')
     parser.add_argument('--workdir', default='/var/tmp')
+    parser.add_argument('--json', type=pathlib.Path,
+                        help='also write every figure to this file, after '
+                             'each alternative')
     parser.add_argument('--keep', action='store_true',
                         help='leave the projects (debugging)')
     args = parser.parse_args()
@@ -904,7 +938,9 @@ def main():
                 bench.close()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    print_tables(bench, args)
+            # What was measured, also when a run failed.
+            if bench is not None and bench.results:
+                print_tables(bench, args)
 
 
 if __name__ == '__main__':
