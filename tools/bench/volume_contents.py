@@ -25,14 +25,19 @@ D. what else a tenant can ask for, each with the API's answer: Glance's
    timed against the plain upload, ``web-download`` is tried), Cinder's
    ``container_format: compressed`` (on upload-to-image in the source, and
    a gzip image into a volume in the target), and the volume backup records
-   (export/import) that would let two clouds share a backup store.
+   (import_record) that would let two clouds share a backup store.  The
+   answers are printed as they came.
 
 Two source volumes of VOLUME_GIB (1) GiB, each made from an image of its
 bytes: one with 16 MiB of random data then zeros, one with 256 MiB of random
 data then zeros (--cases).  Every target volume is read back (uploaded to a
 raw image of the target, streamed, sha256 of the first MiB compared with
 the source data and the rest checked to be zeros), and so is each source
-volume once: the table says which alternatives kept the bytes.
+volume once: the table says which alternatives kept the bytes.  A volume
+the target refuses to make from the image (a qcow2 of a full volume is
+larger than the volume) is said, and the stages before it kept.  The local
+target's Nova sends Cinder no service token, so a deleted server's volume
+stays in-use: the admin detaches it, untimed.
 
 Download and upload run in a child process each (this script again, with
 --child), so that their peak RSS is their own.  The stages that wait for a
@@ -44,7 +49,7 @@ Fresh projects (made with the admin entries of the clouds' clouds.yaml, as
 tools/bench/osmb.py does) hold everything, and are deleted at the end, also
 on failure.  Run it with the dev virtualenv, the local clouds up::
 
-    python tools/bench/volume_contents.py            # about 25 minutes
+    python tools/bench/volume_contents.py            # about 35 minutes
     python tools/bench/volume_contents.py --runs 1 --cases 16
 """
 
