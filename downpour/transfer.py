@@ -623,9 +623,10 @@ def capture_server(conn, output_dir, blob, keep_captures, reporter=None,
 
 def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
                    cancel=None, captures=None, slots=None):
-    """Volume contents through a raw image; an attached volume goes through
-    a snapshot and a temporary volume, since clouds refuse to upload an
-    in-use volume unless the operator allowed it.  The snapshot and the
+    """Volume contents through an image (qcow2 unless the export asks for
+    raw); an attached volume goes through a snapshot and a temporary
+    volume, since clouds refuse to upload an in-use volume unless the
+    operator allowed it.  The snapshot and the
     temporary volume go as soon as the image holds the bytes."""
     reporter = reporter or progress.current()
     image_id, blob.captured_at = _recorded_capture(

@@ -362,8 +362,9 @@ class Kind:
     # once ``proof`` finds it equivalent.
     adoptable = False
     # Whether a real run overlaps this kind's work with that of the other
-    # pipelined kinds of its task, ``parallel`` at a time (see Pipeline):
-    # the kinds whose creation waits on the cloud, and what they need.
+    # pipelined kinds of its task, ``parallel`` at a time (see Pipeline).
+    # Not keypairs (made in a moment) nor floating IPs (they run once the
+    # servers' ports are all there).
     pipelined = False
 
     def __init__(self, importer):
@@ -1612,8 +1613,9 @@ KINDS = (Flavors, ExternalNetworks, VolumeTypes, AvailabilityZones,
 
 
 class Pipeline:
-    """The work of the pipelined kinds of one task (uploads, volumes, ports,
-    server groups, servers), overlapped: each item's work starts once the
+    """The work of the pipelined kinds of one task (networks, subnets,
+    routers, groups and their rules; uploads, volumes, ports, server
+    groups, servers), overlapped: each item's work starts once the
     work of every resource it needs (``Kind.needs``) has ended, at most
     ``parallel`` at a time, in the order the kinds come.  A server thus
     waits for its own image, volumes, ports and group, not for every
