@@ -29,8 +29,11 @@ def build(records, cloud_name=None, warnings=()):
                         digests=dict(record.blob.digests or {}),
                         blob=record.blob.path)
             if record.blob.kind != 'image':
-                # A capture is the server or volume as it was then.
+                # A capture is the server or volume as it was then, in the
+                # format the source's cloud wrote it (a volume: qcow2, or
+                # raw when it would not fit or was asked so).
                 item['captured_at'] = record.blob.captured_at
+                item['disk_format'] = record.blob.disk_format
         resources.append(item)
     return {
         'downpour_version': __version__,

@@ -233,3 +233,44 @@ def test_ctrl_c_during_a_capture_stops_within_seconds(source, tmp_path):
     assert _head(out / 'blobs' / volume.id, len(source.head)) == source.head
     wait_for(lambda: _captures_in_source(source.conn) == [] or None, bool,
              'the captures to be gone from the source', timeout=120)
+
+
+def test_a_full_volume_travels_raw(fresh_project, tmp_path):
+    """Every byte of a 1 GiB volume written: its qcow2 would be a little
+    larger than the volume, which the target's Cinder refuses to make a
+    volume of that size from, so the export captures it again as raw."""
+    project = fresh_project('source')
+    conn = project.conn
+    full = os.urandom(1024 * MiB)
+    image = upload_image(conn, 'cutover-full', full)
+    volume = conn.block_storage.create_volume(name='cutover-full', size=1,
+                                              image_id=image.id)
+    wait_for(lambda: conn.block_storage.get_volume(volume.id),
+             lambda v: v.status == 'available', 'the volume', timeout=600)
+    conn.image.delete_image(image)
+    clouds_yaml = tmp_path / 'clouds.yaml'
+    clouds_yaml.write_text(yaml.safe_dump(
+        {'clouds': {'fresh': project.cloud_config}}))
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds_yaml))
+    env.pop('OS_CLOUD', None)
+    resources = tmp_path / 'resources.yml'
+    resources.write_text(yaml.safe_dump({'volumes': [{'id': volume.id}]}))
+    out = tmp_path / 'out'
+
+    proc = subprocess.run(  # noqa: S603
+        [str(BIN / 'downpour'), '--os-cloud', 'fresh', 'export',
+         str(resources), str(out)], env=env, capture_output=True, text=True,
+        timeout=1200)
+
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    entry = _volume_entry(out)
+    assert entry['disk_format'] == 'raw', entry
+    blob = out / 'blobs' / volume.id
+    assert blob.stat().st_size == 1024 * MiB
+    assert _sha256(blob) == hashlib.sha256(full).hexdigest()
+    playbook = (out / 'playbook.yml').read_text()
+    assert 'disk_format: !unsafe "raw"' in playbook or \
+        'disk_format: "raw"' in playbook
+    # Neither capture is left in the source.
+    wait_for(lambda: _captures_in_source(conn) == [] or None, bool,
+             'the captures to be gone from the source', timeout=120)
