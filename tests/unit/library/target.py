@@ -120,11 +120,15 @@ class Target:
                 if m == method and r == route]
 
     def refuse(self, method, route, status=409, message='refused',
-               times=1, after=0):
+               times=1, after=0, name=None):
         """Fail the next ``times`` ``method`` requests on ``route``, after
         letting ``after`` of them through; ``status=None``: the connection
-        drops (a process killed, a network gone) with no answer at all."""
-        self.refusals[(method, route)] = [after, times, status, message]
+        drops (a process killed, a network gone) with no answer at all.
+        With ``name``, only requests for a resource of that name count:
+        the import works in parallel, so "the second request" is not
+        always the same resource's."""
+        self.refusals[(method, route)] = [after, times, status, message,
+                                          name]
 
     def snapshot(self):
         """Everything the target holds, to compare before and after."""
@@ -298,7 +302,7 @@ class Target:
                 body = self._body(request)
                 self.log.append((method, route, body))
                 try:
-                    self._refusal(method, route)
+                    self._refusal(method, route, body)
                     answer_body = answer(request)
                 except Refused as refused:
                     context.status_code = refused.status
@@ -332,9 +336,13 @@ class Target:
             return None
         return request.json() if request.body else None
 
-    def _refusal(self, method, route):
+    def _refusal(self, method, route, body):
         refusal = self.refusals.get((method, route))
         if refusal is None:
+            return
+        if refusal[4] is not None and refusal[4] not in [
+                value.get('name') for value in (body or {}).values()
+                if isinstance(value, dict)]:
             return
         if refusal[0] > 0:
             refusal[0] -= 1

@@ -615,11 +615,12 @@ def test_names_that_repeat_are_all_made_and_each_recorded_at_once(
     target = Target(fake_cloud)
     theirs = target.add_network('twin')
     items = [network('twin'), network('twin'), network('twin')]
-    # The third fails: the two made before it are on record already.
+    # The third fails: the two made before it are on record already.  One
+    # at a time, so that the third request is the third item's.
     target.refuse('POST', '/networks', status=500, message='boom', after=2)
 
     with pytest.raises(dr.ImportFailed) as failed:
-        run(fake_cloud, items, files)
+        run(fake_cloud, items, files, parallel=1)
 
     made = [n for n in target.named(target.networks, 'twin')
             if n is not theirs]
@@ -1815,7 +1816,7 @@ def test_the_module_fails_naming_the_resource_and_keeps_the_map(
     target = Target(fake_cloud)
     items = [network('a'), network('b')]
     target.refuse('POST', '/networks', status=409, message='Quota exceeded',
-                  after=1)
+                  name='b')
 
     failed = ansible(capsys, files, items)
 
