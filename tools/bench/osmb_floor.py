@@ -4,10 +4,11 @@
 Run by ``tools/bench/osmb.py --floor``: one process, one openstacksdk
 session, one list call per resource type, then only the creates that are
 missing, done the way the generated playbook does them (networks, /24
-subnets, security groups with their 3 rules in one bulk POST each,
-images uploaded from BLOB, a keypair; no router, as downpour does not
-export it yet).  A second run finds everything and creates nothing.  It
-is a measurement of the API work alone, to set the optimisation's goal.
+subnets, a router with its interfaces on the first five, security groups
+with their 3 rules in one bulk POST each, images uploaded from BLOB, a
+keypair), one after the other.  A second run finds everything and
+creates nothing.  It is a measurement of the API work alone, to set the
+optimisation's goal.
 
     osmb_floor.py CLOUD BLOB PUBLIC_KEY_FILE
 """
@@ -25,7 +26,8 @@ def main():
     conn = openstack.connect(cloud=cloud)
     project = conn.current_project_id
     networks = {n.name: n for n in conn.network.networks(project_id=project)}
-    subnets = {s.name for s in conn.network.subnets(project_id=project)}
+    subnets = {s.name: s for s in conn.network.subnets(project_id=project)}
+    routers = {r.name for r in conn.network.routers(project_id=project)}
     groups = {g.name for g in conn.network.security_groups(project_id=project)}
     images = {i.name for i in conn.image.images(owner=project)}
     keypairs = {k.name for k in conn.compute.keypairs()}
@@ -33,15 +35,22 @@ def main():
         name = '%s-net-%02d' % (PREFIX, i)
         if name not in networks:
             networks[name] = conn.network.create_network(name=name)
-        if '%s-subnet-%02d' % (PREFIX, i) not in subnets:
-            conn.network.create_subnet(
-                name='%s-subnet-%02d' % (PREFIX, i), ip_version=4,
-                network_id=networks[name].id, cidr='10.60.%d.0/24' % i)
+        subnet = '%s-subnet-%02d' % (PREFIX, i)
+        if subnet not in subnets:
+            subnets[subnet] = conn.network.create_subnet(
+                name=subnet, ip_version=4, network_id=networks[name].id,
+                cidr='10.60.%d.0/24' % i)
+    if '%s-router' % PREFIX not in routers:
+        router = conn.network.create_router(name='%s-router' % PREFIX)
+        for i in range(5):
+            conn.network.add_interface_to_router(
+                router, subnet_id=subnets['%s-subnet-%02d' % (PREFIX, i)].id)
     for i in range(20):
         name = '%s-sg-%02d' % (PREFIX, i)
         if name in groups:
             continue
-        group = conn.network.create_security_group(name=name)
+        group = conn.network.create_security_group(
+            name=name, description='osmb group %d' % i)
         # One bulk POST for the group's rules, as openstack.cloud's
         # security_group module does.
         conn.network.post(
