@@ -173,6 +173,7 @@ addresses:
 
 # Ansible's layout: the documentation strings come first.
 import base64  # noqa: E402
+import collections  # noqa: E402
 import concurrent.futures  # noqa: E402
 import csv  # noqa: E402
 import functools  # noqa: E402
@@ -361,11 +362,13 @@ class Kind:
     # Whether a same-named resource may be taken with name_clash=adopt,
     # once ``proof`` finds it equivalent.
     adoptable = False
-    # Whether a real run overlaps this kind's work with that of the other
-    # pipelined kinds of its task, ``parallel`` at a time (see Pipeline).
-    # Not keypairs (made in a moment) nor floating IPs (they run once the
-    # servers' ports are all there).
-    pipelined = False
+    # The service whose work this is, when a real run overlaps it with the
+    # other kinds' (see Pipeline): at most ``parallel`` items of a lane at
+    # a time, so that the uploads do not wait behind a hundred Neutron
+    # calls nor those behind the uploads.  None: done in order, not
+    # overlapped; keypairs (made in a moment) and floating IPs (they run
+    # once the servers' ports are all there).
+    lane = None
 
     def __init__(self, importer):
         self.imp = importer
@@ -643,7 +646,7 @@ class Keypairs(Kind):
 class Networks(Kind):
     types = ('network',)
     adoptable = True
-    pipelined = True
+    lane = 'network'
 
     def listing(self):
         project = self.conn.current_project_id
@@ -688,7 +691,7 @@ def _subnet_differs(item, obj):
 class Subnets(Kind):
     types = ('subnet',)
     adoptable = True
-    pipelined = True
+    lane = 'network'
     # What can be corrected on a subnet that exists; the rest is fixed at
     # creation.
     UPDATABLE = ('description', 'is_dhcp_enabled', 'dns_nameservers',
@@ -729,7 +732,7 @@ class Subnets(Kind):
 class Routers(Kind):
     types = ('router',)
     adoptable = True
-    pipelined = True
+    lane = 'network'
 
     def needs(self, item):
         # Its interfaces' subnets (and, off the gateway, their networks).
@@ -856,7 +859,7 @@ class SecurityGroups(Kind):
 
     types = ('security_group',)
     adoptable = True
-    pipelined = True
+    lane = 'network'
 
     def __init__(self, importer):
         super().__init__(importer)
@@ -1131,7 +1134,7 @@ class Images(Kind):
 
     types = ('image', 'server_snapshot')
     adoptable = True
-    pipelined = True
+    lane = 'image'
 
     def listing(self):
         return self.imp.images()
@@ -1178,7 +1181,7 @@ class Volumes(Kind):
     once the volume has them."""
 
     types = ('volume',)
-    pipelined = True
+    lane = 'volume'
     BUSY = ('creating', 'downloading', 'attaching', 'detaching', 'reserved')
 
     def listing(self):
@@ -1262,7 +1265,7 @@ class Ports(Kind):
     too; the MAC is set when the port is made, never changed after."""
 
     types = ('port',)
-    pipelined = True
+    lane = 'network'
 
     def needs(self, item):
         keys = [item.get('network')]
@@ -1350,7 +1353,7 @@ class ServerGroups(Kind):
     target's is never adopted, its members are not ours."""
 
     types = ('server_group',)
-    pipelined = True
+    lane = 'compute'
 
     def listing(self):
         return list(self.conn.compute.server_groups())
@@ -1367,7 +1370,7 @@ class Servers(Kind):
     from their root volume, then given their volumes in order."""
 
     types = ('server',)
-    pipelined = True
+    lane = 'compute'
     BUSY = ('BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'REBOOT',
             'HARD_REBOOT')
 
@@ -1613,43 +1616,45 @@ KINDS = (Flavors, ExternalNetworks, VolumeTypes, AvailabilityZones,
 
 
 class Pipeline:
-    """The work of the pipelined kinds of one task (networks, subnets,
-    routers, groups and their rules; uploads, volumes, ports, server
-    groups, servers), overlapped: each item's work starts once the
-    work of every resource it needs (``Kind.needs``) has ended, at most
-    ``parallel`` at a time, in the order the kinds come.  A server thus
-    waits for its own image, volumes, ports and group, not for every
-    upload.  Every item is tried; one that fails stops only what needs it,
-    and the error names them all."""
+    """The work of the overlapped kinds of a task (networks, subnets,
+    routers, groups and their rules, ports; uploads; volumes; server
+    groups, servers): each item's work starts once the work of every
+    resource it needs (``Kind.needs``) has ended, in the order the kinds
+    come, at most ``parallel`` at a time in each lane (``Kind.lane``, the
+    service doing the work).  A server thus waits for its own image,
+    volumes, ports and group, not for every upload, and an upload does not
+    wait behind the network's calls.  Every item is tried; one that fails
+    stops only what needs it, and the error names them all."""
 
     def __init__(self, parallel):
         self.parallel = max(1, int(parallel))
         self.jobs = []
 
-    def add(self, item, needs, work, key=None):
+    def add(self, item, needs, work, key=None, lane=None):
         """``work`` for ``item``, once the jobs of the keys ``needs`` have
         ended; the job's own key is the item's, or ``key`` for a second
         step of it (a group's rules)."""
-        self.jobs.append((key or item['id'], item, tuple(needs), work))
+        self.jobs.append((key or item['id'], item, tuple(needs), work, lane))
 
     def run(self):
         jobs, self.jobs = self.jobs, []
         if not jobs:
             return
-        keys = {key for key, _, _, _ in jobs}
+        keys = {job[0] for job in jobs}
         # Failures by the job's place in the list: named in the export's
         # order, whichever ended first.
         done, failed, failures = set(), {}, {}
         order = {job[0]: n for n, job in enumerate(jobs)}
         waiting = list(jobs)
         running = {}
+        busy = collections.Counter()
 
         def start_what_can(pool):
             moved = True
             while moved:  # a failure may stop a chain of items
                 moved = False
                 for job in list(waiting):
-                    key, item, needs, work = job
+                    key, item, needs, work, lane = job
                     blocked = [k for k in needs
                                if k in keys and k not in done and k != key]
                     lost = [k for k in blocked if k in failed]
@@ -1659,18 +1664,21 @@ class Pipeline:
                         failures[order[key]] = '%s: skipped, since %s ' \
                             'failed' % (describe(item), failed[lost[0]])
                         moved = True
-                    elif not blocked and len(running) < self.parallel:
+                    elif not blocked and busy[lane] < self.parallel:
                         waiting.remove(job)
-                        running[pool.submit(work)] = (key, item)
+                        busy[lane] += 1
+                        running[pool.submit(work)] = (key, item, lane)
 
+        lanes = len({job[4] for job in jobs})
         with concurrent.futures.ThreadPoolExecutor(
-                min(self.parallel, len(jobs))) as pool:
+                min(self.parallel * lanes, len(jobs))) as pool:
             start_what_can(pool)
             while running:
                 finished, _ = concurrent.futures.wait(
                     running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in finished:
-                    key, item = running.pop(future)
+                    key, item, lane = running.pop(future)
+                    busy[lane] -= 1
                     try:
                         future.result()
                     except ImportFailed as exc:
@@ -1684,7 +1692,8 @@ class Pipeline:
                     else:
                         done.add(key)
                 start_what_can(pool)
-        for key, item, _, _ in waiting:  # needs one another: the export's
+        # Left waiting: only items that need one another get here.
+        for key, item, _, _, _ in waiting:
             failures[order[key]] = '%s: skipped, its dependencies form a ' \
                 'cycle' % describe(item)
         if failures:
@@ -1843,14 +1852,11 @@ class Importer:
                 obj = None
             if obj is not None:
                 self.found(item, obj.id)
-                change = kind.corrections(item, obj) if ours else {}
-                if change and not self.wait(item):
-                    kind.correct(item, obj, change)
-                    self.changed = True
-                # In the pipeline too: a server of ours gets a volume that
-                # is made in the same run only once it is there.
+                # In the pipeline too: a port of ours gets back a group
+                # made again in the same run, a server a volume, only once
+                # it is there.
                 self._then(kind, item, functools.partial(
-                    kind.complete, item, obj, ours))
+                    self._keep, kind, item, obj, ours))
                 continue
             if item.get('name'):
                 same = [o for o in kind.scope(item, listing)
@@ -1896,13 +1902,13 @@ class Importer:
             self.clashes.append(message)
 
     def _then(self, kind, item, work):
-        """Do ``work`` for ``item`` now, or, in a real run of a pipelined
-        kind, in the pipeline once what the item needs is there."""
+        """Do ``work`` for ``item`` now, or, in a real run of a kind with a
+        lane, in the pipeline once what the item needs is there."""
         self.later(kind, item, kind.needs(item), work)
 
     def later(self, kind, item, needs, work, key=None):
-        if self.pipeline is not None and kind.pipelined:
-            self.pipeline.add(item, needs, work, key)
+        if self.pipeline is not None and kind.lane is not None:
+            self.pipeline.add(item, needs, work, key, kind.lane)
         else:
             work()
 
@@ -1910,6 +1916,15 @@ class Importer:
         for item in todo:
             self.working = item
             self._then(kind, item, functools.partial(self._make, kind, item))
+
+    def _keep(self, kind, item, obj, ours):
+        """Correct ``obj``, found for ``item``, if it is ours, and complete
+        it (in check mode: note what that would take)."""
+        change = kind.corrections(item, obj) if ours else {}
+        if change and not self.wait(item):
+            kind.correct(item, obj, change)
+            self.changed = True
+        kind.complete(item, obj, ours)
 
     def _make(self, kind, item):
         obj = kind.create(item)
@@ -1929,7 +1944,7 @@ class Importer:
             mine = [item for item in items if item['type'] in kind.types]
             if not mine:
                 continue
-            if self.pipeline is not None and not kind.pipelined:
+            if self.pipeline is not None and kind.lane is None:
                 self.pipeline.run()  # what comes after needs it done
             try:
                 worker = kind(self)

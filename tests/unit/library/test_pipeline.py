@@ -29,13 +29,14 @@ class Log:
         self.running = 0
         self.most = 0
 
-    def job(self, name, until=None, fail=None):
+    def job(self, name, until=None, fail=None, pause=0):
         def work():
             with self.lock:
                 self.lines.append('start ' + name)
                 self.running += 1
                 self.most = max(self.most, self.running)
             try:
+                time.sleep(pause)
                 if until is not None:
                     assert until.wait(WAIT), name + ' waited in vain'
                 if fail:
@@ -80,6 +81,49 @@ def test_no_more_than_parallel_at_a_time():
 
     assert log.most <= 3
     assert len([line for line in log.lines if line.startswith('end')]) == 9
+
+
+def test_an_upload_does_not_wait_behind_the_network_lane():
+    """One at a time per lane: the network's job, listed first, holds its
+    lane until the upload listed after it has run in its own."""
+    log = Log()
+    uploaded = threading.Event()
+    pipeline = dr.Pipeline(1)
+    pipeline.add(item('net', 'network'), (),
+                 log.job('net', until=uploaded), lane='network')
+    pipeline.add(item('net2', 'network'), (), log.job('net2'),
+                 lane='network')
+    upload = log.job('img')
+
+    def upload_then_release():
+        upload()
+        uploaded.set()
+
+    pipeline.add(item('img', 'image'), (), upload_then_release, lane='image')
+
+    pipeline.run()
+
+    lines = log.lines
+    assert lines.index('end img') < lines.index('end net')
+    # The second network job waited for the first: its lane was full.
+    assert lines.index('end net') < lines.index('start net2')
+
+
+def test_no_more_than_parallel_at_a_time_in_each_lane():
+    logs = {'network': Log(), 'image': Log(), 'compute': Log()}
+    pipeline = dr.Pipeline(2)
+    for n in range(8):
+        for lane, log in logs.items():
+            # Long enough for the lane to fill.
+            pipeline.add(item('%s%d' % (lane, n), lane), (),
+                         log.job('%s%d' % (lane, n), pause=0.01), lane=lane)
+
+    pipeline.run()
+
+    for lane, log in logs.items():
+        assert log.most <= 2, lane
+        assert len([line for line in log.lines
+                    if line.startswith('end')]) == 8
 
 
 def test_a_failure_stops_what_needs_it_and_nothing_else():
