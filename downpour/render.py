@@ -44,25 +44,27 @@ class Task:
 # Found by the look, never created: the look takes these lists, no task.
 CHOSEN = ('flavors', 'external_networks', 'volume_types',
           'availability_zones')
-# The tasks, in the order they run, each over several lists: one module
-# process each (a process costs about a second before its first request),
-# and within it the independent work overlapped, each resource waiting
-# only for those it needs (the module's Pipeline).  Each resource type
-# names its list (ResourceType.batch).
+# The tasks after the look, each over several lists: one module process
+# each (a process costs about a second before its first request).  One
+# task makes everything: within it the independent work overlaps, each
+# resource waiting only for those it needs (a subnet for its network, a
+# server for its own image, volumes, ports and group), at most `parallel`
+# at a time per service (the module's Pipeline), so that uploads run while
+# Neutron makes the networks.  Each list comes with what the task does to
+# it, for a title that names only the lists the export has.
 TASKS = (
-    # A router waits for its subnets, a group's rules for the groups they
-    # name.
-    ('network', 'Create the keypairs, networks, routers and security groups',
-     ('keypairs', 'networks', 'routers', 'security_groups')),
-    # A server waits for its own image, volumes, ports and group (Nova
-    # puts a server in a group only when it creates it); the floating IPs
-    # come last, on the servers' ports.
-    ('workload', 'Upload the images, make the volumes, boot the servers '
-     'and allocate the floating IPs',
-     ('images', 'volumes', 'server_groups', 'servers', 'floating_ips')),
+    ('create', (('keypairs', 'create', 'keypairs'),
+                ('networks', 'create', 'networks'),
+                ('routers', 'create', 'routers'),
+                ('security_groups', 'create', 'security groups'),
+                ('server_groups', 'create', 'server groups'),
+                ('images', 'upload', 'images'),
+                ('volumes', 'make', 'volumes'),
+                ('servers', 'boot', 'servers'),
+                ('floating_ips', 'allocate', 'floating IPs'))),
 )
 # Every list, in the order of the playbook's vars.
-BATCHES = CHOSEN + tuple(key for _, _, lists in TASKS for key in lists)
+BATCHES = CHOSEN + tuple(key for _, lists in TASKS for key, _, _ in lists)
 # No line folding: a folded double-quoted scalar is valid YAML but harder
 # to read and to diff.
 _NO_WRAP = 2 ** 31
@@ -146,6 +148,25 @@ def environment():
     return env
 
 
+def _and(words):
+    return ' and '.join([', '.join(words[:-1]), words[-1]] if len(words) > 1
+                        else words)
+
+
+def _title(lists):
+    """'Create the networks and routers, upload the images and boot the
+    servers': each verb once, for the nouns that follow it."""
+    phrases = []
+    for _, verb, noun in lists:
+        if phrases and phrases[-1][0] == verb:
+            phrases[-1][1].append(noun)
+        else:
+            phrases.append((verb, [noun]))
+    title = _and(['%s the %s' % (verb, _and(nouns))
+                  for verb, nouns in phrases])
+    return title[0].upper() + title[1:]
+
+
 def render_playbook(records):
     env = environment()
     batches = {key: Batch(key, tuple(sorted(
@@ -158,11 +179,14 @@ def render_playbook(records):
             template.render(record=record, rtype=rtype))
     used = [batches[key] for key in BATCHES if batches[key].items]
     tasks = []
-    for key, title, lists in TASKS:
-        mine = [batches[name] for name in lists if batches[name].items]
+    for key, lists in TASKS:
+        mine = [(batches[name], verb, noun) for name, verb, noun in lists
+                if batches[name].items]
         if mine:
-            tasks.append(Task(key, title, tuple(b.key for b in mine),
-                              tuple(sorted(t for b in mine for t in b.types))))
+            tasks.append(Task(key, _title(mine),
+                              tuple(b.key for b, _, _ in mine),
+                              tuple(sorted(t for b, _, _ in mine
+                                           for t in b.types))))
     needed = [r for r in records if r.type in ('flavor', 'external_network')]
     # Chosen too, but the target always has a default: only a map entry
     # can miss, and the look names it.

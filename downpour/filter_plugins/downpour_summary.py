@@ -40,7 +40,9 @@ def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv):
                                                            there))
     skipped = sum(1 for result in made or []
                   if isinstance(result, dict) and result.get('skipped'))
-    if skipped:
+    if skipped and len(made) == 1:
+        lines.append('nothing to make: the look found it all there')
+    elif skipped:
         lines.append('%d of %d tasks skipped: the look found nothing for '
                      'them to do' % (skipped, len(made)))
     lines.append('uuids.csv (old ID -> new ID): %s' % uuids_csv)

@@ -54,6 +54,15 @@ def test_a_run_with_nothing_to_do_and_an_address_table(tmp_path):
                          % (tmp_path / 'addresses.csv'))
 
 
+def test_the_one_task_skipped_is_said_plainly(tmp_path):
+    found = {item['id']: 'new' for item in ITEMS}
+    lines = summary.downpour_summary(ITEMS, found, [{'skipped': True}],
+                                     str(tmp_path), 'u.csv')
+    assert lines[0] == '0 created, 5 already there'
+    assert 'nothing to make: the look found it all there' in lines
+    assert not any('tasks skipped' in line for line in lines)
+
+
 def test_no_inventory_warning(tmp_path):
     """ansible-playbook in the output directory parses the shipped
     inventory: neither warning about the implicit localhost, and the play

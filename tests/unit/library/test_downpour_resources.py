@@ -58,9 +58,10 @@ _SPEC.loader.exec_module(dr)
 # (chosen, never made), then those of a task each, with their types.
 LOOKED_AT = tuple('downpour_' + key for key in render.CHOSEN)
 # Each task: its key, its lists and their types.
-TASKS = tuple((key, tuple('downpour_' + name for name in lists), tuple(sorted(
-    t.type for t in BY_TYPE.values() if t.batch in lists)))
-    for key, _, lists in render.TASKS)
+TASKS = tuple((key, tuple('downpour_' + name for name, _, _ in lists),
+               tuple(sorted(t.type for t in BY_TYPE.values()
+                            if t.batch in [name for name, _, _ in lists])))
+              for key, lists in render.TASKS)
 EVERY_LIST = LOOKED_AT + tuple(name for _, lists, _ in TASKS
                                for name in lists)
 
@@ -594,6 +595,28 @@ def test_only_what_the_import_created_is_corrected(fake_cloud, files, how):
     assert target.networks[done.ids[theirs['id']]]['description'] == \
         'by hand'
     assert done.clashes == []
+
+
+def test_our_port_gets_back_its_group_made_again_in_the_same_run(
+        fake_cloud, files):
+    """The group is made again and the port corrected in one run: the
+    correction waits for the group, as a creation would."""
+    target = Target(fake_cloud)
+    net = network('n')
+    sub = subnet('s', net)
+    web = group('web')
+    nic = port('nic', net, fixed=[(sub, '10.20.0.5')], groups=[web])
+    items = [net, sub, web, nic]
+    first = run(fake_cloud, items, files)
+    # Someone deletes the group; Neutron takes it off the port.
+    del target.groups[first.ids[web['id']]]
+    target.ports[first.ids[nic['id']]]['security_groups'] = []
+
+    done = run(fake_cloud, items, files)
+
+    again = done.ids[web['id']]
+    assert again != first.ids[web['id']] and again in target.groups
+    assert target.ports[first.ids[nic['id']]]['security_groups'] == [again]
 
 
 def test_a_recorded_id_the_target_lost_is_made_again(fake_cloud, files):
@@ -1645,7 +1668,7 @@ def test_the_look_sees_our_router_without_its_gateway(fake_cloud, files):
     look, _, ran = play(fake_cloud, lists, files)
 
     assert look.pending == [item['id']]
-    assert ran == ['network']
+    assert ran == ['create']
     assert found['external_gateway_info']['network_id'] == \
         target.public['id']
     # Moved to another external network: the look sees that too.
@@ -1653,7 +1676,7 @@ def test_the_look_sees_our_router_without_its_gateway(fake_cloud, files):
                                external=True)
     look, _, ran = play(fake_cloud, lists, files,
                         network_map={'public': 'other-ext'})
-    assert ran == ['network']
+    assert ran == ['create']
     assert found['external_gateway_info']['network_id'] == other['id']
     assert list(target.routers) == [found['id']]
 
