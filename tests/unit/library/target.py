@@ -51,7 +51,8 @@ class Target:
     ``servers``... (dicts by ID, as the APIs return them) and at
     ``calls()`` / ``writes()`` / ``bodies()``, the requests made since
     ``mark()`` as (method, route), the route as written below, e.g.
-    ``('PUT', '/routers/{id}/add_router_interface')``.
+    ``('PUT', '/routers/{id}/add_router_interface')``; with ``of=ID``,
+    only those on that resource.
 
     ``refuse(method, route, ...)`` makes the next such requests fail.
     ``mangle`` changes the bytes Glance receives; ``server_status`` and
@@ -107,17 +108,25 @@ class Target:
         """Count requests from here on."""
         self._start = len(self.log)
 
-    def calls(self, method=None, route=None):
-        return [(m, r) for m, r, _body in self.log[self._start:]
+    def _logged(self, method, route, of, since):
+        start = self._start if since is None else since
+        return [(m, r, body) for m, r, obj_id, body in self.log[start:]
                 if (method is None or m == method)
-                and (route is None or r == route)]
+                and (route is None or r == route)
+                and (of is None or obj_id == of)]
 
-    def writes(self):
-        return [call for call in self.calls() if call[0] in WRITES]
+    def calls(self, method=None, route=None, of=None):
+        return [(m, r) for m, r, _body in self._logged(method, route, of,
+                                                       None)]
 
-    def bodies(self, method, route):
-        return [body for m, r, body in self.log[self._start:]
-                if m == method and r == route]
+    def writes(self, of=None):
+        return [call for call in self.calls(of=of) if call[0] in WRITES]
+
+    def bodies(self, method, route, of=None, since=None):
+        """The JSON bodies; ``since=0``: since the target was made, not
+        since ``mark()``."""
+        return [body for _m, _r, body in self._logged(method, route, of,
+                                                      since)]
 
     def refuse(self, method, route, status=409, message='refused',
                times=1, after=0, name=None):
@@ -300,7 +309,7 @@ class Target:
                     continue
                 request.match_id = match.groupdict().get('id')
                 body = self._body(request)
-                self.log.append((method, route, body))
+                self.log.append((method, route, request.match_id, body))
                 try:
                     self._refusal(method, route, body)
                     answer_body = answer(request)
@@ -316,7 +325,7 @@ class Target:
                     return ''
                 context.headers['Content-Type'] = 'application/json'
                 return json.dumps(answer_body)
-            self.log.append((request.method, url, None))
+            self.log.append((request.method, url, None, None))
             context.status_code = 501
             context.headers['Content-Type'] = 'application/json'
             return json.dumps({'error': {
