@@ -271,6 +271,7 @@ class Target:
             ('POST', '/servers', self._create_server),
             ('GET', '/servers/{id}', self._getter('server', self.servers)),
             ('PUT', '/servers/{id}', self._update_server),
+            ('PUT', '/servers/{id}/tags', self._set_server_tags),
             ('DELETE', '/servers/{id}', self._delete_server),
             ('POST', '/servers/{id}/os-volume_attachments', self._attach)]
         glance = [
@@ -279,7 +280,9 @@ class Target:
             ('GET', '/images/{id}', self._get_image),
             ('PATCH', '/images/{id}', self._patch_image),
             ('DELETE', '/images/{id}', self._delete_image),
-            ('PUT', '/images/{id}/file', self._upload)]
+            ('PUT', '/images/{id}/file', self._upload),
+            ('PUT', '/images/{id}/tags/{tag}', self._add_image_tag),
+            ('DELETE', '/images/{id}/tags/{tag}', self._remove_image_tag)]
         cinder = [
             # One type, Cinder's default, and one zone for each service.
             ('GET', '/types', lambda r: {'volume_types': [
@@ -301,8 +304,10 @@ class Target:
         for base, table in ((NEUTRON, neutron), (NOVA, nova),
                             (GLANCE, glance), (CINDER, cinder)):
             for method, route, answer in table:
-                pattern = re.escape(base + route).replace(
-                    re.escape('{id}'), '(?P<id>[^/]+)')
+                pattern = re.escape(base + route)
+                for field in ('id', 'tag'):
+                    pattern = pattern.replace(re.escape('{%s}' % field),
+                                              '(?P<%s>[^/]+)' % field)
                 routes.append((method, re.compile(pattern + '$'), route,
                                answer))
         return routes
@@ -315,6 +320,8 @@ class Target:
                 if method != request.method or match is None:
                     continue
                 request.match_id = match.groupdict().get('id')
+                request.match_tag = urllib.parse.unquote(
+                    match.groupdict().get('tag') or '')
                 body = self._body(request)
                 self.log.append((method, route, request.match_id, body))
                 try:
@@ -741,6 +748,7 @@ class Target:
             'image': {'id': body['imageRef']} if body.get('imageRef') else '',
             'key_name': body.get('key_name'),
             'metadata': body.get('metadata') or {},
+            'tags': list(body.get('tags') or []),
             'config_drive': 'True' if body.get('config_drive') else '',
             'description': body.get('description'),
             'security_groups': [{'name': 'default'}],
@@ -801,6 +809,18 @@ class Target:
         server = self._find(self.servers, 'server', request.match_id)
         server.update(request.json()['server'])
         return {'server': copy.deepcopy(server)}
+
+    # The states Nova changes a server's tags in; not one it is building.
+    _TAGGABLE = ('ACTIVE', 'PAUSED', 'SUSPENDED', 'SHUTOFF', 'SHELVED',
+                 'SHELVED_OFFLOADED')
+
+    def _set_server_tags(self, request):
+        server = self._find(self.servers, 'server', request.match_id)
+        if server['status'] not in self._TAGGABLE:
+            raise Refused(409, "Cannot 'update tags' instance %s while it "
+                               'is in %s' % (server['id'], server['status']))
+        server['tags'] = list(request.json()['tags'])
+        return {'tags': list(server['tags'])}
 
     def _delete_server(self, request):
         server = self._find(self.servers, 'server', request.match_id)
@@ -911,6 +931,19 @@ class Target:
         if self.mangle is not None:
             data = self.mangle(data)
         self._store(image, data)
+        return 204, None
+
+    def _add_image_tag(self, request):
+        image = self._find(self.images, 'image', request.match_id)
+        if request.match_tag not in image['tags']:
+            image['tags'].append(request.match_tag)
+        return 204, None
+
+    def _remove_image_tag(self, request):
+        image = self._find(self.images, 'image', request.match_id)
+        if request.match_tag not in image['tags']:
+            raise Refused(404, 'Tag %s not found' % request.match_tag)
+        image['tags'].remove(request.match_tag)
         return 204, None
 
     # -- Cinder ----------------------------------------------------------------
