@@ -107,13 +107,15 @@ def volume(name, tmp_path=None, data=None, old=None, size=1, bootable=False,
     return item
 
 
-def port(name, net, fixed=(), groups=(), old=None):
-    """``fixed``: (subnet item, address)."""
-    return {'type': 'port', 'id': old or old_id(), 'name': name,
-            'csv_type': 'port', 'description': '', 'network': net['id'],
-            'fixed_ips': [{'subnet': sub['id'], 'ip_address': address}
-                          for sub, address in fixed],
-            'security_groups': [g['id'] for g in groups]}
+def port(name, net, fixed=(), groups=(), old=None, **extra):
+    """``fixed``: (subnet item, address); ``extra``: the rest the export
+    may say of it (description, MAC, address pairs, port security,
+    tags)."""
+    return dict({'type': 'port', 'id': old or old_id(), 'name': name,
+                 'csv_type': 'port', 'description': '', 'network': net['id'],
+                 'fixed_ips': [{'subnet': sub['id'], 'ip_address': address}
+                               for sub, address in fixed],
+                 'security_groups': [g['id'] for g in groups]}, **extra)
 
 
 def server(name, flavor_key, image_key=None, boot_volume=None, ports=(),

@@ -51,7 +51,8 @@ class Target:
     ``servers``... (dicts by ID, as the APIs return them) and at
     ``calls()`` / ``writes()`` / ``bodies()``, the requests made since
     ``mark()`` as (method, route), the route as written below, e.g.
-    ``('PUT', '/routers/{id}/add_router_interface')``.
+    ``('PUT', '/routers/{id}/add_router_interface')``; with ``of=ID``,
+    only those on that resource.
 
     ``refuse(method, route, ...)`` makes the next such requests fail.
     ``mangle`` changes the bytes Glance receives; ``server_status`` and
@@ -107,17 +108,25 @@ class Target:
         """Count requests from here on."""
         self._start = len(self.log)
 
-    def calls(self, method=None, route=None):
-        return [(m, r) for m, r, _body in self.log[self._start:]
+    def _logged(self, method, route, of, since):
+        start = self._start if since is None else since
+        return [(m, r, body) for m, r, obj_id, body in self.log[start:]
                 if (method is None or m == method)
-                and (route is None or r == route)]
+                and (route is None or r == route)
+                and (of is None or obj_id == of)]
 
-    def writes(self):
-        return [call for call in self.calls() if call[0] in WRITES]
+    def calls(self, method=None, route=None, of=None):
+        return [(m, r) for m, r, _body in self._logged(method, route, of,
+                                                       None)]
 
-    def bodies(self, method, route):
-        return [body for m, r, body in self.log[self._start:]
-                if m == method and r == route]
+    def writes(self, of=None):
+        return [call for call in self.calls(of=of) if call[0] in WRITES]
+
+    def bodies(self, method, route, of=None, since=None):
+        """The JSON bodies; ``since=0``: since the target was made, not
+        since ``mark()``."""
+        return [body for _m, _r, body in self._logged(method, route, of,
+                                                      since)]
 
     def refuse(self, method, route, status=409, message='refused',
                times=1, after=0, name=None):
@@ -152,7 +161,8 @@ class Target:
                                      network_id=network['id'], ip_version=4,
                                      gateway_ip=gateway), project=project)
 
-    def add_router(self, name, gateway=None, subnets=(), **extra):
+    def add_router(self, name, gateway=None, subnets=(), routes=None,
+                   **extra):
         body = dict(extra, name=name)
         if gateway is not None:
             body['external_gateway_info'] = {'network_id': gateway['id']}
@@ -160,6 +170,10 @@ class Target:
         for sub in subnets:
             self._add_router_interface(router['id'],
                                        {'subnet_id': sub['id']})
+        if routes is not None:
+            # After the interfaces, as Neutron would have it.
+            self._check_routes(router, routes)
+            router['routes'] = copy.deepcopy(list(routes))
         return router
 
     def add_port(self, name, network, **extra):
@@ -223,18 +237,20 @@ class Target:
             ('POST', '/floatingips', self._create_fip),
             ('PUT', '/floatingips/{id}', self._update_fip),
             ('PUT', '/floatingips/{id}/tags', self._set_fip_tags)]
-        for plural, store, make in (
-                ('networks', self.networks, self._new_network),
-                ('subnets', self.subnets, self._new_subnet),
-                ('routers', self.routers, self._new_router),
-                ('ports', self.ports, self._new_port),
-                ('security-groups', self.groups, self._new_group)):
+        for plural, store, make, check in (
+                ('networks', self.networks, self._new_network, None),
+                ('subnets', self.subnets, self._new_subnet, None),
+                ('routers', self.routers, self._new_router,
+                 self._router_change),
+                ('ports', self.ports, self._new_port, self._port_change),
+                ('security-groups', self.groups, self._new_group, None)):
             one = plural.replace('-', '_')[:-1]
             neutron += [
                 ('GET', '/' + plural, self._lister(plural, store)),
                 ('POST', '/' + plural, self._creator(one, make)),
                 ('GET', '/%s/{id}' % plural, self._getter(one, store)),
-                ('PUT', '/%s/{id}' % plural, self._updater(one, store)),
+                ('PUT', '/%s/{id}' % plural,
+                 self._updater(one, store, check)),
                 ('PUT', '/%s/{id}/tags' % plural, self._tagger(store))]
         nova = [
             ('GET', '/os-availability-zone', lambda r: {
@@ -255,6 +271,7 @@ class Target:
             ('POST', '/servers', self._create_server),
             ('GET', '/servers/{id}', self._getter('server', self.servers)),
             ('PUT', '/servers/{id}', self._update_server),
+            ('PUT', '/servers/{id}/tags', self._set_server_tags),
             ('DELETE', '/servers/{id}', self._delete_server),
             ('POST', '/servers/{id}/os-volume_attachments', self._attach)]
         glance = [
@@ -263,7 +280,9 @@ class Target:
             ('GET', '/images/{id}', self._get_image),
             ('PATCH', '/images/{id}', self._patch_image),
             ('DELETE', '/images/{id}', self._delete_image),
-            ('PUT', '/images/{id}/file', self._upload)]
+            ('PUT', '/images/{id}/file', self._upload),
+            ('PUT', '/images/{id}/tags/{tag}', self._add_image_tag),
+            ('DELETE', '/images/{id}/tags/{tag}', self._remove_image_tag)]
         cinder = [
             # One type, Cinder's default, and one zone for each service.
             ('GET', '/types', lambda r: {'volume_types': [
@@ -285,8 +304,10 @@ class Target:
         for base, table in ((NEUTRON, neutron), (NOVA, nova),
                             (GLANCE, glance), (CINDER, cinder)):
             for method, route, answer in table:
-                pattern = re.escape(base + route).replace(
-                    re.escape('{id}'), '(?P<id>[^/]+)')
+                pattern = re.escape(base + route)
+                for field in ('id', 'tag'):
+                    pattern = pattern.replace(re.escape('{%s}' % field),
+                                              '(?P<%s>[^/]+)' % field)
                 routes.append((method, re.compile(pattern + '$'), route,
                                answer))
         return routes
@@ -299,8 +320,10 @@ class Target:
                 if method != request.method or match is None:
                     continue
                 request.match_id = match.groupdict().get('id')
+                request.match_tag = urllib.parse.unquote(
+                    match.groupdict().get('tag') or '')
                 body = self._body(request)
-                self.log.append((method, route, body))
+                self.log.append((method, route, request.match_id, body))
                 try:
                     self._refusal(method, route, body)
                     answer_body = answer(request)
@@ -316,7 +339,7 @@ class Target:
                     return ''
                 context.headers['Content-Type'] = 'application/json'
                 return json.dumps(answer_body)
-            self.log.append((request.method, url, None))
+            self.log.append((request.method, url, None, None))
             context.status_code = 501
             context.headers['Content-Type'] = 'application/json'
             return json.dumps({'error': {
@@ -385,17 +408,23 @@ class Target:
                                                   request.match_id))}
         return answer
 
-    def _updater(self, one, store):
+    def _updater(self, one, store, check=None):
+        """``check(obj, change)``: refuses the change or says what it
+        becomes."""
         def answer(request):
             obj = self._find(store, one, request.match_id)
-            obj.update(request.json()[one])
+            change = request.json()[one]
+            if check is not None:
+                change = check(obj, change)
+            obj.update(change)
             return {one: copy.deepcopy(obj)}
         return answer
 
     @staticmethod
     def _base(body, project=PROJECT_ID):
         return dict({'id': _new_id(), 'name': '', 'description': '',
-                     'project_id': project, 'tenant_id': project}, **body)
+                     'project_id': project, 'tenant_id': project,
+                     'tags': []}, **body)
 
     def _new_network(self, body, project=PROJECT_ID, external=False):
         net = self._base(dict({'admin_state_up': True, 'status': 'ACTIVE',
@@ -428,6 +457,8 @@ class Target:
         return subnet
 
     def _new_router(self, body):
+        if 'routes' in body:
+            raise Refused(400, "Attribute 'routes' not allowed in POST")
         gateway = body.get('external_gateway_info')
         if gateway:
             net = self._find(self.networks, 'network', gateway['network_id'],
@@ -439,9 +470,34 @@ class Target:
                 'network_id': net['id'], 'enable_snat': True,
                 'external_fixed_ips': []})
         router = self._base(dict({'admin_state_up': True, 'status': 'ACTIVE',
-                                  'external_gateway_info': None}, **body))
+                                  'external_gateway_info': None,
+                                  'routes': []}, **body))
         self.routers[router['id']] = router
         return router
+
+    def _check_routes(self, router, routes):
+        """Neutron takes a static route only through a next hop on a
+        subnet the router is on: an interface's, or its gateway's."""
+        subnet_ids = [ip['subnet_id'] for port in self.ports.values()
+                      if port['device_id'] == router['id']
+                      for ip in port['fixed_ips']]
+        gateway = (router.get('external_gateway_info') or {}).get(
+            'network_id')
+        if gateway in self.networks:
+            subnet_ids += self.networks[gateway]['subnets']
+        cidrs = [ipaddress.ip_network(self.subnets[s]['cidr'])
+                 for s in subnet_ids]
+        for route in routes:
+            if not any(ipaddress.ip_address(route['nexthop']) in cidr
+                       for cidr in cidrs):
+                raise Refused(400, 'Invalid format for routes: %s, the '
+                                   'nexthop is not connected with router'
+                              % (routes,))
+
+    def _router_change(self, router, change):
+        if 'routes' in change:
+            self._check_routes(router, change['routes'])
+        return change
 
     def _new_port(self, body):
         net = self._find(self.networks, 'network', body.get('network_id'),
@@ -464,23 +520,44 @@ class Target:
         for group_id in body.get('security_groups') or []:
             self._find(self.groups, 'security group', group_id, status=400)
         # As Neutron fills a port in: a MAC of its own unless one is asked
-        # for, port security on, and that MAC in each address pair that
-        # names none.
+        # for, port security on, the project's default group when none is
+        # named (not on a port of Neutron's own, which it trusts), and
+        # that MAC in each address pair that names none.
+        guarded = body.get('port_security_enabled', True) and not body.get(
+            'device_owner', '').startswith('network:')
         port = self._base(dict({'device_id': '', 'device_owner': '',
                                 'admin_state_up': True, 'status': 'DOWN',
-                                'security_groups': [],
+                                'security_groups': [self.default['id']]
+                                if guarded else [],
                                 'port_security_enabled': True,
                                 'allowed_address_pairs': [],
                                 'mac_address': 'fa:16:3e:00:%02x:%02x' % divmod(
                                     len(self.ports) + 1, 256)},
                                **body))
         port['fixed_ips'] = fixed_ips
-        port['allowed_address_pairs'] = [
-            dict(pair, mac_address=pair.get('mac_address')
-                 or port['mac_address'])
-            for pair in port['allowed_address_pairs']]
+        port.update(self._port_change(port, {}))
         self.ports[port['id']] = port
         return port
+
+    @staticmethod
+    def _port_change(port, change):
+        """Neutron keeps groups and address pairs off a port without port
+        security, and gives each pair that names no MAC the port's."""
+        after = dict(port, **change)
+        if not after['port_security_enabled']:
+            if after['security_groups']:
+                raise Refused(409, 'Port has security group associated. '
+                                   'Cannot disable port security or ip '
+                                   'address until security group is '
+                                   'removed')
+            if after['allowed_address_pairs']:
+                raise Refused(409, 'Port Security must be enabled in order '
+                                   'to have allowed address pairs on a '
+                                   'port.')
+        return dict(change, allowed_address_pairs=[
+            dict(pair, mac_address=pair.get('mac_address')
+                 or after['mac_address'])
+            for pair in after['allowed_address_pairs']])
 
     def _new_group(self, body):
         group = self._base(body)
@@ -547,6 +624,7 @@ class Target:
                                 status=400)
             port = self._new_port({
                 'network_id': subnet['network_id'],
+                'device_owner': 'network:router_interface',
                 'fixed_ips': [{'subnet_id': subnet['id'],
                                'ip_address': subnet['gateway_ip']}]})
         port.update(device_id=router_id,
@@ -607,7 +685,7 @@ class Target:
             raise Refused(409, 'IP address %s already allocated' % address)
         fip = self._base({'floating_network_id': net['id'],
                           'floating_ip_address': address, 'status': 'DOWN',
-                          'router_id': None, 'tags': [],
+                          'router_id': None,
                           'description': body.get('description', '')})
         fip.update(self._fip_port(fip, body))
         self.fips[fip['id']] = fip
@@ -670,6 +748,7 @@ class Target:
             'image': {'id': body['imageRef']} if body.get('imageRef') else '',
             'key_name': body.get('key_name'),
             'metadata': body.get('metadata') or {},
+            'tags': list(body.get('tags') or []),
             'config_drive': 'True' if body.get('config_drive') else '',
             'description': body.get('description'),
             'security_groups': [{'name': 'default'}],
@@ -730,6 +809,18 @@ class Target:
         server = self._find(self.servers, 'server', request.match_id)
         server.update(request.json()['server'])
         return {'server': copy.deepcopy(server)}
+
+    # The states Nova changes a server's tags in; not one it is building.
+    _TAGGABLE = ('ACTIVE', 'PAUSED', 'SUSPENDED', 'SHUTOFF', 'SHELVED',
+                 'SHELVED_OFFLOADED')
+
+    def _set_server_tags(self, request):
+        server = self._find(self.servers, 'server', request.match_id)
+        if server['status'] not in self._TAGGABLE:
+            raise Refused(409, "Cannot 'update tags' instance %s while it "
+                               'is in %s' % (server['id'], server['status']))
+        server['tags'] = list(request.json()['tags'])
+        return {'tags': list(server['tags'])}
 
     def _delete_server(self, request):
         server = self._find(self.servers, 'server', request.match_id)
@@ -840,6 +931,19 @@ class Target:
         if self.mangle is not None:
             data = self.mangle(data)
         self._store(image, data)
+        return 204, None
+
+    def _add_image_tag(self, request):
+        image = self._find(self.images, 'image', request.match_id)
+        if request.match_tag not in image['tags']:
+            image['tags'].append(request.match_tag)
+        return 204, None
+
+    def _remove_image_tag(self, request):
+        image = self._find(self.images, 'image', request.match_id)
+        if request.match_tag not in image['tags']:
+            raise Refused(404, 'Tag %s not found' % request.match_tag)
+        image['tags'].remove(request.match_tag)
         return 204, None
 
     # -- Cinder ----------------------------------------------------------------

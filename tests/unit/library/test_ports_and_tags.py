@@ -3,108 +3,43 @@ allowed address pairs, port security, tags), router static routes set
 once the interfaces exist, and tags on what the import makes, corrected
 only on what it made.
 
-The stateful Neutron of test_downpour_resources, with the parts these
-need: tags, and ports the way Neutron fills them in.
+Against the shared fake target (tests/unit/library/target.py), which
+fills ports in and refuses routes and port security changes as Neutron
+does.
 """
 
-import itertools
-import re
-import uuid
+import copy
 
 import pytest
 
-from tests.unit.library.legacy_target import (
-    GLANCE,
-    NEUTRON,
-    NOVA,
-    Target,
-    _member,
-    dr,
+from tests.unit.library.items import (
     group,
     image,
     network,
-    old_id,
+    port,
     router,
-    rows,
+    server,
     subnet,
 )
-
-_MACS = itertools.count(1)
-
-
-class Neutron(Target):
-    """Tags through their own call, and ports the way Neutron fills
-    them in: a MAC, port security on, the default group, the port's MAC
-    in each address pair that names none."""
-
-    def _register(self):
-        super()._register()
-        for name, store in (('networks', self.networks),
-                            ('subnets', self.subnets),
-                            ('routers', self.routers),
-                            ('ports', self.ports),
-                            ('security-groups', self.groups)):
-            self.cloud.mocker.put(
-                _member(NEUTRON, name, '/tags'),
-                json=self._guard('PUT', name + '/tags', self._tagger(store)))
-
-    @staticmethod
-    def _tagger(store):
-        def answer(request, context):
-            obj = store[request.path.split('/')[-2]]
-            obj['tags'] = list(request.json()['tags'])
-            return {'tags': obj['tags']}
-        return answer
-
-    def _make_port(self, body):
-        body = dict(body)
-        body.setdefault('mac_address', 'fa:16:3e:ff:00:%02x' % next(_MACS))
-        body.setdefault('port_security_enabled', True)
-        if body['port_security_enabled']:
-            body.setdefault('security_groups', [self.default['id']])
-        body['allowed_address_pairs'] = [
-            dict(pair, mac_address=pair.get('mac_address')
-                 or body['mac_address'])
-            for pair in body.get('allowed_address_pairs') or []]
-        body.setdefault('tags', [])
-        return super()._make_port(body)
-
-    def add_port(self, name, net, **extra):
-        return self._make_port(dict({'name': name, 'network_id': net['id'],
-                                     'description': ''}, **extra))
+from tests.unit.library.target import Target
+from tests.unit.library.test_downpour_resources import Files, run
 
 
-def port(name, net, fixed_ips=(), groups=(), old=None, **extra):
-    return dict({'type': 'port', 'id': old or old_id(), 'name': name,
-                 'csv_type': 'port', 'description': '',
-                 'network': net['id'],
-                 'fixed_ips': [{'subnet': sub['id'], 'ip_address': address}
-                               for sub, address in fixed_ips],
-                 'security_groups': [g['id'] for g in groups]}, **extra)
+@pytest.fixture
+def files(tmp_path):
+    return Files(tmp_path)
 
 
-def run(fake_cloud, items, tmp_path, check_mode=False, name_clash='create'):
-    """One module process over every item, in the order of its kinds."""
-    importer = dr.Importer(fake_cloud.connect(),
-                           journal=dr.Journal(str(tmp_path / 'journal.csv')),
-                           check_mode=check_mode, parallel=1,
-                           name_clash=name_clash)
-    importer.run(items)
-    return importer
-
-
-def _unchanged(fake_cloud, target, items, tmp_path):
+def _unchanged(fake_cloud, target, items, files):
     """A second look finds nothing to do, and writes nothing."""
     target.mark()
-    look = run(fake_cloud, items, tmp_path, check_mode=True)
+    look = run(fake_cloud, items, files, check_mode=True)
     assert (look.pending, target.writes()) == ([], [])
 
 
-def _puts(target, port_id):
-    """The bodies of the updates of port ``port_id`` (its tags apart)."""
-    return [request.json() for request in target.cloud.history
-            if request.method == 'PUT'
-            and request.path.endswith('/ports/' + port_id)]
+def _tag_calls(target):
+    """The requests that set tags, of whatever resource."""
+    return [(m, r) for m, r in target.calls('PUT') if r.endswith('/tags')]
 
 
 def _network(name='app-net', tags=()):
@@ -115,8 +50,8 @@ def _network(name='app-net', tags=()):
     return net, sub
 
 
-def test_a_port_is_made_as_it_was(fake_cloud, tmp_path):
-    target = Neutron(fake_cloud)
+def test_a_port_is_made_as_it_was(fake_cloud, files):
+    target = Target(fake_cloud)
     net, sub = _network()
     web = group('web')
     item = port('web-1-eth0', net, [(sub, '10.20.0.21'), (sub, '10.20.0.9')],
@@ -128,7 +63,7 @@ def test_a_port_is_made_as_it_was(fake_cloud, tmp_path):
                 port_security_enabled=True, tags=['web', 'tier=front'])
     items = [net, sub, web, item]
 
-    importer = run(fake_cloud, items, tmp_path)
+    importer = run(fake_cloud, items, files)
 
     posted, = target.bodies('POST', '/ports')
     assert posted == {'port': {
@@ -149,42 +84,41 @@ def test_a_port_is_made_as_it_was(fake_cloud, tmp_path):
     made = target.ports[importer.ids[item['id']]]
     assert sorted(made['tags']) == ['tier=front', 'web']
     assert ['port', 'web-1-eth0', item['id'], made['id'], 'created'] in \
-        rows(tmp_path / 'journal.csv')
+        files.journal_rows()
     # Neutron put the port's MAC in the pair that named none: the same.
-    _unchanged(fake_cloud, target, items, tmp_path)
+    _unchanged(fake_cloud, target, items, files)
 
 
 def test_a_port_without_port_security_has_no_groups_or_pairs(fake_cloud,
-                                                            tmp_path):
-    target = Neutron(fake_cloud)
+                                                            files):
+    target = Target(fake_cloud)
     net, sub = _network()
     item = port('bare', net, [(sub, '10.20.0.30')],
                 mac_address='fa:16:3e:01:02:04', allowed_address_pairs=[],
                 port_security_enabled=False, tags=[])
-    run(fake_cloud, [net, sub, item], tmp_path)
+    run(fake_cloud, [net, sub, item], files)
     posted, = target.bodies('POST', '/ports')
     assert posted['port']['port_security_enabled'] is False
     assert posted['port']['security_groups'] == []
     assert 'allowed_address_pairs' not in posted['port']
     # No tags, no tags call.
-    assert not target.calls('PUT', '/tags')
-    _unchanged(fake_cloud, target, [net, sub, item], tmp_path)
+    assert not _tag_calls(target)
+    _unchanged(fake_cloud, target, [net, sub, item], files)
 
 
-def test_an_address_derived_from_the_mac_is_not_asked_for(fake_cloud,
-                                                          tmp_path):
-    target = Neutron(fake_cloud)
+def test_an_address_derived_from_the_mac_is_not_asked_for(fake_cloud, files):
+    target = Target(fake_cloud)
     net, sub = _network()
     item = port('v6', net, [(sub, '10.20.0.31')])
     item['fixed_ips'].append({'subnet': sub['id'], 'ip_address': None})
-    importer = run(fake_cloud, [net, sub, item], tmp_path)
+    importer = run(fake_cloud, [net, sub, item], files)
     posted, = target.bodies('POST', '/ports')
     assert posted['port']['fixed_ips'][1] == {
         'subnet_id': importer.ids[sub['id']]}
 
 
-def test_our_port_is_corrected_but_never_its_mac(fake_cloud, tmp_path):
-    target = Neutron(fake_cloud)
+def test_our_port_is_corrected_but_never_its_mac(fake_cloud, files):
+    target = Target(fake_cloud)
     net, sub = _network()
     web = group('web')
     item = port('eth0', net, [(sub, '10.20.0.21')], [web],
@@ -192,19 +126,19 @@ def test_our_port_is_corrected_but_never_its_mac(fake_cloud, tmp_path):
                 allowed_address_pairs=[{'ip_address': '10.20.0.100'}],
                 port_security_enabled=True, tags=['web'])
     items = [net, sub, web, item]
-    importer = run(fake_cloud, items, tmp_path)
+    importer = run(fake_cloud, items, files)
     made = target.ports[importer.ids[item['id']]]
     made.update(name='renamed', tags=['other'], allowed_address_pairs=[],
                 security_groups=[target.default['id']],
                 mac_address='fa:16:3e:09:09:09')
     target.mark()
 
-    look = run(fake_cloud, items, tmp_path, check_mode=True)
+    look = run(fake_cloud, items, files, check_mode=True)
     assert look.pending == [item['id']]
     assert target.writes() == []
-    run(fake_cloud, items, tmp_path)
+    run(fake_cloud, items, files)
 
-    updated, = _puts(target, made['id'])
+    updated, = target.bodies('PUT', '/ports/{id}', of=made['id'], since=0)
     assert updated == {'port': {
         'name': 'eth0', 'security_groups': [importer.ids[web['id']]],
         'allowed_address_pairs': [{'ip_address': '10.20.0.100'}]}}
@@ -213,21 +147,21 @@ def test_our_port_is_corrected_but_never_its_mac(fake_cloud, tmp_path):
 
 
 def test_port_security_turned_off_again_takes_groups_and_pairs_along(
-        fake_cloud, tmp_path):
-    target = Neutron(fake_cloud)
+        fake_cloud, files):
+    target = Target(fake_cloud)
     net, sub = _network()
     item = port('bare', net, [(sub, '10.20.0.30')],
                 allowed_address_pairs=[], port_security_enabled=False,
                 tags=[])
-    importer = run(fake_cloud, [net, sub, item], tmp_path)
+    importer = run(fake_cloud, [net, sub, item], files)
     made = target.ports[importer.ids[item['id']]]
     made.update(port_security_enabled=True,
                 security_groups=[target.default['id']],
                 allowed_address_pairs=[{'ip_address': '10.20.0.99',
                                         'mac_address': made['mac_address']}])
     target.mark()
-    run(fake_cloud, [net, sub, item], tmp_path)
-    updated, = _puts(target, made['id'])
+    run(fake_cloud, [net, sub, item], files)
+    updated, = target.bodies('PUT', '/ports/{id}', of=made['id'], since=0)
     # One request: Neutron refuses groups or pairs without port security.
     assert updated == {'port': {'port_security_enabled': False,
                                 'security_groups': [],
@@ -235,37 +169,35 @@ def test_port_security_turned_off_again_takes_groups_and_pairs_along(
 
 
 def test_a_port_of_that_name_that_is_not_ours_is_never_touched(fake_cloud,
-                                                               tmp_path):
-    target = Neutron(fake_cloud)
+                                                               files):
+    target = Target(fake_cloud)
     net, sub = _network()
-    importer = run(fake_cloud, [net, sub], tmp_path)
-    theirs = target.add_port('eth0', {'id': importer.ids[net['id']]},
+    importer = run(fake_cloud, [net, sub], files)
+    theirs = target.add_port('eth0', target.networks[importer.ids[net['id']]],
                              tags=['theirs'], description='theirs')
-    before = dict(theirs)
+    before = copy.deepcopy(theirs)
     item = port('eth0', net, [(sub, '10.20.0.21')],
                 mac_address='fa:16:3e:01:02:06', allowed_address_pairs=[],
                 port_security_enabled=True, tags=['ours'])
     target.mark()
 
-    importer = run(fake_cloud, [net, sub, item], tmp_path,
-                   name_clash='adopt')
+    importer = run(fake_cloud, [net, sub, item], files, name_clash='adopt')
 
     assert importer.ids[item['id']] != theirs['id']
     assert target.ports[theirs['id']] == before
-    assert [m for m, p in target.writes() if theirs['id'] in p] == []
+    assert target.writes(of=theirs['id']) == []
     assert any('never adopted' in c for c in importer.clashes)
 
 
-def test_router_routes_are_set_once_its_interfaces_exist(fake_cloud,
-                                                         tmp_path):
-    target = Neutron(fake_cloud)
+def test_router_routes_are_set_once_its_interfaces_exist(fake_cloud, files):
+    target = Target(fake_cloud)
     net, sub = _network()
     item = router('app-router', interfaces=[(sub, None)])
     item.update(tags=['edge'], routes=[
         {'destination': '192.168.50.0/24', 'nexthop': '10.20.0.254'}])
     items = [net, sub, item]
 
-    importer = run(fake_cloud, items, tmp_path)
+    importer = run(fake_cloud, items, files)
 
     made = target.routers[importer.ids[item['id']]]
     assert made['routes'] == item['routes']
@@ -274,34 +206,30 @@ def test_router_routes_are_set_once_its_interfaces_exist(fake_cloud,
     # after the interface.
     created, = target.bodies('POST', '/routers')
     assert 'routes' not in created['router']
-    calls = [p for m, p in target.writes() if made['id'] in p]
-    assert calls.index(NEUTRON + '/routers/%s/add_router_interface'
-                       % made['id']) < calls.index(
-        NEUTRON + '/routers/%s' % made['id'])
-    _unchanged(fake_cloud, target, items, tmp_path)
+    calls = target.writes(of=made['id'])
+    assert calls.index(('PUT', '/routers/{id}/add_router_interface')) < \
+        calls.index(('PUT', '/routers/{id}'))
+    _unchanged(fake_cloud, target, items, files)
 
     # Ours: corrected to exactly the exported routes.
     made['routes'] = [{'destination': '0.0.0.0/0', 'nexthop': '10.20.0.5'}]
-    run(fake_cloud, items, tmp_path)
+    run(fake_cloud, items, files)
     assert made['routes'] == item['routes']
 
 
 def test_a_router_not_ours_is_adopted_only_with_every_route_and_keeps_its(
-        fake_cloud, tmp_path):
-    target = Neutron(fake_cloud)
+        fake_cloud, files):
+    target = Target(fake_cloud)
     net, sub = _network()
-    importer = run(fake_cloud, [net, sub], tmp_path)
-    theirs = target.add_router('app-router', routes=[
-        {'destination': '10.99.0.0/16', 'nexthop': '10.20.0.253'}])
-    target._add_interface(type('Request', (), {
-        'path': '/v2.0/routers/%s/add_router_interface' % theirs['id'],
-        'json': lambda self: {'subnet_id': importer.ids[sub['id']]}})(),
-        None)
+    importer = run(fake_cloud, [net, sub], files)
+    theirs = target.add_router(
+        'app-router', subnets=[target.subnets[importer.ids[sub['id']]]],
+        routes=[{'destination': '10.99.0.0/16', 'nexthop': '10.20.0.253'}])
     item = router('app-router', interfaces=[(sub, None)])
     item.update(tags=[], routes=[
         {'destination': '192.168.50.0/24', 'nexthop': '10.20.0.254'}])
 
-    look = run(fake_cloud, [net, sub, item], tmp_path, check_mode=True,
+    look = run(fake_cloud, [net, sub, item], files, check_mode=True,
                name_clash='adopt')
     # Not equivalent without the route: a new router is made.
     assert any('no route to 192.168.50.0/24 via 10.20.0.254' in c
@@ -311,19 +239,18 @@ def test_a_router_not_ours_is_adopted_only_with_every_route_and_keeps_its(
     theirs['routes'].append(dict(item['routes'][0]))
     before = [dict(r) for r in theirs['routes']]
     target.mark()
-    importer = run(fake_cloud, [net, sub, item], tmp_path,
-                   name_clash='adopt')
+    importer = run(fake_cloud, [net, sub, item], files, name_clash='adopt')
     assert importer.ids[item['id']] == theirs['id']
     # Adopted: its own route stays, nothing is written to it.
     assert theirs['routes'] == before
-    assert [m for m, p in target.writes() if theirs['id'] in p] == []
+    assert target.writes(of=theirs['id']) == []
 
 
 @pytest.mark.parametrize('rtype', ['network', 'subnet', 'router',
                                    'security_group'])
 def test_tags_are_set_on_what_the_import_makes_and_corrected_there(
-        fake_cloud, tmp_path, rtype):
-    target = Neutron(fake_cloud)
+        fake_cloud, files, rtype):
+    target = Target(fake_cloud)
     net, sub = _network(tags=['n'])
     sub['tags'] = ['s']
     rtr = router('r', interfaces=[(sub, None)])
@@ -331,144 +258,69 @@ def test_tags_are_set_on_what_the_import_makes_and_corrected_there(
     web = group('web')
     web['tags'] = ['g']
     items = [net, sub, rtr, web]
-    importer = run(fake_cloud, items, tmp_path)
-    stores = {'network': (target.networks, net),
-              'subnet': (target.subnets, sub),
-              'router': (target.routers, rtr),
-              'security_group': (target.groups, web)}
-    store, item = stores[rtype]
+    importer = run(fake_cloud, items, files)
+    stores = {'network': (target.networks, net, 'networks'),
+              'subnet': (target.subnets, sub, 'subnets'),
+              'router': (target.routers, rtr, 'routers'),
+              'security_group': (target.groups, web, 'security-groups')}
+    store, item, plural = stores[rtype]
     made = store[importer.ids[item['id']]]
     assert made['tags'] == item['tags']
-    _unchanged(fake_cloud, target, items, tmp_path)
+    _unchanged(fake_cloud, target, items, files)
 
     made['tags'] = [item['tags'][0], 'added-in-the-target']
-    look = run(fake_cloud, items, tmp_path, check_mode=True)
+    look = run(fake_cloud, items, files, check_mode=True)
     assert look.pending == [item['id']]
     target.mark()
-    run(fake_cloud, items, tmp_path)
+    run(fake_cloud, items, files)
     assert made['tags'] == item['tags']
     # Only the tags call: nothing else differed.
-    assert [m for m, p in target.writes() if made['id'] in p] == ['PUT']
+    assert target.writes(of=made['id']) == [('PUT', '/%s/{id}/tags' % plural)]
 
 
-def test_the_default_group_is_not_tagged(fake_cloud, tmp_path):
-    target = Neutron(fake_cloud)
+def test_the_default_group_is_not_tagged(fake_cloud, files):
+    target = Target(fake_cloud)
     default = group('default', default=True)
     default['tags'] = ['from-the-source']
-    run(fake_cloud, [default], tmp_path)
-    assert target.default.get('tags', []) == []
-    assert not target.calls('PUT', '/tags')
+    run(fake_cloud, [default], files)
+    assert target.default['tags'] == []
+    assert not _tag_calls(target)
 
 
-def test_image_tags_go_with_the_upload_and_are_corrected(fake_cloud,
+def test_image_tags_go_with_the_upload_and_are_corrected(fake_cloud, files,
                                                         tmp_path):
-    target = Neutron(fake_cloud)
-    tags_of = {}
-
-    def tag(request, context):
-        image_id, _, name = request.path.split('/')[-3:]
-        tags = target.images[image_id]['tags']
-        if request.method == 'PUT' and name not in tags:
-            tags.append(name)
-        elif request.method == 'DELETE' and name in tags:
-            tags.remove(name)
-        tags_of[image_id] = list(tags)
-        return ''
-
-    pattern = re.compile('^%s/images/([^/]+)/tags/([^/?]+)$'
-                         % re.escape(GLANCE))
-    fake_cloud.mocker.put(pattern, status_code=204, text=tag)
-    fake_cloud.mocker.delete(pattern, status_code=204, text=tag)
+    target = Target(fake_cloud)
     item = image(tmp_path, 'img', b'bytes')
     item['attributes']['tags'] = ['golden', 'os=cirros']
 
-    importer = run(fake_cloud, [item], tmp_path)
+    importer = run(fake_cloud, [item], files)
 
     posted, = target.bodies('POST', '/images')
     assert posted['tags'] == ['golden', 'os=cirros']
     made = target.images[importer.ids[item['id']]]
     made['tags'] = ['golden', 'stale']
-    run(fake_cloud, [item], tmp_path)
+    run(fake_cloud, [item], files)
     assert sorted(made['tags']) == ['golden', 'os=cirros']
 
 
-def _nova(fake_cloud, servers):
-    """Nova's servers, made ACTIVE at once; the create request kept."""
-    created = []
-
-    def create(request, context):
-        body = request.json()['server']
-        created.append(body)
-        server = {'id': str(uuid.uuid4()), 'name': body['name'],
-                  'status': 'ACTIVE', 'tags': list(body.get('tags') or []),
-                  'description': body.get('description'),
-                  'os-extended-volumes:volumes_attached': []}
-        servers[server['id']] = server
-        context.status_code = 202
-        return {'server': {'id': server['id']}}
-
-    fake_cloud.mocker.post(re.compile('^%s/servers$' % re.escape(NOVA)),
-                           json=create)
-    fake_cloud.mocker.get(
-        re.compile('^%s/servers/detail(\\?.*)?$' % re.escape(NOVA)),
-        json=lambda r, c: {'servers': list(servers.values())})
-    fake_cloud.mocker.get(
-        re.compile('^%s/servers/(?!detail)([^/?]+)$' % re.escape(NOVA)),
-        json=lambda r, c: {'server': servers[r.path.split('/')[-1]]})
-
-    def update(request, context):
-        server = servers[request.path.split('/')[-1]]
-        server.update(request.json()['server'])
-        return {'server': server}
-
-    fake_cloud.mocker.put(
-        re.compile('^%s/servers/(?!detail)([^/?]+)$' % re.escape(NOVA)), json=update)
-
-    def retag(request, context):
-        server = servers[request.path.split('/')[-2]]
-        server['tags'] = list(request.json()['tags'])
-        return {'tags': server['tags']}
-
-    fake_cloud.mocker.put(
-        re.compile('^%s/servers/([^/?]+)/tags$' % re.escape(NOVA)),
-        json=retag)
-    return created
-
-
-def test_server_tags_go_with_the_boot_and_are_corrected(fake_cloud,
-                                                        tmp_path):
-    Neutron(fake_cloud)
-    servers = {}
-    created = _nova(fake_cloud, servers)
-    item = {'type': 'server', 'id': old_id(), 'name': 'web',
-            'csv_type': 'server', 'flavor': 'flavor_001', 'image': 'img',
-            'ports': [], 'volumes': [], 'metadata': {},
-            'description': 'front end', 'config_drive': False,
-            'key_name': None, 'tags': ['web', 'tier=front']}
-    importer = dr.Importer(fake_cloud.connect(),
-                           ids={'flavor_001': 'f', 'img': 'i'},
-                           journal=dr.Journal(str(tmp_path / 'j.csv')),
-                           parallel=1)
-    importer.run([item])
-    body, = created
+def test_server_tags_go_with_the_boot_and_are_corrected(fake_cloud, files):
+    target = Target(fake_cloud)
+    ids = {'flavor_001': 'flavor-m1.tiny',
+           'img': target.add_image('img', b'img')['id']}
+    item = server('web', 'flavor_001', 'img')
+    item.update(metadata={}, description='front end',
+                tags=['web', 'tier=front'])
+    importer = run(fake_cloud, [item], files, ids=dict(ids))
+    body, = target.bodies('POST', '/servers')
     # Tags in the create request (compute API 2.52 and later).
-    assert body['tags'] == ['web', 'tier=front']
-    assert body['description'] == 'front end'
-    server = servers[importer.ids[item['id']]]
+    assert body['server']['tags'] == ['web', 'tier=front']
+    assert body['server']['description'] == 'front end'
+    made = target.servers[importer.ids[item['id']]]
 
-    server.update(tags=['web'], description=None)
-    look = dr.Importer(fake_cloud.connect(),
-                       ids={'flavor_001': 'f', 'img': 'i'},
-                       journal=dr.Journal(str(tmp_path / 'j.csv')),
-                       check_mode=True)
-    look.run([item])
+    made.update(tags=['web'], description=None)
+    look = run(fake_cloud, [item], files, ids=dict(ids), check_mode=True)
     assert look.pending == [item['id']]
-    importer = dr.Importer(fake_cloud.connect(),
-                           ids={'flavor_001': 'f', 'img': 'i'},
-                           journal=dr.Journal(str(tmp_path / 'j.csv')),
-                           parallel=1)
-    importer.run([item])
-    assert sorted(server['tags']) == ['tier=front', 'web']
-    assert server['description'] == 'front end'
-    assert len(created) == 1
-
+    run(fake_cloud, [item], files, ids=dict(ids))
+    assert sorted(made['tags']) == ['tier=front', 'web']
+    assert made['description'] == 'front end'
+    assert len(target.bodies('POST', '/servers')) == 1
