@@ -117,9 +117,10 @@ options:
     default: {}
   parallel:
     description:
-      - Resources in the works at a time (uploads, volumes, server boots,
-        networks, groups...); each waits only for those it needs, a server
-        for its own image, volumes, ports and group.
+      - Resources in the works at a time for each service: the networks,
+        routers, groups and ports; the image uploads; the volumes; the
+        server groups and servers.  Each waits only for those it needs, a
+        server for its own image, volumes, ports and group.
     type: int
     default: 4
 extends_documentation_fragment:
