@@ -117,9 +117,9 @@ options:
     default: {}
   parallel:
     description:
-      - Resources in the works at a time for each service: the networks,
+      - Resources in the works at a time for each service (the networks,
         routers, groups and ports; the image uploads; the volumes; the
-        server groups and servers.  Each waits only for those it needs, a
+        server groups and servers).  Each waits only for those it needs, a
         server for its own image, volumes, ports and group.
     type: int
     default: 4
