@@ -14,8 +14,9 @@ temporary image, a volume made from it, the image deleted), a server
 group, two ports, two servers (one booted from the capture with a volume
 attached, one from the image with the keypair) and a floating IP on a
 port. Every upload is checked against what Glance computed. The work
-runs in a pool of ``--parallel`` threads, each piece as soon as what it
-needs is there, the best a client can do with that concurrency. A second
+runs ``--parallel`` pieces at a time for each service (Neutron, Glance
+uploads, Cinder, Nova), as downpour's import does, each piece as soon as
+what it needs is there: the best a client can do with that concurrency. A second
 run finds everything and creates nothing.
 
     scale_floor.py CLOUD K IMAGE_FILE VOLUME_FILE PUBLIC_KEY_FILE [--parallel N]
@@ -27,6 +28,7 @@ is what is measured.  scale.py takes the names and the rules from here.
 """
 
 import argparse
+import collections
 import concurrent.futures
 import hashlib
 import json
@@ -67,28 +69,32 @@ def ingress_rules(group_id):
 
 
 class Jobs:
-    """Work with dependencies, ``parallel`` pieces at a time: a piece
-    starts as soon as the pieces it needs are done."""
+    """Work with dependencies, ``parallel`` pieces at a time in each lane
+    (the service doing the work): a piece starts as soon as the pieces it
+    needs are done and its lane has room."""
 
     def __init__(self, parallel):
         self.parallel = max(1, parallel)
         self.jobs = {}
 
-    def add(self, key, needs, work):
-        self.jobs[key] = (tuple(needs), work)
+    def add(self, key, needs, work, lane):
+        self.jobs[key] = (tuple(needs), work, lane)
 
     def run(self):
         pending = dict(self.jobs)
         done = set()
-        with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool:
+        busy = collections.Counter()
+        lanes = len({lane for _, _, lane in self.jobs.values()})
+        with concurrent.futures.ThreadPoolExecutor(
+                self.parallel * lanes) as pool:
             running = {}
             while pending or running:
                 for key in list(pending):
-                    if len(running) >= self.parallel:
-                        break
-                    needs, work = pending[key]
-                    if all(need in done for need in needs):
+                    needs, work, lane = pending[key]
+                    if busy[lane] < self.parallel and \
+                            all(need in done for need in needs):
                         del pending[key]
+                        busy[lane] += 1
                         running[pool.submit(work)] = key
                 if not running:
                     raise RuntimeError('jobs wait for each other: %s'
@@ -97,6 +103,7 @@ class Jobs:
                     running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in finished:
                     key = running.pop(future)
+                    busy[self.jobs[key][2]] -= 1
                     future.result()  # the first failure ends the run
                     done.add(key)
 
@@ -177,14 +184,14 @@ class Floor:
         n = unit_names(number)
         conn, network = self.conn, self.conn.network
 
-        def job(key, needs=()):
+        def job(key, needs=(), lane='network'):
             def register(work):
                 jobs.add((number, key), [(number, need) for need in needs],
-                         work)
+                         work, lane)
                 return work
             return register
 
-        @job('key')
+        @job('key', lane='compute')
         def keypair():
             if n['key'] not in self.keypairs:
                 conn.compute.create_keypair(name=n['key'],
@@ -224,14 +231,14 @@ class Floor:
             self.made(self.groups, n['sg'], made)
 
         for key in ('image', 'capture'):
-            @job(key)
+            @job(key, lane='image')
             def image(key=key):
                 if n[key] not in self.images:
                     self.made(self.images, n[key],
                               self.upload(n[key], self.image_file))
 
         for key in ('data', 'spare'):
-            @job(key)
+            @job(key, lane='volume')
             def volume(key=key):
                 if n[key] in self.volumes:
                     return
@@ -246,7 +253,7 @@ class Floor:
                 conn.image.delete_image(contents.id, ignore_missing=True)
                 self.made(self.volumes, n[key], made)
 
-        @job('group')
+        @job('group', lane='compute')
         def server_group():
             if n['group'] not in self.server_groups:
                 self.made(self.server_groups, n['group'],
@@ -289,9 +296,11 @@ class Floor:
                     wait=WAIT)
                 self.made()
 
-        job('keep', needs=['capture', 'keep-port', 'group', 'data'])(
+        job('keep', needs=['capture', 'keep-port', 'group', 'data'],
+            lane='compute')(
             lambda: server('keep', 'capture', volumes=['data']))
-        job('fresh', needs=['image', 'fresh-port', 'group', 'key'])(
+        job('fresh', needs=['image', 'fresh-port', 'group', 'key'],
+            lane='compute')(
             lambda: server('fresh', 'image', key_name='key'))
 
         @job('fip', needs=['keep', 'router'])
