@@ -597,7 +597,8 @@ def main():
                         help='size of each unit\'s image (default 16)')
     parser.add_argument('--parallel', type=int, default=4,
                         help='the import\'s -e parallel=N, and the floor\'s '
-                             'threads (default 4, the playbook\'s default)')
+                             'bound per service (default 4, the playbook\'s '
+                             'default)')
     parser.add_argument('--build-parallel', type=int, default=4,
                         help='units built at a time (default 4)')
     parser.add_argument('--floor', action='store_true',
@@ -650,7 +651,7 @@ def main():
         if args.floor:
             tools.append('floor')
             revisions['floor'] = ('scale_floor.py, one openstacksdk session, '
-                                  '%d threads' % args.parallel)
+                                  '%d at a time per service' % args.parallel)
         for units in scales:
             bench = ScaleBench(args, units, trees, broken, problems)
             benches.append(bench)
