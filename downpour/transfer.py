@@ -98,11 +98,11 @@ def _capture_path(output_dir, blob):
     return _final_path(output_dir, blob) + '.capture.json'
 
 
-# Always computed over the bytes on disk, besides the source's algorithm:
-# sha256 is the import's check of the file, md5 what every Glance reports.
 # How a volume's contents are captured unless the export is told otherwise.
 VOLUME_FORMAT = 'qcow2'
 VOLUME_FORMATS = ('qcow2', 'raw')
+# Always computed over the bytes on disk, besides the source's algorithm:
+# sha256 is the import's check of the file, md5 what every Glance reports.
 DIGESTS = ('sha256', 'md5')
 
 
@@ -626,8 +626,8 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
     """Volume contents through an image (qcow2 unless the export asks for
     raw); an attached volume goes through a snapshot and a temporary
     volume, since clouds refuse to upload an in-use volume unless the
-    operator allowed it.  The snapshot and the
-    temporary volume go as soon as the image holds the bytes."""
+    operator allowed it.  The snapshot and the temporary volume go as soon
+    as the image holds the bytes."""
     reporter = reporter or progress.current()
     image_id, blob.captured_at = _recorded_capture(
         conn, output_dir, blob, captures or Captures(), reporter)
