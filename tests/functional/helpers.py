@@ -5,6 +5,7 @@ downpour and ansible-playbook, and small waits."""
 import os
 import pathlib
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -61,6 +62,21 @@ def upload_image(conn, name, data, **props):
                                     visibility='private', **props)
     return wait_for(lambda: conn.image.get_image(image.id),
                     lambda i: i.status == 'active', 'image %r' % name)
+
+
+def volume_with_bytes(conn, name, data, timeout=600, **attrs):
+    """A 1 GiB volume whose first bytes are ``data``, made from a
+    throw-away image deleted once the volume has them."""
+    seed = upload_image(conn, '%s-seed-%s' % (name, secrets.token_hex(3)),
+                        data)
+    volume = conn.block_storage.create_volume(name=name, size=1,
+                                              image_id=seed.id, **attrs)
+    volume = wait_for(lambda: conn.block_storage.get_volume(volume.id),
+                      lambda v: v.status in ('available', 'error'),
+                      'volume %s' % name, timeout=timeout)
+    assert volume.status == 'available'
+    conn.image.delete_image(seed.id)
+    return volume
 
 
 def boot(conn, name, image_id, network_id, group_id, **kwargs):

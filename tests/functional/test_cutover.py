@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from downpour import progress
-from tests.functional.helpers import BIN, upload_image, wait_for
+from tests.functional.helpers import BIN, volume_with_bytes, wait_for
 
 pytestmark = pytest.mark.functional
 
@@ -36,13 +36,7 @@ def source(fresh_project, tmp_path):
     project = fresh_project('source')
     conn = project.conn
     head = os.urandom(128 * MiB)
-    image = upload_image(conn, 'cutover-head', head)
-    volume = conn.block_storage.create_volume(name='cutover-data', size=1,
-                                              image_id=image.id)
-    project.volume = wait_for(
-        lambda: conn.block_storage.get_volume(volume.id),
-        lambda v: v.status == 'available', 'the volume', timeout=600)
-    conn.image.delete_image(image)
+    project.volume = volume_with_bytes(conn, 'cutover-data', head)
     project.head = head
     clouds_yaml = tmp_path / 'clouds.yaml'
     clouds_yaml.write_text(yaml.safe_dump(
@@ -51,7 +45,7 @@ def source(fresh_project, tmp_path):
     project.env.pop('OS_CLOUD', None)
     resources = tmp_path / 'resources.yml'
     resources.write_text(yaml.safe_dump(
-        {'volumes': [{'id': volume.id}]}))
+        {'volumes': [{'id': project.volume.id}]}))
     project.argv = [str(BIN / 'downpour'), '--os-cloud', 'fresh', 'export',
                     str(resources)]
     return project
@@ -242,12 +236,7 @@ def test_a_full_volume_travels_raw(fresh_project, tmp_path):
     project = fresh_project('source')
     conn = project.conn
     full = os.urandom(1024 * MiB)
-    image = upload_image(conn, 'cutover-full', full)
-    volume = conn.block_storage.create_volume(name='cutover-full', size=1,
-                                              image_id=image.id)
-    wait_for(lambda: conn.block_storage.get_volume(volume.id),
-             lambda v: v.status == 'available', 'the volume', timeout=600)
-    conn.image.delete_image(image)
+    volume = volume_with_bytes(conn, 'cutover-full', full)
     clouds_yaml = tmp_path / 'clouds.yaml'
     clouds_yaml.write_text(yaml.safe_dump(
         {'clouds': {'fresh': project.cloud_config}}))

@@ -48,6 +48,7 @@ from tests.functional.helpers import (
     recap_changed,
     run,
     upload_image,
+    volume_with_bytes,
     wait_for,
 )
 
@@ -164,21 +165,6 @@ def group_with_rules(conn, ports, description):
             ethertype='IPv4', protocol='tcp', port_range_min=port,
             port_range_max=port, remote_ip_prefix=prefix)
     return conn.network.get_security_group(group.id)
-
-
-def volume_with_bytes(conn, data, **attrs):
-    """A 1 GiB volume whose first bytes are ``data`` (made from a
-    throw-away image)."""
-    seed = upload_image(conn, 'lived-in-seed-%s' % secrets.token_hex(3),
-                        data)
-    volume = conn.block_storage.create_volume(name=VOLUME, size=1,
-                                              image_id=seed.id, **attrs)
-    volume = wait_for(lambda: conn.block_storage.get_volume(volume.id),
-                      lambda v: v.status in ('available', 'error'),
-                      'volume %s' % VOLUME)
-    assert volume.status == 'available'
-    conn.image.delete_image(seed.id)
-    return volume
 
 
 def boot_with_volume(conn, image_id, net, group, volume):
@@ -339,7 +325,7 @@ def exported(projects, tmp_path_factory):
         remote_address_group_id=office.id)
     src.compute.create_keypair(name=KEY, public_key=PUBLIC_KEY)
     image = upload_image(src, IMAGE, SOURCE_IMAGE_BYTES)
-    volume = volume_with_bytes(src, SOURCE_VOLUME_BYTES,
+    volume = volume_with_bytes(src, VOLUME, SOURCE_VOLUME_BYTES,
                                description='the app data',
                                metadata={'role': 'data'})
     server = boot_with_volume(src, image.id, net, group, volume)
@@ -404,7 +390,7 @@ def lived_in(exported, projects, tmp_path_factory):
     group = group_with_rules(dst, [(OWN_PORT, '0.0.0.0/0')], 'theirs')
     dst.compute.create_keypair(name=KEY, public_key=PUBLIC_KEY)
     image = upload_image(dst, IMAGE, TARGET_IMAGE_BYTES)
-    volume = volume_with_bytes(dst, TARGET_VOLUME_BYTES,
+    volume = volume_with_bytes(dst, VOLUME, TARGET_VOLUME_BYTES,
                                description='their data',
                                metadata={'owner': 'target'})
     server = boot_with_volume(dst, image.id, net, group, volume)
