@@ -795,16 +795,30 @@ def fetch_all(conn, blobs, output_dir, keep_captures=False, parallel=4,
     reporter = progress.current()
     cancel = threading.Event()
     slots = threading.BoundedSemaphore(max(1, parallel))
-    # Captures first: they take longest to be ready for their download.
-    ordered = sorted(blobs, key=lambda blob: blob.kind == 'image')
-    workers = min(len(blobs), max(1, parallel) + max(0, capturing))
-    pool = concurrent.futures.ThreadPoolExecutor(workers)
+    captured = [blob for blob in blobs if blob.kind != 'image']
+    images = [blob for blob in blobs if blob.kind == 'image']
+    # Captures have a pool of their own (``capturing`` waiting on the
+    # source cloud besides those downloading) and take a download slot only
+    # for their download.  The images queue in the order given, ``parallel``
+    # at a time, so that an export with ``--parallel 1`` finishes one
+    # before it starts the next, and an interrupted one has whole files.
+    pools = []
     interrupted = False
     errors = []
     try:
-        futures = [pool.submit(fetch, conn, blob, output_dir, keep_captures,
-                               reporter, cancel, captures, slots)
-                   for blob in ordered]
+        futures = []
+        downloading = max(1, parallel)
+        for group, size in ((captured, downloading + max(0, capturing)),
+                            (images, downloading)):
+            if not group:
+                continue
+            pool = concurrent.futures.ThreadPoolExecutor(
+                min(len(group), size))
+            pools.append(pool)
+            futures += [pool.submit(fetch, conn, blob, output_dir,
+                                    keep_captures, reporter, cancel,
+                                    captures, slots)
+                        for blob in group]
         pending = list(futures)
         while pending:
             try:
@@ -820,7 +834,8 @@ def fetch_all(conn, blobs, output_dir, keep_captures=False, parallel=4,
             pending.pop(0)
     finally:
         cancel.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
     if interrupted:
         # Each says where it stopped and what it left in the source.
         stopped = [str(e) for e in errors if 'before it started' not in str(e)]

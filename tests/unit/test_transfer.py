@@ -857,6 +857,51 @@ def test_captures_in_the_source_are_bounded_too(tmp_path):
     assert captures.most == 3  # 1 downloading (or about to) and 2 others
 
 
+def _image_blob(n):
+    image_id = '00000000-0000-4000-9000-%012d' % n
+    return Blob(kind='image', file_id=image_id, source_id=image_id,
+                what='image %d' % n)
+
+
+def test_one_download_at_a_time_goes_in_the_order_given(tmp_path):
+    """``--parallel 1``: each image is whole before the next one starts,
+    even while captures run beside them, so an export killed midway leaves
+    the first images verified and one partial file."""
+    events, lock = [], threading.Lock()
+    blobs = [_volume_blob(0)] + [_image_blob(n) for n in range(6)]
+
+    def download(conn, image, output_dir, blob, *args, **kwargs):
+        with lock:
+            events.append(('start', blob.what))
+        threading.Event().wait(0.02)
+        with lock:
+            events.append(('end', blob.what))
+
+    def verified(output_dir, blob, *args):
+        # The first image takes longest to be found not there yet (as when
+        # a partial file of it is read again): it must still go first.
+        if blob.what == 'image 0':
+            threading.Event().wait(0.1)
+        return False
+
+    captured = mock.Mock(disk_format='raw', container_format='bare')
+    with mock.patch.object(transfer, '_upload_volume',
+                           return_value='image-of-volume'), \
+            mock.patch.object(transfer, 'already_verified', verified), \
+            mock.patch.object(transfer, '_wait_image',
+                              return_value=captured), \
+            mock.patch.object(transfer, 'download_image', download), \
+            mock.patch.object(transfer, '_record_capture'):
+        transfer.fetch_all(mock.Mock(), blobs, str(tmp_path), parallel=1,
+                           capturing=8)
+
+    # Strictly one at a time: each start is followed by its own end.
+    assert [e[0] for e in events] == ['start', 'end'] * 7
+    assert [e[1] for e in events[::2]
+            if e[1].startswith('image')] == [
+        'image %d' % n for n in range(6)]
+
+
 def test_a_full_volume_whose_qcow2_would_not_fit_is_captured_raw(
         monkeypatch, tmp_path):
     """The qcow2 of a full 1 GiB volume is a little over 1 GiB: the
