@@ -370,6 +370,10 @@ class Kind:
     # overlapped; keypairs (made in a moment) and floating IPs (they run
     # once the servers' ports are all there).
     lane = None
+    # The target's lists (names in LISTS) this kind reads whenever it has
+    # items: all of them are fetched at once, side by side, before the
+    # first kind starts.  The first one is the kind's own listing.
+    lists = ()
 
     def __init__(self, importer):
         self.imp = importer
@@ -377,7 +381,7 @@ class Kind:
 
     def listing(self):
         """The target's resources of this kind: one list call."""
-        raise NotImplementedError
+        return self.imp.listed(self.lists[0])
 
     def scope(self, item, listing):
         """The resources of ``listing`` that ``item`` could be."""
@@ -464,9 +468,7 @@ class Flavors(Chosen):
     disk."""
 
     types = ('flavor',)
-
-    def listing(self):
-        return list(self.conn.compute.flavors())
+    lists = ('flavors',)
 
     def mapping(self):
         return self.imp.flavor_map
@@ -482,9 +484,7 @@ class ExternalNetworks(Chosen):
     the target's only external network."""
 
     types = ('external_network',)
-
-    def listing(self):
-        return self.imp.networks()
+    lists = ('networks',)
 
     def mapping(self):
         return self.imp.network_map
@@ -549,6 +549,7 @@ class VolumeTypes(Defaulted):
     shared with the project), never create one."""
 
     types = ('volume_type',)
+    lists = ('volume_types',)
     map_name = 'volume_type_map'
 
     def __init__(self, importer):
@@ -564,7 +565,7 @@ class VolumeTypes(Defaulted):
 
     def candidates(self, item):
         if self._have is None:
-            self._have = {t.name: t for t in self.conn.block_storage.types()}
+            self._have = {t.name: t for t in self.listing()}
         return self._have
 
     def default_name(self, item):
@@ -622,9 +623,10 @@ class Keypairs(Kind):
     the import (the look fails, before anything is created)."""
 
     types = ('keypair',)
+    lists = ('keypairs',)
 
     def apply(self, items):
-        have = {kp.name: kp for kp in self.conn.compute.keypairs()}
+        have = {kp.name: kp for kp in self.listing()}
         for item in items:
             self.imp.working = item
             found = have.get(item['name'])
@@ -648,16 +650,18 @@ class Networks(Kind):
     types = ('network',)
     adoptable = True
     lane = 'network'
+    lists = ('networks',)
 
     def listing(self):
         project = self.conn.current_project_id
-        return [net for net in self.imp.networks()
+        return [net for net in self.imp.listed('networks')
                 if net.project_id == project]
 
     def proof(self, item, obj):
         # A network is its subnets: each exported one must be there, by
         # name, CIDR, IP version and gateway.
-        on_it = [s for s in self.imp.subnets() if s.network_id == obj.id]
+        on_it = [s for s in self.imp.listed('subnets')
+                 if s.network_id == obj.id]
         for sub in self.imp.items_of('subnet'):
             if sub['network'] != item['id']:
                 continue
@@ -697,9 +701,7 @@ class Subnets(Kind):
     # creation.
     UPDATABLE = ('description', 'is_dhcp_enabled', 'dns_nameservers',
                  'host_routes')
-
-    def listing(self):
-        return self.imp.subnets()
+    lists = ('subnets',)
 
     def scope(self, item, listing):
         # A network made by this run (no ID yet) has no subnet of another.
@@ -742,16 +744,15 @@ class Routers(Kind):
             keys += [interface.get('subnet'), interface.get('network')]
         return tuple(key for key in keys if key)
 
-    def listing(self):
-        return list(self.conn.network.routers(
-            project_id=self.conn.current_project_id))
+    # The ports: which subnets a router has interfaces on.
+    lists = ('routers', 'ports')
 
     def _gateway(self, item):
         return self.imp.ids.get(item['gateway']) if item.get('gateway') \
             else None
 
     def _subnets_of(self, router):
-        return {ip['subnet_id'] for port in self.imp.ports()
+        return {ip['subnet_id'] for port in self.imp.listed('ports')
                 if port.device_id == router.id
                 for ip in port.fixed_ips or []}
 
@@ -814,7 +815,7 @@ class Routers(Kind):
                 recorded = self.imp.journal.recall(record)
                 port_id = recorded[0] if recorded and any(
                     p.id == recorded[0] and not p.device_id
-                    for p in self.imp.ports()) else None
+                    for p in self.imp.listed('ports')) else None
                 if port_id is None:
                     port_id = self.conn.network.create_port(
                         network_id=self.imp.ids[interface['network']],
@@ -861,18 +862,12 @@ class SecurityGroups(Kind):
     types = ('security_group',)
     adoptable = True
     lane = 'network'
+    lists = ('security_groups',)
 
     def __init__(self, importer):
         super().__init__(importer)
         # The group each item became, by item ID: (group, ours).
         self._rules_of = {}
-        self._groups = None
-
-    def listing(self):
-        if self._groups is None:
-            self._groups = list(self.conn.network.security_groups(
-                project_id=self.conn.current_project_id))
-        return self._groups
 
     def proof(self, item, obj):
         return None  # any group: adopted, it only gains rules
@@ -1136,9 +1131,7 @@ class Images(Kind):
     types = ('image', 'server_snapshot')
     adoptable = True
     lane = 'image'
-
-    def listing(self):
-        return self.imp.images()
+    lists = ('images',)
 
     def ready(self, obj):
         return obj.status == 'active'
@@ -1184,9 +1177,7 @@ class Volumes(Kind):
     types = ('volume',)
     lane = 'volume'
     BUSY = ('creating', 'downloading', 'attaching', 'detaching', 'reserved')
-
-    def listing(self):
-        return list(self.conn.block_storage.volumes())
+    lists = ('volumes',)
 
     def ready(self, obj):
         return not (obj.status or '').startswith('error')
@@ -1209,7 +1200,7 @@ class Volumes(Kind):
         recorded = self.imp.journal.recall(contents)
         if recorded:
             # From the one image list every kind shares, not a request each.
-            image = next((i for i in self.imp.images()
+            image = next((i for i in self.imp.listed('images')
                           if i.id == recorded[0]), None)
             if image is not None:
                 if image.status == 'active' and _holds(image, item):
@@ -1267,6 +1258,7 @@ class Ports(Kind):
 
     types = ('port',)
     lane = 'network'
+    lists = ('ports',)
 
     def needs(self, item):
         keys = [item.get('network')]
@@ -1274,8 +1266,6 @@ class Ports(Kind):
         keys += list(item.get('security_groups') or [])
         return tuple(key for key in keys if key)
 
-    def listing(self):
-        return self.imp.ports()
 
     def _groups(self, item):
         """The target IDs of the port's groups; None while one is yet to
@@ -1355,9 +1345,7 @@ class ServerGroups(Kind):
 
     types = ('server_group',)
     lane = 'compute'
-
-    def listing(self):
-        return list(self.conn.compute.server_groups())
+    lists = ('server_groups',)
 
     def create(self, item):
         attrs = {'name': item['name'], 'policy': item['policy']}
@@ -1374,6 +1362,7 @@ class Servers(Kind):
     lane = 'compute'
     BUSY = ('BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'REBOOT',
             'HARD_REBOOT')
+    lists = ('servers',)
 
     def needs(self, item):
         keys = [item.get('image'), item.get('boot_volume'),
@@ -1381,8 +1370,6 @@ class Servers(Kind):
         keys += list(item.get('volumes') or []) + list(item.get('ports') or [])
         return tuple(key for key in keys if key)
 
-    def listing(self):
-        return list(self.conn.compute.servers())
 
     def ready(self, obj):
         return obj.status != 'ERROR'
@@ -1534,10 +1521,7 @@ class FloatingIPs(Kind):
     address; ``Importer.addresses`` keeps the old and the new one."""
 
     types = ('floating_ip',)
-
-    def listing(self):
-        return list(self.conn.network.ips(
-            project_id=self.conn.current_project_id))
+    lists = ('floating_ips',)
 
     def scope(self, item, listing):
         # A floating IP has no name, and an address the target holds says
@@ -1611,6 +1595,35 @@ def write_addresses(path, addresses):
 
 
 # In the order the work is done: each needs only those before it.
+def _project(conn):
+    return {'project_id': conn.current_project_id}
+
+
+# The target's lists the kinds read (``Kind.lists``), each one call (with
+# its pages), fetched once per run and shared.  Neutron lists the project's
+# own, except networks: a router's gateway is on an external one, which
+# the project does not own.
+LISTS = {
+    'flavors': lambda conn: conn.compute.flavors(),
+    'volume_types': lambda conn: conn.block_storage.types(),
+    'keypairs': lambda conn: conn.compute.keypairs(),
+    'networks': lambda conn: conn.network.networks(),
+    'subnets': lambda conn: conn.network.subnets(**_project(conn)),
+    'routers': lambda conn: conn.network.routers(**_project(conn)),
+    'security_groups':
+        lambda conn: conn.network.security_groups(**_project(conn)),
+    'ports': lambda conn: conn.network.ports(**_project(conn)),
+    'images': lambda conn: conn.image.images(),
+    'volumes': lambda conn: conn.block_storage.volumes(),
+    'server_groups': lambda conn: conn.compute.server_groups(),
+    'servers': lambda conn: conn.compute.servers(),
+    'floating_ips': lambda conn: conn.network.ips(**_project(conn)),
+}
+# Lists fetched side by side at the start of a run: one per service at a
+# time would leave the services idle while the others answer.
+LISTS_AT_ONCE = 8
+
+
 KINDS = (Flavors, ExternalNetworks, VolumeTypes, AvailabilityZones,
          Keypairs, Networks, Subnets, Routers, SecurityGroups, Images,
          Volumes, Ports, ServerGroups, Servers, FloatingIPs)
@@ -1732,32 +1745,46 @@ class Importer:
         self.working = None
         # Set by ``run``: the overlapped work of a real run.
         self.pipeline = None
+        # Each of LISTS, once fetched (or being fetched): a future.
         self._lists = {}
         self._list_lock = threading.Lock()
         self._lock = threading.Lock()
 
-    # -- lists shared by several kinds, each fetched once ------------------
+    # -- the target's lists, each fetched once -----------------------------
 
-    def _listed(self, key, fetch):
-        # The pipeline's threads share these too: one list call each.
+    def listed(self, name):
+        """The target's list ``name`` (of LISTS), fetched on first use;
+        the pipeline's threads share it too."""
         with self._list_lock:
-            if key not in self._lists:
-                self._lists[key] = list(fetch())
-            return self._lists[key]
+            future = self._lists.get(name)
+            mine = future is None
+            if mine:
+                future = self._lists[name] = concurrent.futures.Future()
+        if mine:
+            # Outside the lock: another list is fetched meanwhile.
+            try:
+                future.set_result(list(LISTS[name](self.conn)))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
 
-    def networks(self):
-        return self._listed('networks', self.conn.network.networks)
-
-    def subnets(self):
-        return self._listed('subnets', lambda: self.conn.network.subnets(
-            project_id=self.conn.current_project_id))
-
-    def ports(self):
-        return self._listed('ports', lambda: self.conn.network.ports(
-            project_id=self.conn.current_project_id))
-
-    def images(self):
-        return self._listed('images', self.conn.image.images)
+    def fetch_lists(self, kinds):
+        """Fetch side by side every list the ``kinds`` read."""
+        names = list(dict.fromkeys(name for kind in kinds
+                                   for name in kind.lists))
+        if len(names) < 2:
+            return
+        # Log in first, not once in each thread.
+        self.conn.current_project_id  # noqa: B018
+        with concurrent.futures.ThreadPoolExecutor(
+                min(len(names), LISTS_AT_ONCE)) as pool:
+            for future in [pool.submit(self.listed, name) for name in names]:
+                try:
+                    future.result()
+                except Exception:  # noqa: BLE001, S110
+                    # Raised again, with the resource named, where the
+                    # kind reads the list.
+                    pass
 
     def items_of(self, kind):
         return [item for item in self.items if item['type'] == kind]
@@ -1941,10 +1968,14 @@ class Importer:
                                % ', '.join(unknown))
         # The look (check mode) makes nothing: no pipeline to wait on.
         self.pipeline = None if self.check_mode else Pipeline(self.parallel)
-        for kind in KINDS:
+        present = [kind for kind in KINDS
+                   if any(item['type'] in kind.types for item in items)]
+        try:
+            self.fetch_lists(present)
+        except Exception as exc:  # noqa: BLE001 - openstacksdk's many
+            raise ImportFailed('the target: %s' % exc) from None
+        for kind in present:
             mine = [item for item in items if item['type'] in kind.types]
-            if not mine:
-                continue
             if self.pipeline is not None and kind.lane is None:
                 self.pipeline.run()  # what comes after needs it done
             try:

@@ -21,6 +21,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 
 import pytest
 import yaml
@@ -434,6 +435,69 @@ def test_the_look_writes_a_lost_uuids_csv_again(fake_cloud, files):
 
     assert files.uuids.read_bytes() == written
     assert target.writes() == []
+
+
+# -- the target's lists -----------------------------------------------------------
+
+
+def test_the_look_asks_for_its_lists_side_by_side(fake_cloud, tmp_path,
+                                                   files, monkeypatch):
+    """Neutron, Glance, Cinder and Nova answer at once, not in turn: each
+    list here waits until the three others have been asked for."""
+    asked = threading.Barrier(4, timeout=10)
+
+    def held(fetch):
+        def answer(conn):
+            asked.wait()
+            return fetch(conn)
+        return answer
+
+    for name in ('networks', 'images', 'volumes', 'keypairs'):
+        monkeypatch.setitem(dr.LISTS, name, held(dr.LISTS[name]))
+    Target(fake_cloud)
+    items = [network('app-net'), image(tmp_path, 'app-image', b'bytes'),
+             volume('app-data'), keypair('app-key')]
+
+    look = run(fake_cloud, items, files, check_mode=True)
+
+    assert look.pending_types == ['keypair', 'network', 'image', 'volume']
+
+
+def test_each_list_is_asked_for_once_however_many_kinds_read_it(
+        fake_cloud, tmp_path, files):
+    """The external network and the project's networks come from one list
+    of networks; the router's interfaces and the ports from one of
+    ports."""
+    target = Target(fake_cloud)
+    target.add_network('public', project=OTHER_PROJECT, external=True)
+    public = external('public')
+    net = network('app-net')
+    sub = subnet('app-subnet', net)
+    items = [public, net, sub,
+             router('app-router', gateway=public, interfaces=[(sub, None)]),
+             port('app-port', net, fixed=[(sub, '10.20.0.5')])]
+    target.mark()
+
+    run(fake_cloud, items, files, check_mode=True)
+
+    lists = [route for method, route in target.calls() if method == 'GET']
+    assert sorted(lists) == sorted(set(lists))
+    assert ('GET', '/networks') in target.calls()
+    assert ('GET', '/ports') in target.calls()
+
+
+def test_a_list_the_target_refuses_names_what_needed_it(fake_cloud,
+                                                         tmp_path, files):
+    target = Target(fake_cloud)
+    target.refuse('GET', '/volumes/detail', status=503,
+                  message='cinder is down')
+    items = [network('app-net'), volume('app-data')]
+
+    with pytest.raises(dr.ImportFailed) as failed:
+        run(fake_cloud, items, files, check_mode=True)
+
+    assert "volume 'app-data'" in str(failed.value)
+    assert 'cinder is down' in str(failed.value)
 
 
 # -- ours means recorded -------------------------------------------------------
