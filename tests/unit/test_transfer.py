@@ -811,6 +811,22 @@ def _volume_blob(n):
                 what='volume %d' % n)
 
 
+def _fetch_with_fake_captures(tmp_path, blobs, capture=None, download=None,
+                              **kwargs):
+    """fetch_all, each volume "captured" by ``capture`` into an image
+    that is at once active, each download done by ``download``."""
+    captured = mock.Mock(disk_format='raw', container_format='bare')
+    with mock.patch.object(
+            transfer, '_upload_volume',
+            capture or (lambda conn, out, blob, keep, cancel: 'image')), \
+            mock.patch.object(transfer, '_wait_image',
+                              return_value=captured), \
+            mock.patch.object(transfer, 'download_image',
+                              download or mock.Mock()), \
+            mock.patch.object(transfer, '_record_capture'):
+        transfer.fetch_all(mock.Mock(), blobs, str(tmp_path), **kwargs)
+
+
 def test_captures_overlap_the_downloads_which_stay_bounded(tmp_path):
     """Six volumes: their captures (which wait on the source cloud) all
     start at once, while no more than ``parallel`` downloads run."""
@@ -824,14 +840,8 @@ def test_captures_overlap_the_downloads_which_stay_bounded(tmp_path):
     def download(conn, image, output_dir, blob, **kwargs):
         downloads.during(0.05)
 
-    captured = mock.Mock(disk_format='raw', container_format='bare')
-    with mock.patch.object(transfer, '_upload_volume', capture), \
-            mock.patch.object(transfer, '_wait_image',
-                              return_value=captured), \
-            mock.patch.object(transfer, 'download_image', download), \
-            mock.patch.object(transfer, '_record_capture'):
-        transfer.fetch_all(mock.Mock(), blobs, str(tmp_path), parallel=2,
-                           capturing=8)
+    _fetch_with_fake_captures(tmp_path, blobs, capture, download,
+                              parallel=2, capturing=8)
 
     assert captures.most == 6
     assert downloads.most <= 2
@@ -845,14 +855,8 @@ def test_captures_in_the_source_are_bounded_too(tmp_path):
         captures.during(0.1)
         return 'image-' + blob.source_id
 
-    captured = mock.Mock(disk_format='raw', container_format='bare')
-    with mock.patch.object(transfer, '_upload_volume', capture), \
-            mock.patch.object(transfer, '_wait_image',
-                              return_value=captured), \
-            mock.patch.object(transfer, 'download_image'), \
-            mock.patch.object(transfer, '_record_capture'):
-        transfer.fetch_all(mock.Mock(), blobs, str(tmp_path), parallel=1,
-                           capturing=2)
+    _fetch_with_fake_captures(tmp_path, blobs, capture, parallel=1,
+                              capturing=2)
 
     assert captures.most == 3  # 1 downloading (or about to) and 2 others
 
@@ -884,16 +888,9 @@ def test_one_download_at_a_time_goes_in_the_order_given(tmp_path):
             threading.Event().wait(0.1)
         return False
 
-    captured = mock.Mock(disk_format='raw', container_format='bare')
-    with mock.patch.object(transfer, '_upload_volume',
-                           return_value='image-of-volume'), \
-            mock.patch.object(transfer, 'already_verified', verified), \
-            mock.patch.object(transfer, '_wait_image',
-                              return_value=captured), \
-            mock.patch.object(transfer, 'download_image', download), \
-            mock.patch.object(transfer, '_record_capture'):
-        transfer.fetch_all(mock.Mock(), blobs, str(tmp_path), parallel=1,
-                           capturing=8)
+    with mock.patch.object(transfer, 'already_verified', verified):
+        _fetch_with_fake_captures(tmp_path, blobs, download=download,
+                                  parallel=1, capturing=8)
 
     # Strictly one at a time: each start is followed by its own end.
     assert [e[0] for e in events] == ['start', 'end'] * 7
