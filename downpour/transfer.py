@@ -582,13 +582,21 @@ def _record_capture(output_dir, blob, image_id, captured_at):
                 {'image_id': image_id, 'captured_at': captured_at})
 
 
+def _kept(exc, image_id):
+    return TransferError('%s; its capture, image %s in the source, is kept '
+                         'for the next export to continue from'
+                         % (exc, image_id))
+
+
 def _download_capture(conn, output_dir, blob, image_id, keep_captures,
-                      reporter, cancel, slots=None):
-    """Download a capture; delete it once verified.  Until then it stays
-    in the source, for the next run to resume, and the error names it."""
+                      reporter, cancel, slots=None, captured=None):
+    """Download a capture (``captured``: already active); delete it once
+    verified.  Until then it stays in the source, for the next run to
+    resume, and the error names it."""
     done = False
     try:
-        captured = _wait_image(conn, image_id, blob.what, cancel)
+        if captured is None:
+            captured = _wait_image(conn, image_id, blob.what, cancel)
         blob.disk_format = captured.disk_format
         blob.container_format = captured.container_format
         with slots or contextlib.nullcontext():
@@ -596,9 +604,7 @@ def _download_capture(conn, output_dir, blob, image_id, keep_captures,
                            reporter=reporter, cancel=cancel)
         done = True
     except DownpourError as exc:
-        raise TransferError('%s; its capture, image %s in the source, is '
-                            'kept for the next export to continue from'
-                            % (exc, image_id)) from None
+        raise _kept(exc, image_id) from None
     finally:
         if done:
             _unlink(_capture_path(output_dir, blob))
@@ -632,30 +638,35 @@ def capture_volume(conn, output_dir, blob, keep_captures, reporter=None,
     image_id, blob.captured_at = _recorded_capture(
         conn, output_dir, blob, captures or Captures(), reporter)
     if image_id is None:
-        image_id = _upload_volume(conn, output_dir, blob, keep_captures,
-                                  cancel)
-        image_id = _fitting(conn, output_dir, blob, image_id, keep_captures,
-                            cancel)
-    _download_capture(conn, output_dir, blob, image_id, keep_captures,
-                      reporter, cancel, slots)
+        image = _upload_volume(conn, output_dir, blob, keep_captures, cancel)
+    else:
+        try:
+            image = _wait_image(conn, image_id, blob.what, cancel)
+        except DownpourError as exc:
+            raise _kept(exc, image_id) from None
+    # A resumed capture too: an earlier run may have stopped before this.
+    image = _fitting(conn, output_dir, blob, image, keep_captures, cancel)
+    _download_capture(conn, output_dir, blob, image.id, keep_captures,
+                      reporter, cancel, slots, captured=image)
 
 
-def _fitting(conn, output_dir, blob, image_id, keep_captures, cancel):
+def _fitting(conn, output_dir, blob, image, keep_captures, cancel):
     """Cinder makes a volume from an image only if the image's bytes fit
     in the volume: the qcow2 of a nearly full volume is a little larger
-    than the volume (its tables), so that one is captured again as raw."""
-    if blob.disk_format != 'qcow2' or not blob.volume_size_gib:
-        return image_id
-    image = _wait_image(conn, image_id, blob.what, cancel)
-    if (image.size or 0) <= blob.volume_size_gib * 1024 ** 3:
-        return image_id
+    than the volume (its tables), so that one is captured again as raw.
+    ``image`` is active; so is the capture returned."""
+    if image.disk_format != 'qcow2' or not blob.volume_size_gib or \
+            (image.size or 0) <= blob.volume_size_gib * 1024 ** 3:
+        return image
     _unlink(_capture_path(output_dir, blob))
-    _quietly(conn.image.delete_image, image_id)
+    _quietly(conn.image.delete_image, image.id)
     blob.disk_format = 'raw'
     return _upload_volume(conn, output_dir, blob, keep_captures, cancel)
 
 
 def _upload_volume(conn, output_dir, blob, keep_captures, cancel):
+    """Capture the volume's contents in an image of the source; the
+    image, once active."""
     cleanups = []
     source = blob.source_id
     blob.captured_at = outdir.iso(outdir.now())
@@ -693,10 +704,10 @@ def _upload_volume(conn, output_dir, blob, keep_captures, cancel):
         image_id = upload['image_id']
         # Recorded at once: an interrupted run's capture is the next run's.
         _record_capture(output_dir, blob, image_id, blob.captured_at)
-        _wait_image(conn, image_id, blob.what, cancel)
+        image = _wait_image(conn, image_id, blob.what, cancel)
         if not blob.volume_in_use:
             _wait_volume_settled(conn, source, blob.what, cancel)
-        return image_id
+        return image
     except DownpourError as exc:
         if cancel is not None and cancel.is_set():
             # Ctrl-C: no waiting for Cinder to let go of what it is busy

@@ -568,7 +568,7 @@ def test_temporary_volume_is_deleted_only_once_settled(monkeypatch,
     conn.block_storage.upload_volume_to_image.return_value = {
         'image_id': 'img'}
     conn.image.get_image.return_value = mock.Mock(
-        status='active', disk_format='raw', container_format='bare')
+        id='img', status='active', disk_format='raw', container_format='bare')
     conn.block_storage.delete_volume.side_effect = (
         lambda volume_id: calls.append(('delete', volume_id)))
     conn.block_storage.wait_for_delete.return_value = None
@@ -598,7 +598,7 @@ def test_a_volume_is_captured_in_the_format_asked(monkeypatch, tmp_path,
     conn.block_storage.upload_volume_to_image.return_value = {
         'image_id': 'img'}
     conn.image.get_image.return_value = mock.Mock(
-        status='active', disk_format=asked, container_format='bare')
+        id='img', status='active', disk_format=asked, container_format='bare')
     blob = Blob(kind='volume', file_id=ID, source_id=ID,
                 what="volume 'spare'", disk_format=asked)
 
@@ -608,6 +608,66 @@ def test_a_volume_is_captured_in_the_format_asked(monkeypatch, tmp_path,
         'disk_format'] == asked
     assert blob.disk_format == asked
 
+
+
+def test_a_capture_is_asked_after_only_until_it_is_active(monkeypatch,
+                                                           tmp_path):
+    """Active at the first look: one GET of it, not one more before its
+    size is checked and another before it is downloaded."""
+    monkeypatch.setattr(transfer, 'POLL_SECONDS', 0)
+    monkeypatch.setattr(transfer, 'download_image', mock.Mock())
+    conn = mock.Mock()
+    conn.block_storage.get_volume.side_effect = _volume_statuses('available')
+    conn.block_storage.upload_volume_to_image.return_value = {
+        'image_id': 'img'}
+    conn.image.get_image.return_value = mock.Mock(
+        id='img', status='active', disk_format='qcow2',
+        container_format='bare', size=2 ** 20)
+    blob = Blob(kind='volume', file_id=ID, source_id=ID,
+                what="volume 'spare'", disk_format='qcow2', volume_size_gib=1)
+
+    transfer.capture_volume(conn, str(tmp_path), blob, keep_captures=False)
+
+    assert conn.image.get_image.call_count == 1
+    transfer.download_image.assert_called_once()
+
+
+def test_a_resumed_capture_that_would_not_fit_is_captured_raw(monkeypatch,
+                                                               tmp_path):
+    """An earlier run of this export took a qcow2 capture of a full volume
+    and was stopped before it checked its size: the next run checks it."""
+    monkeypatch.setattr(transfer, 'POLL_SECONDS', 0)
+    monkeypatch.setattr(transfer, 'download_image', mock.Mock())
+    state = outdir.ExportState(str(tmp_path))
+    state.begin()
+    blob = Blob(kind='volume', file_id=ID, source_id=ID,
+                what="volume 'full'", disk_format='qcow2', volume_size_gib=1)
+    transfer._record_capture(str(tmp_path), blob, 'qcow2-img',
+                             outdir.iso(outdir.now()))
+    conn = mock.Mock()
+    conn.block_storage.get_volume.side_effect = _volume_statuses('available')
+    conn.block_storage.upload_volume_to_image.return_value = {
+        'image_id': 'raw-img'}
+    images = {
+        'qcow2-img': mock.Mock(id='qcow2-img', status='active',
+                               disk_format='qcow2', container_format='bare',
+                               size=2 ** 30 + 300 * 1024),
+        'raw-img': mock.Mock(id='raw-img', status='active', disk_format='raw',
+                             container_format='bare', size=2 ** 30)}
+    conn.image.find_image.side_effect = lambda i, **kw: images[i]
+    conn.image.get_image.side_effect = images.get
+
+    transfer.capture_volume(conn, str(tmp_path), blob, keep_captures=False,
+                            captures=transfer.Captures(
+                                outdir.ExportState(str(tmp_path))))
+
+    assert conn.block_storage.upload_volume_to_image.call_args.kwargs[
+        'disk_format'] == 'raw'
+    assert blob.disk_format == 'raw'
+    downloaded = transfer.download_image.call_args.args[1]
+    assert downloaded.id == 'raw-img'
+    deleted = [c.args[0] for c in conn.image.delete_image.call_args_list]
+    assert deleted == ['qcow2-img', 'raw-img']
 
 def test_a_stamp_is_trusted_only_while_the_disk_has_its_bytes(
         fake_cloud, tmp_path):
@@ -813,14 +873,16 @@ def _volume_blob(n):
 
 def _fetch_with_fake_captures(tmp_path, blobs, capture=None, download=None,
                               **kwargs):
-    """fetch_all, each volume "captured" by ``capture`` into an image
-    that is at once active, each download done by ``download``."""
-    captured = mock.Mock(disk_format='raw', container_format='bare')
-    with mock.patch.object(
-            transfer, '_upload_volume',
-            capture or (lambda conn, out, blob, keep, cancel: 'image')), \
-            mock.patch.object(transfer, '_wait_image',
-                              return_value=captured), \
+    """fetch_all, each volume "captured" by ``capture`` (which gives the
+    image's ID) into an image that is at once active, each download done
+    by ``download``."""
+    def upload(conn, output_dir, blob, keep_captures, cancel):
+        image_id = capture(conn, output_dir, blob, keep_captures, cancel) \
+            if capture else 'image'
+        return mock.Mock(id=image_id, disk_format='raw',
+                         container_format='bare')
+
+    with mock.patch.object(transfer, '_upload_volume', upload), \
             mock.patch.object(transfer, 'download_image',
                               download or mock.Mock()), \
             mock.patch.object(transfer, '_record_capture'):
@@ -910,10 +972,10 @@ def test_a_full_volume_whose_qcow2_would_not_fit_is_captured_raw(
     conn.block_storage.upload_volume_to_image.side_effect = [
         {'image_id': 'qcow2-img'}, {'image_id': 'raw-img'}]
     images = {
-        'qcow2-img': mock.Mock(status='active', disk_format='qcow2',
-                               container_format='bare',
+        'qcow2-img': mock.Mock(id='qcow2-img', status='active',
+                               disk_format='qcow2', container_format='bare',
                                size=2 ** 30 + 300 * 1024),
-        'raw-img': mock.Mock(status='active', disk_format='raw',
+        'raw-img': mock.Mock(id='raw-img', status='active', disk_format='raw',
                              container_format='bare', size=2 ** 30)}
     conn.image.get_image.side_effect = images.get
     blob = Blob(kind='volume', file_id=ID, source_id=ID,
