@@ -811,8 +811,8 @@ def fetch_all(conn, blobs, output_dir, keep_captures=False, parallel=4,
     # Captures have a pool of their own (``capturing`` waiting on the
     # source cloud besides those downloading) and take a download slot only
     # for their download.  The images queue in the order given, ``parallel``
-    # at a time, so that an export with ``--parallel 1`` finishes one
-    # before it starts the next, and an interrupted one has whole files.
+    # at a time: with ``--parallel 1`` each is whole before the next
+    # begins, and an interrupted export leaves one partial file.
     pools = []
     interrupted = False
     errors = []

@@ -1266,7 +1266,6 @@ class Ports(Kind):
         keys += list(item.get('security_groups') or [])
         return tuple(key for key in keys if key)
 
-
     def _groups(self, item):
         """The target IDs of the port's groups; None while one is yet to
         be made (check mode) or with none given."""
@@ -1369,7 +1368,6 @@ class Servers(Kind):
                 item.get('server_group')]
         keys += list(item.get('volumes') or []) + list(item.get('ports') or [])
         return tuple(key for key in keys if key)
-
 
     def ready(self, obj):
         return obj.status != 'ERROR'
@@ -1594,7 +1592,6 @@ def write_addresses(path, addresses):
     return _rewrite(path, out.getvalue())
 
 
-# In the order the work is done: each needs only those before it.
 def _project(conn):
     return {'project_id': conn.current_project_id}
 
@@ -1619,11 +1616,11 @@ LISTS = {
     'servers': lambda conn: conn.compute.servers(),
     'floating_ips': lambda conn: conn.network.ips(**_project(conn)),
 }
-# Lists fetched side by side at the start of a run: one per service at a
-# time would leave the services idle while the others answer.
+# Lists asked for at once as a run starts: asked in turn, each service
+# would sit idle while the others answer.
 LISTS_AT_ONCE = 8
 
-
+# In the order the work is done: each needs only those before it.
 KINDS = (Flavors, ExternalNetworks, VolumeTypes, AvailabilityZones,
          Keypairs, Networks, Subnets, Routers, SecurityGroups, Images,
          Volumes, Ports, ServerGroups, Servers, FloatingIPs)
