@@ -1786,6 +1786,13 @@ class Importer:
     def items_of(self, kind):
         return [item for item in self.items if item['type'] == kind]
 
+    def created_in_order(self):
+        """What this run created, in the export's order: the pipeline's
+        threads end in any order, the report should not."""
+        order = {item['id']: n for n, item in enumerate(self.items)}
+        return sorted(self.created,
+                      key=lambda made: order.get(made['old'], len(order)))
+
     def address_rows(self):
         """The floating IPs' old and new addresses, in the export's order."""
         return [self.addresses[item['id']] for item in self.items
@@ -2029,7 +2036,7 @@ class DownpourResources(OpenStackModule):
             write_addresses(self.params['addresses_csv'],
                             importer.address_rows())
             self.fail_json(msg=str(exc), changed=importer.changed,
-                           created=importer.created)
+                           created=importer.created_in_order())
         # A local file, not the cloud: kept in step with the journal even
         # by the look, so that a lost uuids.csv comes back.
         journal.write_map(self.params['uuids_csv'])
@@ -2045,7 +2052,7 @@ class DownpourResources(OpenStackModule):
                        unmatched=importer.unmatched,
                        pending=importer.pending,
                        pending_types=importer.pending_types,
-                       created=importer.created,
+                       created=importer.created_in_order(),
                        addresses=importer.address_rows())
 
 

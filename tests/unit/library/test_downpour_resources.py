@@ -1866,6 +1866,25 @@ def ansible(capsys, files, resources, check_mode=False, **params):
     return json.loads(capsys.readouterr().out)
 
 
+def test_the_module_reports_what_it_created_in_the_exports_order(
+        fake_cloud, capsys, files, monkeypatch):
+    """The first network is the last one made: the report still lists it
+    first."""
+    Target(fake_cloud)
+    real = dr.Networks.create
+
+    def create(kind, item):
+        if item['name'] == 'first':
+            threading.Event().wait(0.5)
+        return real(kind, item)
+    monkeypatch.setattr(dr.Networks, 'create', create)
+    items = [network('first'), network('second')]
+
+    done = ansible(capsys, files, items)
+
+    assert [made['name'] for made in done['created']] == ['first', 'second']
+
+
 def test_the_module_reports_what_the_playbook_uses(fake_cloud, capsys,
                                                    files):
     target = Target(fake_cloud)
