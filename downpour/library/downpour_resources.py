@@ -141,7 +141,8 @@ pending_types:
   type: list
   returned: always
 created:
-  description: One dict (type, name, old, new) per resource created.
+  description: One dict (type, name, old, new) per resource created, in
+    the order of the resources given.
   type: list
   returned: always
 clashes:
