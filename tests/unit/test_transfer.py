@@ -588,9 +588,9 @@ def test_temporary_volume_is_deleted_only_once_settled(monkeypatch,
         container_format='bare')
 
 
-@pytest.mark.parametrize('asked', ['raw', 'qcow2'])
-def test_a_volume_is_captured_in_the_format_asked(monkeypatch, tmp_path,
-                                                  asked):
+def _source_of_one_volume(monkeypatch, disk_format):
+    """A source whose volume is available and whose capture of it is
+    active at once, in ``disk_format``; downloads do nothing."""
     monkeypatch.setattr(transfer, 'POLL_SECONDS', 0)
     monkeypatch.setattr(transfer, 'download_image', mock.Mock())
     conn = mock.Mock()
@@ -598,7 +598,15 @@ def test_a_volume_is_captured_in_the_format_asked(monkeypatch, tmp_path,
     conn.block_storage.upload_volume_to_image.return_value = {
         'image_id': 'img'}
     conn.image.get_image.return_value = mock.Mock(
-        id='img', status='active', disk_format=asked, container_format='bare')
+        id='img', status='active', disk_format=disk_format,
+        container_format='bare', size=2 ** 20)
+    return conn
+
+
+@pytest.mark.parametrize('asked', ['raw', 'qcow2'])
+def test_a_volume_is_captured_in_the_format_asked(monkeypatch, tmp_path,
+                                                  asked):
+    conn = _source_of_one_volume(monkeypatch, asked)
     blob = Blob(kind='volume', file_id=ID, source_id=ID,
                 what="volume 'spare'", disk_format=asked)
 
@@ -609,20 +617,11 @@ def test_a_volume_is_captured_in_the_format_asked(monkeypatch, tmp_path,
     assert blob.disk_format == asked
 
 
-
 def test_a_capture_is_asked_after_only_until_it_is_active(monkeypatch,
                                                            tmp_path):
     """Active at the first look: one GET of it, not one more before its
     size is checked and another before it is downloaded."""
-    monkeypatch.setattr(transfer, 'POLL_SECONDS', 0)
-    monkeypatch.setattr(transfer, 'download_image', mock.Mock())
-    conn = mock.Mock()
-    conn.block_storage.get_volume.side_effect = _volume_statuses('available')
-    conn.block_storage.upload_volume_to_image.return_value = {
-        'image_id': 'img'}
-    conn.image.get_image.return_value = mock.Mock(
-        id='img', status='active', disk_format='qcow2',
-        container_format='bare', size=2 ** 20)
+    conn = _source_of_one_volume(monkeypatch, 'qcow2')
     blob = Blob(kind='volume', file_id=ID, source_id=ID,
                 what="volume 'spare'", disk_format='qcow2', volume_size_gib=1)
 
@@ -630,6 +629,17 @@ def test_a_capture_is_asked_after_only_until_it_is_active(monkeypatch,
 
     assert conn.image.get_image.call_count == 1
     transfer.download_image.assert_called_once()
+
+
+def _captures_of_a_full_volume():
+    """A full 1 GiB volume's captures by image ID: its qcow2 (a little
+    over 1 GiB, its tables) and its raw (1 GiB)."""
+    return {
+        'qcow2-img': mock.Mock(id='qcow2-img', status='active',
+                               disk_format='qcow2', container_format='bare',
+                               size=2 ** 30 + 300 * 1024),
+        'raw-img': mock.Mock(id='raw-img', status='active', disk_format='raw',
+                             container_format='bare', size=2 ** 30)}
 
 
 def test_a_resumed_capture_that_would_not_fit_is_captured_raw(monkeypatch,
@@ -648,12 +658,7 @@ def test_a_resumed_capture_that_would_not_fit_is_captured_raw(monkeypatch,
     conn.block_storage.get_volume.side_effect = _volume_statuses('available')
     conn.block_storage.upload_volume_to_image.return_value = {
         'image_id': 'raw-img'}
-    images = {
-        'qcow2-img': mock.Mock(id='qcow2-img', status='active',
-                               disk_format='qcow2', container_format='bare',
-                               size=2 ** 30 + 300 * 1024),
-        'raw-img': mock.Mock(id='raw-img', status='active', disk_format='raw',
-                             container_format='bare', size=2 ** 30)}
+    images = _captures_of_a_full_volume()
     conn.image.find_image.side_effect = lambda i, **kw: images[i]
     conn.image.get_image.side_effect = images.get
 
@@ -668,6 +673,7 @@ def test_a_resumed_capture_that_would_not_fit_is_captured_raw(monkeypatch,
     assert downloaded.id == 'raw-img'
     deleted = [c.args[0] for c in conn.image.delete_image.call_args_list]
     assert deleted == ['qcow2-img', 'raw-img']
+
 
 def test_a_stamp_is_trusted_only_while_the_disk_has_its_bytes(
         fake_cloud, tmp_path):
@@ -971,12 +977,7 @@ def test_a_full_volume_whose_qcow2_would_not_fit_is_captured_raw(
     conn.block_storage.get_volume.side_effect = _volume_statuses('available')
     conn.block_storage.upload_volume_to_image.side_effect = [
         {'image_id': 'qcow2-img'}, {'image_id': 'raw-img'}]
-    images = {
-        'qcow2-img': mock.Mock(id='qcow2-img', status='active',
-                               disk_format='qcow2', container_format='bare',
-                               size=2 ** 30 + 300 * 1024),
-        'raw-img': mock.Mock(id='raw-img', status='active', disk_format='raw',
-                             container_format='bare', size=2 ** 30)}
+    images = _captures_of_a_full_volume()
     conn.image.get_image.side_effect = images.get
     blob = Blob(kind='volume', file_id=ID, source_id=ID,
                 what="volume 'full'", disk_format='qcow2', volume_size_gib=1)
