@@ -19,7 +19,6 @@ depends on the deployment, and a member cannot see how it is set up).
 
 import collections
 import dataclasses
-import importlib.util
 import logging
 import os
 
@@ -30,6 +29,8 @@ import yaml
 from downpour import cloud, render
 from downpour.errors import DownpourError
 from downpour.export import RESOURCES
+from downpour.importer import Importer, ImportFailed, Journal, definitions
+from downpour.importer import describe as describe_item
 from downpour.manifest import MANIFEST
 from downpour.resourcefile import ResourceFile
 
@@ -38,39 +39,11 @@ LOG = logging.getLogger(__name__)
 JOURNAL = 'journal.csv'
 FIT, REST = 'fit.yml', 'rest.yml'
 
-# The kinds of quota the import consumes, in the order they are shown.
-QUOTAS = (
-    ('instances', 'instances'),
-    ('cores', 'cores'),
-    ('ram', 'RAM (MiB)'),
-    ('key_pairs', 'key pairs'),
-    ('server_groups', 'server groups'),
-    ('server_group_members', 'server group members (largest group)'),
-    ('volumes', 'volumes'),
-    ('gigabytes', 'volume gigabytes'),
-    ('networks', 'networks'),
-    ('subnets', 'subnets'),
-    ('ports', 'ports'),
-    ('routers', 'routers'),
-    ('floating_ips', 'floating IPs'),
-    ('security_groups', 'security groups'),
-    ('security_group_rules', 'security group rules'),
-    ('image_count_total', 'images'),
-    ('image_size_total', 'image storage (MiB)'),
-)
+# The kinds of quota the import consumes, in the order they are shown:
+# as the types declare them.
+QUOTAS = definitions.QUOTAS
 LABELS = dict(QUOTAS)
 MIB = 1024 * 1024
-
-# The sections of a resource file, by the item type of their resources.
-SECTION_TYPES = {'servers': 'server', 'volumes': 'volume',
-                 'images': 'image', 'keypairs': 'keypair',
-                 'networks': 'network', 'security_groups': 'security_group'}
-# Types a split takes along with what they refer to, as export does: a
-# router comes with the networks it joins, a floating IP with its port.
-FOLLOWERS = ('router', 'floating_ip')
-# Values of an item that are never references to other items.
-_NOT_REFS = ('id', 'type', 'name', 'csv_type', 'description', 'filename',
-             'public_key', 'checksum', 'digests', 'metadata', 'address')
 
 
 class _UnsafeLoader(yaml.SafeLoader):
@@ -89,16 +62,6 @@ def _unsafe(loader, node):
 _UnsafeLoader.add_constructor('!unsafe', _unsafe)
 
 
-def module():
-    """The shipped Ansible module, loaded from its file: its kinds are the
-    import's own rules, and check follows them."""
-    spec = importlib.util.spec_from_file_location(
-        'downpour_check_resources', render.MODULE)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
-
-
 # -- what the output directory holds ------------------------------------------
 
 @dataclasses.dataclass
@@ -107,8 +70,9 @@ class Export:
 
     output_dir: str
     items: list
-    flavor_map: dict
-    network_map: dict
+    # The playbook's maps (flavor_map, network_map, volume_type_map,
+    # az_map), as the import will pass them.
+    maps: dict
     name_clash: str
     # Blob size in bytes by its path in the output directory.
     sizes: dict
@@ -151,8 +115,8 @@ class Export:
             LOG.warning('%s has no %s: image sizes are not counted',
                         output_dir, MANIFEST)
         return cls(output_dir=output_dir, items=items,
-                   flavor_map=dict(variables.get('flavor_map') or {}),
-                   network_map=dict(variables.get('network_map') or {}),
+                   maps={t.map: dict(variables.get(t.map) or {})
+                         for t in definitions.ORDER if t.map},
                    name_clash=str(variables.get('name_clash') or 'create'),
                    sizes=sizes)
 
@@ -169,19 +133,30 @@ class Export:
 
 @dataclasses.dataclass
 class Look:
-    """What the module's look found in the target."""
+    """What the import's look found in the target."""
 
-    ids: dict
-    missing: list
-    clashes: list
-    # (types, message) of each kind whose look failed.
-    failures: list
-    # Each kind's listing, by the types it handles.
-    listings: dict
-    chosen_types: tuple
-    # The look's line for each choice of a type that falls back on the
-    # target's default (volume types, zones).
-    choices: list = dataclasses.field(default_factory=list)
+    importer: Importer
+
+    @property
+    def ids(self):
+        return self.importer.ids
+
+    @property
+    def missing(self):
+        return self.importer.missing
+
+    @property
+    def clashes(self):
+        return self.importer.clashes
+
+    @property
+    def choices(self):
+        return self.importer.choices
+
+    @property
+    def failures(self):
+        """(types, message) of each kind whose look failed."""
+        return self.importer.failures
 
     def lacks(self, key):
         """Whether the target has nothing for chosen item ``key`` (a
@@ -190,150 +165,35 @@ class Look:
 
     def target(self, key):
         """The target object the import would use for item ``key``."""
-        found = self.ids.get(key)
-        if found is None:
-            return None
-        for listing in self.listings.values():
-            for obj in listing:
-                if getattr(obj, 'id', None) == found:
-                    return obj
-        return None
+        return self.importer.target(key)
 
 
-def look(conn, export, dr=None):
-    """Run the import's look (the module's kinds, in check mode), every
-    kind even when one fails, so that all problems are named at once."""
-    dr = dr or module()
-    journal = dr.Journal(os.path.join(export.output_dir, JOURNAL))
-    importer = dr.Importer(conn, journal=journal, check_mode=True,
-                           network_map=export.network_map,
-                           flavor_map=export.flavor_map,
-                           name_clash=export.name_clash)
-    importer.items = list(export.items)
-    listings, failures = {}, []
-    chosen = tuple(t for kind in dr.KINDS if issubclass(kind, dr.Chosen)
-                   for t in kind.types)
-    known = {t for kind in dr.KINDS for t in kind.types}
-    unknown = sorted({i['type'] for i in export.items} - known)
-    if unknown:
-        failures.append((tuple(unknown), 'unknown to this downpour: '
-                         'check with the downpour that exported them'))
-    for kind in dr.KINDS:
-        mine = [i for i in export.items if i['type'] in kind.types]
-        if not mine:
-            continue
-        worker = kind(importer)
-        worker.listing = _remembered(worker.listing, listings, kind.types)
-        try:
-            with cloud.cloud_errors('looking at the target\'s %s'
-                                    % ', '.join(kind.types), conn=conn):
-                if hasattr(worker, 'apply'):
-                    worker.apply(mine)
-                else:
-                    importer.sync(worker, mine)
-        except dr.ImportFailed as exc:
-            failures.append((kind.types, str(exc)))
-    return Look(ids=importer.ids, missing=list(importer.missing),
-                clashes=list(importer.clashes), failures=failures,
-                listings=listings, chosen_types=chosen,
-                choices=list(getattr(importer, 'choices', [])))
-
-
-def _remembered(listing, listings, types):
-    def remember():
-        if types not in listings:
-            listings[types] = list(listing())
-        return listings[types]
-    return remember
+def look(conn, export):
+    """The import's own look (its engine in check mode, with the
+    playbook's maps and name_clash), every kind even when one fails, so
+    that all problems are named at once."""
+    # An unreachable cloud or refused credentials: one error, not a row
+    # per kind.
+    with cloud.cloud_errors('logging in to the target', conn=conn):
+        conn.current_project_id  # noqa: B018
+    importer = Importer(
+        conn, journal=Journal(os.path.join(export.output_dir, JOURNAL)),
+        check_mode=True, name_clash=export.name_clash, **export.maps)
+    try:
+        with cloud.cloud_errors("looking at the target's resources",
+                                conn=conn):
+            importer.run(export.items, keep_going=True)
+    except ImportFailed as exc:
+        importer.failures.append(((), str(exc)))
+    return Look(importer)
 
 
 # -- what the import costs -------------------------------------------------
 
-def costs(export, look, dr=None):
+def costs(export, look):
     """The quota each item to be made costs, by item key: {key: Counter}.
     Items the target already has for this import cost nothing."""
-    dr = dr or module()
-    result = {}
-    for item in export.items:
-        cost = collections.Counter()
-        kind = item['type']
-        made = item['id'] not in look.ids
-        if kind in look.chosen_types:
-            pass
-        elif kind == 'server' and made:
-            cost['instances'] += 1
-            flavor = look.target(item.get('flavor'))
-            if flavor is not None:
-                cost['cores'] += int(getattr(flavor, 'vcpus', 0) or 0)
-                cost['ram'] += int(getattr(flavor, 'ram', 0) or 0)
-        elif kind == 'volume' and made:
-            size = int(item.get('size') or 0)
-            cost['volumes'] += 1
-            cost['gigabytes'] += size
-            vtype = look.target(item.get('volume_type'))
-            if vtype is not None and getattr(vtype, 'name', None):
-                cost['volumes_' + vtype.name] += 1
-                cost['gigabytes_' + vtype.name] += size
-            if item.get('filename'):
-                # The volume's bytes go through an image of the import's
-                # own, deleted once the volume has them.
-                cost['image_count_total'] += 1
-                cost['image_size_total'] += export.blob_size(item)
-        elif kind in ('image', 'server_snapshot') and made:
-            cost['image_count_total'] += 1
-            cost['image_size_total'] += export.blob_size(item)
-        elif kind == 'keypair' and made:
-            cost['key_pairs'] += 1
-        elif kind == 'network' and made:
-            cost['networks'] += 1
-        elif kind == 'subnet' and made:
-            cost['subnets'] += 1
-        elif kind == 'router' and made:
-            cost['routers'] += 1
-            # Each interface is a port of the project.
-            cost['ports'] += len(item.get('interfaces') or [])
-        elif kind == 'port' and made:
-            cost['ports'] += 1
-        elif kind == 'floating_ip' and made:
-            cost['floating_ips'] += 1
-        elif kind == 'server_group' and made:
-            cost['server_groups'] += 1
-        elif kind == 'security_group':
-            if made and not item.get('default'):
-                cost['security_groups'] += 1
-            cost['security_group_rules'] += _rules_to_add(item, look, dr)
-        result[item['id']] = cost
-    # Nova counts members per group: the fullest group is what matters.
-    members = collections.Counter(
-        i.get('server_group') for i in export.items
-        if i['type'] == 'server' and i.get('server_group')
-        and i['id'] not in look.ids)
-    for item in export.items:
-        if item['type'] == 'server_group' and members[item['id']]:
-            result[item['id']]['server_group_members'] = members[item['id']]
-    return result
-
-
-def _rules_to_add(item, look, dr):
-    """The rules a group gains: all of them for a group to be made, the
-    missing ones for a group the target has (the project's default group,
-    one adopted, or the import's own)."""
-    wanted = item.get('rules') or []
-    group = look.target(item['id'])
-    if group is None:
-        return len(wanted)
-    have = {dr._rule_key(rule) for rule in group.security_group_rules or []}
-    count = 0
-    for rule in wanted:
-        rule = {key: value for key, value in rule.items()
-                if value is not None}
-        remote = rule.pop('remote_group', None)
-        if remote is not None:
-            rule['remote_group_id'] = look.ids.get(remote)
-        if rule.get('remote_group_id', True) is None or \
-                dr._rule_key(rule) not in have:
-            count += 1
-    return count
+    return look.importer.costs(export.blob_size)
 
 
 def total(cost_by_key, keys=None):
@@ -524,7 +384,7 @@ def choice_rows(export, look):
     must provide: what it will be, or that it is missing."""
     rows, problems = [], []
     for item in export.items:
-        if item['type'] not in look.chosen_types:
+        if not _chosen(item):
             continue
         what = '%s %s' % (item['type'].replace('_', ' '), item.get('name'))
         obj = look.target(item['id'])
@@ -543,10 +403,9 @@ def choice_rows(export, look):
 
 def run_check(conn, output_dir):
     """The whole check: (Export, Look, costs, Result)."""
-    dr = module()
     export = Export.load(output_dir)
-    seen = look(conn, export, dr)
-    cost = costs(export, seen, dr)
+    seen = look(conn, export)
+    cost = costs(export, seen)
     found = quotas(conn)
     rows, short = quota_rows(total(cost), found)
     chosen, problems = choice_rows(export, seen)
@@ -564,26 +423,18 @@ def run_check(conn, output_dir):
 
 # -- splitting a resource file by what fits ----------------------------------
 
-def references(item, keys):
-    """The keys of the other items ``item`` refers to."""
-    found = []
+def _chosen(item):
+    definition = definitions.BY_NAME.get(item['type'])
+    return definition is not None and definition.chosen
 
-    def walk(value, top=False):
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                if top and key in _NOT_REFS:
-                    continue
-                walk(inner)
-        elif isinstance(value, list):
-            for inner in value:
-                walk(inner)
-        elif isinstance(value, str) and value in keys and \
-                value != item['id']:
-            found.append(value)
-    walk(item, top=True)
-    if item['type'] == 'server' and item.get('key_name') in keys:
-        found.append(item['key_name'])
-    return found
+
+def references(item, keys):
+    """The keys of the other items ``item`` refers to, as its type
+    declares them."""
+    definition = definitions.BY_NAME.get(item['type'])
+    if definition is None:
+        return []
+    return [key for key in definition.references(item) if key in keys]
 
 
 def closure(start, items_by_key):
@@ -599,28 +450,32 @@ def closure(start, items_by_key):
             done.add(key)
             todo.extend(references(items_by_key[key], keys))
         followers = [key for key, item in items_by_key.items()
-                     if key not in done and item['type'] in FOLLOWERS
+                     if key not in done and _follows(item)
                      and any(ref in done for ref in references(item, keys))]
         if not followers:
             return done
         todo.extend(followers)
 
 
+def _follows(item):
+    definition = definitions.BY_NAME.get(item['type'])
+    return definition is not None and definition.follows
+
+
 def _entry_key(entry, export):
     """The item key of the resource a resource-file entry names."""
-    wanted = SECTION_TYPES.get(entry.section, entry.section.rstrip('s'))
-    # A floating IP is named by its address.
-    address = getattr(entry, 'address', None)
+    definition = definitions.BY_SECTION.get(entry.section)
+    if definition is None:
+        return None
+    # By what names it: a floating IP by its address.
+    named = getattr(entry, definition.named_by, None)
     for item in export.items:
-        if item['type'] != wanted:
+        if item['type'] != definition.name:
             continue
         if entry.id is not None:
             if item['id'] == entry.id:
                 return item['id']
-        elif address is not None:
-            if item.get('address') == address:
-                return item['id']
-        elif item.get('name') == entry.name:
+        elif named is not None and item.get(definition.named_by) == named:
             return item['id']
     return None
 
@@ -638,7 +493,7 @@ def _split(export, seen, cost, found, resources):
     by_key = {i['id']: i for i in export.items}
     missing = set(seen.missing) | {
         i['id'] for i in export.items
-        if i['type'] in seen.chosen_types and seen.lacks(i['id'])}
+        if _chosen(i) and seen.lacks(i['id'])}
     free = {key: quota.free() for key, quota in found.items()}
     taken = set()
     fit, rest = [], []
@@ -703,12 +558,11 @@ def write_split(export, seen, cost, found):
 def write_marks(export, seen, cost, found, result):
     """check.yml beside the playbook: the item keys ``downpour graph``
     marks (missing in the target, clashing, not fitting now)."""
-    dr = module()
     missing = sorted(i['id'] for i in export.items
-                     if i['type'] in seen.chosen_types
-                     and seen.lacks(i['id']))
+                     if _chosen(i) and seen.lacks(i['id']))
     clashes = sorted(i['id'] for i in export.items if any(
-        message.startswith(dr.describe(i) + ':') for message in seen.clashes))
+        message.startswith(describe_item(i) + ':')
+        for message in seen.clashes))
     not_fitting = []
     source = os.path.join(export.output_dir, RESOURCES)
     if not result.fits and os.path.isfile(source):

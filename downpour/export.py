@@ -12,6 +12,7 @@ import os
 
 from downpour import ansiblefiles, manifest, outdir, render, transfer
 from downpour.errors import ResolveError
+from downpour.importer.definitions import ORDER
 from downpour.resources import BY_SECTION, BY_TYPE
 from downpour.resources.base import Inventory
 
@@ -71,6 +72,11 @@ class Exporter:
             return existing
         return rtype.build(self, obj, entry, **kwargs)
 
+    def home(self, name):
+        """The export home of type ``name``: for a home that cannot import
+        another, which imports it."""
+        return BY_TYPE[name]
+
     def describe(self, record, entry=None):
         entry = entry or self._entries.get(id(record))
         if entry is not None:
@@ -92,12 +98,10 @@ class Exporter:
         if entry.id is not None:
             matches = [o for o in objects if o.id == entry.id]
             # Keypairs have no ID but their name.
-        elif entry.address is not None:
-            # Floating IPs have no name but their address.
-            matches = [o for o in objects
-                       if o.floating_ip_address == entry.address]
         else:
-            matches = [o for o in objects if o.name == entry.name]
+            # A floating IP has no name but its address.
+            wanted = getattr(entry, rtype.definition.named_by)
+            matches = [o for o in objects if rtype.called(o) == wanted]
         where = '%s: %s' % (self.source, entry.describe())
         if not matches:
             raise ResolveError('%s matches nothing in the source cloud'
@@ -114,11 +118,11 @@ class Exporter:
         before it could delete them, or run with --keep-captures): downpour
         deletes only what the running export made.  Only when the images
         were listed anyway, so that this costs no request."""
-        from downpour.resources.image import Image
-        if not self.inventory.listed(Image.type):
+        images = self.home('image')
+        if not self.inventory.listed(images.type):
             return
         project = self.conn.current_project_id
-        for image in Image.all(self):
+        for image in images.all(self):
             if (image.name or '').startswith(transfer.CAPTURE_PREFIX) and \
                     image.owner == project:
                 self.warn('image %r (%s) in the source was left by an '
@@ -133,8 +137,8 @@ class Exporter:
             if existing is None:
                 existing = rtype.build(self, obj, entry)
                 self._entries[id(existing)] = entry
-            elif entry.section == 'volumes' and entry.wants_state:
-                rtype.want_contents(existing, obj)
+            else:
+                rtype.named_again(self, existing, obj, entry)
         for rtype in BY_TYPE.values():
             rtype.after_resolve(self)
         return ordered(self._order)
@@ -170,13 +174,16 @@ def ordered(records):
 
 
 def _entries(resource_file):
-    from downpour.resourcefile import SECTIONS
     entries = []
-    # Servers first: the resources they need take their options (save_state
-    # of attached volumes) from the server, and explicit entries refine them.
-    for section in ('servers',) + tuple(s for s in SECTIONS
-                                        if s != 'servers'):
-        entries.extend(resource_file.entries(section))
+    # What saves state first, what reaches more first (servers before
+    # volumes): the resources an entry reaches take their options
+    # (save_state of attached volumes) from it, and explicit entries refine
+    # them.
+    stateful = [t for t in reversed(ORDER)
+                if t.section and 'save_state' in t.options]
+    rest = [t for t in ORDER if t.section and t not in stateful]
+    for definition in stateful + rest:
+        entries.extend(resource_file.entries(definition.section))
     return entries
 
 
@@ -203,8 +210,6 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
                    capturing=capturing, volume_format=volume_format)
     rows = []
     for record in records:
-        if BY_TYPE[record.type].csv_type is None and record.type != 'flavor':
-            continue
         size = record.blob.size if record.blob else None
         rows.append(ResultRow(type=record.type, name=record.name,
                               old_id=record.old_id, size=size,

@@ -21,20 +21,14 @@ import yaml
 
 from downpour import check
 from downpour.errors import DownpourError
+from downpour.importer import definitions
 
-# Rank along what moves: a server, its ports, their networks, subnets and
-# routers.  An edge goes from the lower rank to the higher, whichever
-# refers to which (a subnet names its network, yet is drawn under it).
-RANK = {'server': 0, 'volume': 1, 'server_snapshot': 1, 'image': 1,
-        'keypair': 1, 'server_group': 1, 'flavor': 1, 'port': 1,
-        'floating_ip': 2, 'security_group': 2, 'network': 2, 'subnet': 3,
-        'router': 4, 'external_network': 5}
-SHAPES = {'server': 'box3d', 'volume': 'cylinder', 'image': 'note',
-          'server_snapshot': 'note', 'network': 'hexagon',
-          'external_network': 'hexagon', 'subnet': 'ellipse',
-          'router': 'diamond', 'port': 'circle', 'keypair': 'component',
-          'security_group': 'octagon', 'flavor': 'tab',
-          'floating_ip': 'doublecircle', 'server_group': 'folder'}
+# Rank along what moves (a server, its ports, their networks, subnets and
+# routers) and shape, as each type declares them.  An edge goes from the
+# lower rank to the higher, whichever refers to which (a subnet names its
+# network, yet is drawn under it).
+RANK = {t.name: t.rank for t in definitions.ORDER}
+SHAPES = {t.name: t.shape for t in definitions.ORDER}
 MARKS = {'missing': ('red', 'missing in the target'),
          'clash': ('darkorange', 'name used in the target'),
          'not_fitting': ('gray50', 'does not fit now')}

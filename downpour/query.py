@@ -22,26 +22,33 @@ import datetime
 import fnmatch
 import logging
 
-from downpour import cloud
+from downpour import cloud, resources
 from downpour.errors import DownpourError
+from downpour.importer import definitions
 from downpour.resourcefile import SECTIONS, STATEFUL_SECTIONS, Entry, quote
 
 LOG = logging.getLogger(__name__)
 
+# The section the server filters restrict, and whose selection --used
+# follows.
+SERVERS = definitions.BY_NAME['server'].section
+
+
+def names_field(definition):
+    """The Filters field that holds the patterns for a type's section:
+    ``<type>_names``, or ``<type>_addresses`` for a type an address names
+    (a floating IP has no name)."""
+    return '%s_%s' % (definition.name, 'addresses'
+                      if definition.named_by == 'address' else 'names')
+
 
 @dataclasses.dataclass
-class Filters:
-    """What to look for.  Every list is "any of these"."""
+class _Filters:
+    """What to look for.  Every list is "any of these".
 
-    server_names: list[str] = dataclasses.field(default_factory=list)
-    image_names: list[str] = dataclasses.field(default_factory=list)
-    volume_names: list[str] = dataclasses.field(default_factory=list)
-    keypair_names: list[str] = dataclasses.field(default_factory=list)
-    network_names: list[str] = dataclasses.field(default_factory=list)
-    security_group_names: list[str] = dataclasses.field(default_factory=list)
-    # Floating IPs have no name: their address is matched instead.
-    floating_ip_addresses: list[str] = dataclasses.field(
-        default_factory=list)
+    Besides these, one list of patterns per section (``names_field``).
+    """
+
     # Restrict servers (and select servers on their own): flavor name or
     # ID, status (any case).
     server_flavors: list[str] = dataclasses.field(default_factory=list)
@@ -54,8 +61,8 @@ class Filters:
     # Selection strategies (doc/source/usage.rst).  --all: every section,
     # all the project owns.
     select_all: bool = False
-    # --used: images, keypairs and security groups only as far as a
-    # selected server uses them.
+    # --used: the types whose home says what a server uses (used_by) only
+    # as far as a selected server uses them.
     used_only: bool = False
     # More server restrictions: the servers sharing this server's hostId;
     # on one of these networks (name or ID); with one of these tags;
@@ -66,16 +73,22 @@ class Filters:
     created_before: datetime.datetime | None = None
     created_after: datetime.datetime | None = None
 
+    def names(self, section):
+        """The patterns given for the names (or addresses) of a section."""
+        return list(getattr(self, names_field(
+            definitions.BY_SECTION[section])))
+
     def patterns(self, section):
         """The name patterns for a section, [] when it is not searched."""
-        names = getattr(self, _PATTERN_FIELDS[section])
+        names = self.names(section)
         if names:
-            return list(names)
+            return names
         if self.select_all:
             return ['*']
-        if section == 'servers' and self.restricts_servers():
+        if section == SERVERS and self.restricts_servers():
             return ['*']
-        if self.used_only and section in USED_SECTIONS:
+        if self.used_only and \
+                resources.BY_SECTION[section].used_by is not None:
             return ['*']
         return []
 
@@ -88,7 +101,7 @@ class Filters:
     def check(self):
         if not any(self.patterns(section) for section in SECTIONS):
             raise DownpourError('nothing to query: give at least one filter')
-        if self.used_only and not self.patterns('servers'):
+        if self.used_only and not self.patterns(SERVERS):
             raise DownpourError('--used selects what the selected servers '
                                 'use: select servers too (--server-name, '
                                 '--all or a server filter)')
@@ -98,19 +111,16 @@ class Filters:
                                 '--created-before')
 
 
-# What --used restricts to the selected servers' own.
-USED_SECTIONS = ('images', 'keypairs', 'security_groups')
-
-
-_PATTERN_FIELDS = {
-    'servers': 'server_names',
-    'volumes': 'volume_names',
-    'images': 'image_names',
-    'keypairs': 'keypair_names',
-    'networks': 'network_names',
-    'security_groups': 'security_group_names',
-    'floating_ips': 'floating_ip_addresses',
-}
+# Made from the declarations, so that a new section is searched (and has
+# its option) with no change here.
+Filters = dataclasses.make_dataclass(
+    'Filters',
+    [(names_field(definition), list[str],
+      dataclasses.field(default_factory=list))
+     for definition in definitions.BY_SECTION.values()],
+    bases=(_Filters,),
+    # Python 3.11's make_dataclass cannot be told its module.
+    namespace={'__module__': __name__, '__doc__': _Filters.__doc__})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,40 +147,50 @@ def find(conn, filters) -> list[Match]:
     """The resources matching ``filters``, sorted by section, name, id."""
     filters.check()
     matches = []
+    context = Context(conn, filters)
     # Servers are searched first: --used follows the selected ones.
-    context = Context(conn)
-    for section in SECTIONS:
+    for section in sorted(SECTIONS, key=lambda s: s != SERVERS):
         patterns = filters.patterns(section)
         if not patterns:
             continue
         with cloud.cloud_errors('listing %s' % section.replace('_', ' '),
                                 conn=conn):
-            if section == 'networks':
-                # --network may have listed them already.
-                resources = context.networks()
-            else:
-                resources = list(_LISTERS[section](conn, filters))
-            if section == 'servers':
-                context.servers = resources
-            chosen = _select(section, resources, patterns, conn, filters,
+            listed = context.listing(section)
+            chosen = _select(section, listed, patterns, conn, filters,
                              context)
-        if section == 'servers':
+        if section == SERVERS:
             ids = {match.id for match in chosen}
-            context.selected = [r for r in resources if r.id in ids]
+            context.selected = [r for r in listed if r.id in ids]
         matches.extend(chosen)
     return matches
 
 
 class Context:
-    """What the strategies need besides a section's own listing, each
-    listed once, when first needed."""
+    """What the strategies and the types' used_by need besides a
+    section's own listing, each listed once, when first needed."""
 
-    def __init__(self, conn):
+    def __init__(self, conn, filters=None):
         self.conn = conn
-        self.servers = []
+        self.filters = filters if filters is not None else Filters()
+        # The servers chosen, once servers are searched.
         self.selected = []
         self._ports = None
-        self._networks = None
+        self._listings = {}
+
+    def listing(self, section):
+        """A section's resources as the query lists them: once, though a
+        server filter may need them before their section is searched."""
+        if section not in self._listings:
+            with cloud.cloud_errors('listing %s' % section.replace('_', ' '),
+                                    conn=self.conn):
+                self._listings[section] = list(
+                    resources.BY_SECTION[section].query_list(
+                        self.conn, self.filters))
+        return self._listings[section]
+
+    @property
+    def servers(self):
+        return self.listing(SERVERS)
 
     def ports(self):
         if self._ports is None:
@@ -180,10 +200,7 @@ class Context:
         return self._ports
 
     def networks(self):
-        if self._networks is None:
-            with cloud.cloud_errors('listing networks', conn=self.conn):
-                self._networks = list(self.conn.network.networks())
-        return self._networks
+        return self.listing('networks')
 
 
 def add_matches(resource_file, matches, filters):
@@ -198,30 +215,33 @@ def add_matches(resource_file, matches, filters):
         existing = resource_file.entries(match.section)
         if any(_covers(entry, match) for entry in existing):
             continue
-        if match.section == 'floating_ips':
-            # An address is one floating IP's: no ID is needed beside it.
-            entry = Entry(section=match.section, address=match.name,
-                          id=None if match.name else match.id)
-        else:
-            entry = Entry(
-                section=match.section,
-                name=match.name or None,
-                id=match.id if match.name_is_shared or not match.name
-                else None,
-                save_state=(filters.save_state
-                            if match.section in STATEFUL_SECTIONS else None),
-            )
+        entry = _entry(match, filters)
         if resource_file.add(entry):
             added.append((resource_file.entries(match.section)[-1], match))
     return added
 
 
+def _entry(match, filters):
+    named_by = definitions.BY_SECTION[match.section].named_by
+    if named_by != 'name':
+        # An address is one floating IP's: no ID is needed beside it.
+        return Entry(section=match.section,
+                     id=None if match.name else match.id,
+                     **{named_by: match.name})
+    return Entry(
+        section=match.section,
+        name=match.name or None,
+        id=match.id if match.name_is_shared or not match.name else None,
+        save_state=(filters.save_state
+                    if match.section in STATEFUL_SECTIONS else None),
+    )
+
+
 def _covers(entry, match):
     if entry.id is not None:
         return entry.id == match.id
-    if entry.section == 'floating_ips':
-        return entry.address == match.name
-    return entry.name == match.name
+    named_by = definitions.BY_SECTION[entry.section].named_by
+    return getattr(entry, named_by) == match.name
 
 
 def matches_any(name, patterns):
@@ -230,17 +250,16 @@ def matches_any(name, patterns):
                for pattern in patterns)
 
 
-def _select(section, resources, patterns, conn, filters, context=None):
+def _select(section, listed, patterns, conn, filters, context=None):
     # Names are counted over everything listed, not only what matched:
     # export looks names up among all of them.
-    counts = collections.Counter(r.name for r in resources if r.name)
-    keep = _RESTRICTIONS.get(section, lambda conn, filters: None)(
-        conn, filters)
-    context = context or Context(conn)
+    counts = collections.Counter(r.name for r in listed if r.name)
+    keep = resources.BY_SECTION[section].query_restriction(conn, filters)
+    context = context or Context(conn, filters)
     keeps = [k for k in (keep, _strategy(section, filters, context))
              if k is not None]
     selected = []
-    for resource in resources:
+    for resource in listed:
         if not matches_any(resource.name, patterns):
             continue
         if not all(k(resource) for k in keeps):
@@ -255,109 +274,22 @@ def _select(section, resources, patterns, conn, filters, context=None):
     return selected
 
 
-# -- listing: one call per type ---------------------------------------------
-
-def _list_servers(conn, filters):
-    return conn.compute.servers(details=True)
-
-
-def _list_volumes(conn, filters):
-    return conn.block_storage.volumes(details=True)
-
-
-def _list_images(conn, filters):
-    if filters.include_public:
-        # The default listing leaves community images out.
-        return conn.image.images(visibility='all')
-    return conn.image.images()
-
-
-def _list_keypairs(conn, filters):
-    return conn.compute.keypairs()
-
-
-def _list_networks(conn, filters):
-    return conn.network.networks()
-
-
-def _list_security_groups(conn, filters):
-    return conn.network.security_groups()
-
-
-def _list_floating_ips(conn, filters):
-    # openstacksdk names a floating IP by its address.
-    return conn.network.ips(project_id=conn.current_project_id)
-
-
-_LISTERS = {
-    'servers': _list_servers,
-    'volumes': _list_volumes,
-    'images': _list_images,
-    'keypairs': _list_keypairs,
-    'networks': _list_networks,
-    'security_groups': _list_security_groups,
-    'floating_ips': _list_floating_ips,
-}
-
-
-# -- restrictions beyond the name ---------------------------------------------
-
-def _server_restriction(conn, filters):
-    if not (filters.server_flavors or filters.server_statuses):
-        return None
-    statuses = {s.upper() for s in filters.server_statuses}
-    wanted = set(filters.server_flavors)
-    flavor_names = set()
-    if wanted:
-        # Servers carry their flavor's name (compute API 2.47 and later) or
-        # its ID (earlier): list the flavors once to map one to the other.
-        known = set()
-        with cloud.cloud_errors('listing flavors', conn=conn):
-            for flavor in conn.compute.flavors():
-                asked = {flavor.id, flavor.name} & set(filters.server_flavors)
-                if asked:
-                    known |= asked
-                    flavor_names.add(flavor.name)
-                    wanted.add(flavor.id)
-        for flavor in filters.server_flavors:
-            if flavor not in known:
-                LOG.warning('no flavor is named or has the ID %r', flavor)
-
-    def keep(server):
-        if statuses and (server.status or '').upper() not in statuses:
-            return False
-        if filters.server_flavors:
-            flavor = server.flavor
-            name = getattr(flavor, 'name', None) or getattr(
-                flavor, 'original_name', None)
-            flavor_id = getattr(flavor, 'id', None)
-            if not (name in flavor_names or name in wanted
-                    or (flavor_id and flavor_id in wanted)):
-                return False
-        return True
-    return keep
-
-
 # -- selection strategies ------------------------------------------------------
 
 def _strategy(section, filters, context):
     """The restriction of the selection strategies for ``section``,
     None when none applies."""
+    home = resources.BY_SECTION[section]
     keeps = []
-    if section == 'servers':
+    if section == SERVERS:
         keeps = [k for k in (_same_host(filters, context),
                              _on_networks(filters, context),
                              _tagged(filters), _created(filters)) if k]
-    elif filters.used_only and section in USED_SECTIONS:
-        keeps = [_USED[section](context)]
-    elif filters.select_all and section == 'images' and \
-            not filters.image_names:
-        # Everything the project owns: images shared with it are not its
-        # own (those its servers use come along with them anyway).
-        project = context.conn.current_project_id
-        keeps = [lambda image: image.owner == project
-                 or (filters.include_public
-                     and image.visibility in ('public', 'community'))]
+    elif filters.used_only and home.used_by is not None:
+        keeps = [home.used_by(context)]
+    elif filters.select_all and not filters.names(section):
+        keep = home.query_all_restriction(context.conn, filters)
+        keeps = [keep] if keep is not None else []
     if not keeps:
         return None
     return lambda resource: all(keep(resource) for keep in keeps)
@@ -430,51 +362,3 @@ def parse_time(text):
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.UTC)
     return value
-
-
-def _used_images(context):
-    used = {(s.image or {}).get('id') for s in context.selected}
-    return lambda image: image.id in used
-
-
-def _used_keypairs(context):
-    used = {s.key_name for s in context.selected if s.key_name}
-    return lambda keypair: keypair.name in used
-
-
-def _used_security_groups(context):
-    # By the selected servers' ports: the compute API names a server's
-    # groups by name only, and names repeat.
-    servers = {s.id for s in context.selected}
-    used = {group for port in context.ports() if port.device_id in servers
-            for group in port.security_group_ids or []}
-    return lambda group: group.id in used
-
-
-_USED = {'images': _used_images, 'keypairs': _used_keypairs,
-         'security_groups': _used_security_groups}
-
-
-def _owned(conn):
-    project_id = conn.current_project_id
-    return lambda resource: resource.project_id == project_id
-
-
-def _image_restriction(conn, filters):
-    project_id = conn.current_project_id
-    visible = {'shared'} | ({'public', 'community'}
-                            if filters.include_public else set())
-
-    def keep(image):
-        return image.owner == project_id or image.visibility in visible
-    return keep
-
-
-_RESTRICTIONS = {
-    'servers': _server_restriction,
-    'images': _image_restriction,
-    # A member cannot recreate networks it does not own (the external
-    # network, networks shared by others); security groups likewise.
-    'networks': lambda conn, filters: _owned(conn),
-    'security_groups': lambda conn, filters: _owned(conn),
-}

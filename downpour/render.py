@@ -9,17 +9,15 @@ tagged ``!unsafe`` so that Ansible never templates it.
 import dataclasses
 import os
 import tempfile
+import textwrap
 
 import jinja2
 import yaml
 
+from downpour.importer import definitions
 from downpour.resources import BY_TYPE
 
 TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), 'templates')
-# The Ansible module the playbook makes the batched types with; copied to
-# OUTPUT_DIR/library/, where Ansible looks beside the playbook.
-MODULE = os.path.join(os.path.dirname(__file__), 'library',
-                      'downpour_resources.py')
 PLAYBOOK = 'playbook.yml'
 REQUIREMENTS = 'requirements.yml'
 
@@ -41,30 +39,22 @@ class Task:
     types: tuple
 
 
-# Found by the look, never created: the look takes these lists, no task.
-CHOSEN = ('flavors', 'external_networks', 'volume_types',
-          'availability_zones')
-# The tasks after the look, each over several lists: one module process
-# each (a process costs about a second before its first request).  One
-# task makes everything: within it the independent work overlaps, each
-# resource waiting only for those it needs (a subnet for its network, a
-# server for its own image, volumes, ports and group), at most `parallel`
-# at a time per service (the module's Pipeline), so that uploads run while
-# Neutron makes the networks.  Each list comes with what the task does to
-# it, for a title that names only the lists the export has.
-TASKS = (
-    ('create', (('keypairs', 'create', 'keypairs'),
-                ('networks', 'create', 'networks'),
-                ('routers', 'create', 'routers'),
-                ('security_groups', 'create', 'security groups'),
-                ('server_groups', 'create', 'server groups'),
-                ('images', 'upload', 'images'),
-                ('volumes', 'make', 'volumes'),
-                ('servers', 'boot', 'servers'),
-                ('floating_ips', 'allocate', 'floating IPs'))),
-)
-# Every list, in the order of the playbook's vars.
-BATCHES = CHOSEN + tuple(key for _, lists in TASKS for key, _, _ in lists)
+# Every list, in the order of the playbook's vars: those the look only
+# chooses from (never made), then those the task after the look makes.
+BATCHES = definitions.LISTS
+CHOSEN = tuple(dict.fromkeys(t.list for t in definitions.ORDER if t.chosen))
+# The one task after the look makes everything: a module process costs
+# about a second before its first request.  Within it the independent
+# work overlaps, each resource waiting only for those it needs (a subnet
+# for its network, a server for its own image, volumes, ports and group),
+# at most `parallel` at a time per service (the engine's Pipeline), so
+# that uploads run while Neutron makes the networks.  Its title names what
+# it does to each list the export has, as the list's last type says: what
+# the list is for comes after what it needs (a server after its ports).
+TASKS = (('create', tuple(
+    (key, last.verb, last.noun or key.replace('_', ' '))
+    for key in BATCHES if key not in CHOSEN
+    for last in [[t for t in definitions.ORDER if t.list == key][-1]])),)
 # No line folding: a folded double-quoted scalar is valid YAML but harder
 # to read and to diff.
 _NO_WRAP = 2 ** 31
@@ -126,8 +116,8 @@ def jinja_expr(expression):
 def ref(record):
     """The Jinja expression for a record's ID in the target: every
     reference is the ID the import created or chose, never a name."""
-    if record.type == 'keypair':
-        raise ValueError('a keypair is referred to by its name')
+    if not BY_TYPE[record.type].in_expressions:
+        raise ValueError('a %s is referred to by its name' % record.type)
     return "downpour_ids['%s']" % BY_TYPE[record.type].item_id(record)
 
 
@@ -170,12 +160,12 @@ def _title(lists):
 def render_playbook(records):
     env = environment()
     batches = {key: Batch(key, tuple(sorted(
-        rtype.type for rtype in BY_TYPE.values() if rtype.batch == key)))
+        t.name for t in definitions.ORDER if t.list == key)))
         for key in BATCHES}
     for record in records:
         rtype = BY_TYPE[record.type]
         template = env.get_template('%s.yml.j2' % record.type)
-        batches[rtype.batch].items.append(
+        batches[rtype.definition.list].items.append(
             template.render(record=record, rtype=rtype))
     used = [batches[key] for key in BATCHES if batches[key].items]
     tasks = []
@@ -187,15 +177,19 @@ def render_playbook(records):
                               tuple(b.key for b, _, _ in mine),
                               tuple(sorted(t for b, _, _ in mine
                                            for t in b.types))))
-    needed = [r for r in records if r.type in ('flavor', 'external_network')]
-    # Chosen too, but the target always has a default: only a map entry
-    # can miss, and the look names it.
-    defaulted = sorted({r.type for r in records
-                        if r.type in ('volume_type', 'availability_zone')})
+    present = {r.type for r in records}
+    chosen = [t for t in definitions.ORDER if t.chosen and t.name in present]
+    # Those the play stops on when the target has none to match; the
+    # others have the target's default, and only a map entry can miss.
+    needed = [(record, BY_TYPE[record.type].missing_message(record))
+              for record in records
+              if definitions.BY_NAME[record.type].chosen
+              and not definitions.BY_NAME[record.type].defaulted]
     return env.get_template('playbook.yml.j2').render(
-        batches=used, tasks=tasks, needed_records=needed,
-        defaulted=defaulted,
-        has_floating_ips=any(r.type == 'floating_ip' for r in records),
+        batches=used, tasks=tasks, needed=needed,
+        maps=[t.map for t in chosen],
+        defaulted=any(t.defaulted for t in chosen),
+        about={t.list: textwrap.wrap(t.about, 70) for t in chosen},
         all_lists=' + '.join('downpour_' + b.key for b in used) or '[]')
 
 
@@ -214,10 +208,5 @@ def write_atomic(path, text):
 
 def write_playbook(records, output_dir):
     write_atomic(os.path.join(output_dir, PLAYBOOK), render_playbook(records))
-    library = os.path.join(output_dir, 'library')
-    os.makedirs(library, exist_ok=True)
-    with open(MODULE, encoding='utf-8') as stream:
-        write_atomic(os.path.join(library, os.path.basename(MODULE)),
-                     stream.read())
     write_atomic(os.path.join(output_dir, REQUIREMENTS),
                  environment().get_template('requirements.yml.j2').render())

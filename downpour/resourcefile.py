@@ -42,6 +42,7 @@ import tempfile
 import yaml
 
 from downpour.errors import ResourceFileError
+from downpour.importer import definitions
 
 try:
     import ruamel.yaml
@@ -51,18 +52,25 @@ except ImportError:  # pragma: no cover - ruamel.yaml is a requirement
 
 LOG = logging.getLogger(__name__)
 
-SECTIONS = ('servers', 'volumes', 'images', 'keypairs', 'networks',
-            'security_groups', 'floating_ips')
+# Like every per-type table here, from the types' declarations, so that a
+# new type needs no change in this module.  In the import's order: nothing
+# depends on it (what must come first is chosen where it matters).
+SECTIONS = tuple(definitions.BY_SECTION)
 
 # The sections whose contents can be copied, and so may say save_state.
-STATEFUL_SECTIONS = ('servers', 'volumes')
+STATEFUL_SECTIONS = tuple(section for section, rtype
+                          in definitions.BY_SECTION.items()
+                          if 'save_state' in rtype.options)
 
-# The keys an entry of each section may have, in the order they are written.
-_KEYS = dict.fromkeys(SECTIONS, ('name', 'id'))
-_KEYS['servers'] = ('name', 'id', 'save_state', 'key_name')
-_KEYS['volumes'] = ('name', 'id', 'save_state')
-# A floating IP has no name: its address names it.
-_KEYS['floating_ips'] = ('address', 'id')
+# The keys an entry of each section may have, in the order they are
+# written: what names it (a floating IP has no name, its address names it),
+# its id, then its options.
+_KEYS = {section: (rtype.named_by, 'id') + rtype.options
+         for section, rtype in definitions.BY_SECTION.items()}
+
+# The keys that are some section's option, for saying where they belong.
+_OPTIONS = frozenset(option for rtype in definitions.BY_SECTION.values()
+                     for option in rtype.options)
 
 
 def quote(value):
@@ -197,13 +205,13 @@ class ResourceFile:
             raise self._error(
                 'each entry must be a mapping such as "name: ...", not %s'
                 % _kind(item), where)
-        # Name the entry in later messages as soon as its name is known.
-        name = item.get('name')
-        if isinstance(name, str) and name:
-            where = '%s (name %s)' % (where, quote(name))
-        address = item.get('address')
-        if isinstance(address, str) and address and section == 'floating_ips':
-            where = '%s (address %s)' % (where, quote(address))
+        # Name the entry in later messages as soon as its name is known (a
+        # name even where it is not allowed: it shows which entry is wrong).
+        named_by = definitions.BY_SECTION[section].named_by
+        for key in dict.fromkeys(('name', named_by)):
+            value = item.get(key)
+            if isinstance(value, str) and value:
+                where = '%s (%s %s)' % (where, key, quote(value))
         values = {}
         for key, value in item.items():
             if key not in _KEYS[section]:
@@ -222,11 +230,9 @@ class ResourceFile:
                 raise self._error('address must be an IP address, not %s'
                                   % _kind(value), where)
             values[key] = value
-        if 'address' in _KEYS[section]:
-            if 'address' not in values and 'id' not in values:
-                raise self._error('give an address or an id', where)
-        elif 'name' not in values and 'id' not in values:
-            raise self._error('give a name or an id', where)
+        if named_by not in values and 'id' not in values:
+            raise self._error('give %s %s or an id' % (
+                'an' if named_by[0] in 'aeiou' else 'a', named_by), where)
         return Entry(section=section, index=index, **values)
 
     # -- the model ---------------------------------------------------------
@@ -386,7 +392,7 @@ def _kind(value):
 
 
 def _unknown_key_message(section, key):
-    if key in ('save_state', 'key_name'):
+    if key in _OPTIONS:
         allowed = ' and '.join(s for s in SECTIONS if key in _KEYS[s])
         return '%s only applies to %s' % (key, allowed)
     return 'unknown key %s (keys are: %s)' % (quote(key),

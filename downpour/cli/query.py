@@ -1,23 +1,16 @@
 """``downpour query``: add resources found in the cloud to a resource file."""
 
 import argparse
+import dataclasses
 import logging
 
 from cliff import lister
 
 from downpour import query
+from downpour.importer import definitions
 from downpour.resourcefile import ResourceFile
 
 LOG = logging.getLogger(__name__)
-
-_NAME_FILTERS = (
-    ('--server-name', 'server_names', 'servers'),
-    ('--image-name', 'image_names', 'images'),
-    ('--volume-name', 'volume_names', 'volumes'),
-    ('--keypair-name', 'keypair_names', 'keypairs'),
-    ('--network-name', 'network_names', 'networks'),
-    ('--security-group-name', 'security_group_names', 'security groups'),
-)
 
 
 class Query(lister.Lister):
@@ -35,18 +28,8 @@ class Query(lister.Lister):
         parser.add_argument(
             'resource_file', metavar='RESOURCE_FILE',
             help='the resource file to create or update')
-        for option, dest, what in _NAME_FILTERS:
-            parser.add_argument(
-                option, dest=dest, metavar='PATTERN', action='append',
-                default=[],
-                help='add %s whose name matches PATTERN (repeatable)' % what)
-        parser.add_argument(
-            '--floating-ip', dest='floating_ip_addresses',
-            metavar='ADDRESS', action='append', default=[],
-            help='add the floating IP with this address; a pattern such '
-                 "as '203.0.113.*' adds every one it matches (repeatable). "
-                 'Those on the ports of exported servers come with them '
-                 'anyway')
+        for definition in definitions.BY_SECTION.values():
+            _add_names(parser, definition)
         parser.add_argument(
             '--include-public', action='store_true',
             help='images: also public and community images (by default '
@@ -65,26 +48,10 @@ class Query(lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        filters = query.Filters(
-            server_names=parsed_args.server_names,
-            image_names=parsed_args.image_names,
-            volume_names=parsed_args.volume_names,
-            keypair_names=parsed_args.keypair_names,
-            network_names=parsed_args.network_names,
-            security_group_names=parsed_args.security_group_names,
-            floating_ip_addresses=parsed_args.floating_ip_addresses,
-            server_flavors=parsed_args.server_flavors,
-            server_statuses=parsed_args.server_statuses,
-            include_public=parsed_args.include_public,
-            save_state=parsed_args.save_state,
-            select_all=parsed_args.select_all,
-            used_only=parsed_args.used_only,
-            same_host_as=parsed_args.same_host_as,
-            server_networks=parsed_args.server_networks,
-            server_tags=parsed_args.server_tags,
-            created_before=parsed_args.created_before,
-            created_after=parsed_args.created_after,
-        )
+        # Each field of Filters is the dest of its option.
+        filters = query.Filters(**{
+            field.name: getattr(parsed_args, field.name)
+            for field in dataclasses.fields(query.Filters)})
         # Bad input is reported before any cloud is contacted.
         filters.check()
         resource_file = ResourceFile.load(parsed_args.resource_file,
@@ -101,6 +68,26 @@ class Query(lister.Lister):
         return (('Section', 'Name', 'ID'),
                 [(match.section, match.name or '', match.id)
                  for _entry, match in added])
+
+
+def _add_names(parser, definition):
+    """The option for the names (or addresses) of a type's section."""
+    if definition.named_by == 'address':
+        # The floating IP is the one type an address names, and it also
+        # comes with an exported server's ports: that is said here rather
+        # than declared for one type.
+        metavar = 'ADDRESS'
+        help_text = ("add the floating IP with this address; a pattern such "
+                     "as '203.0.113.*' adds every one it matches "
+                     "(repeatable). Those on the ports of exported servers "
+                     "come with them anyway")
+    else:
+        metavar = 'PATTERN'
+        help_text = 'add %s whose name matches PATTERN (repeatable)' % (
+            definition.section.replace('_', ' '))
+    parser.add_argument(
+        definition.option, dest=query.names_field(definition),
+        metavar=metavar, action='append', default=[], help=help_text)
 
 
 def _time(text):

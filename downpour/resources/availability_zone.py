@@ -13,7 +13,6 @@ class AvailabilityZone(ResourceType):
     two lists of zones, which may share names but not meaning."""
 
     type = 'availability_zone'
-    batch = 'availability_zones'
     SERVICES = ('compute', 'volume')
 
     @staticmethod

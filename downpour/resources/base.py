@@ -123,19 +123,19 @@ class Inventory:
 
 
 class ResourceType:
-    """A resource type: how to list it, read it, and render it.
+    """A resource type's export home: how to list it in the source, find
+    what a resource-file entry names, and read it into a record.
 
-    Subclasses set ``type`` (the record type and template name),
-    ``csv_type`` (its name in the import's journal and uuids.csv, None when
-    nothing is created) and ``batch``.
+    Subclasses set ``type``, the name of its declaration
+    (downpour.importer.definitions), which ``definition`` is once the
+    package has found its homes.
     """
 
     type = None
-    section = None
-    csv_type = None
-    # The typed list (and task) of the playbook that the downpour_resources
-    # module makes this type from (see render.BATCHES).
-    batch = None
+    definition = None
+    # Whether its item_id may stand inside an expression of the playbook
+    # (a UUID checked, or a variable downpour chose).
+    in_expressions = True
 
     @staticmethod
     def item_id(record):
@@ -161,8 +161,51 @@ class ResourceType:
         """Make the record for ``obj`` (registered first, then refs)."""
         raise NotImplementedError
 
+    @staticmethod
+    def called(obj):
+        """What a resource-file entry names it by (its definition's
+        ``named_by``): its name, for most."""
+        return obj.name
+
+    @classmethod
+    def named_again(cls, exporter, record, obj, entry):
+        """``entry`` names ``record``, which was reached already from
+        another entry: what its options add (a volume's contents)."""
+
     @classmethod
     def after_resolve(cls, exporter):
         """Called once every entry is resolved, in the order of TYPES: what
         depends on the whole export is found here (a router's routes on
         its final interfaces, the floating IPs of the exported ports)."""
+
+    # -- downpour query (downpour.query) -----------------------------------
+
+    @classmethod
+    def query_list(cls, conn, filters):
+        """What ``downpour query`` looks among for ``filters``: what the
+        export lists."""
+        return cls.list(conn)
+
+    @classmethod
+    def query_restriction(cls, conn, filters):
+        """A test each resource the query adds must pass besides its
+        name; None: any may be added."""
+        return None
+
+    @classmethod
+    def query_all_restriction(cls, conn, filters):
+        """The test of ``--all`` when no names of the type are given;
+        None: all of them."""
+        return None
+
+    # --used: a classmethod ``used_by(context)`` (context: the query's
+    # downpour.query.Context) giving the test that keeps what the selected
+    # servers use.  None: --used does not touch the type.
+    used_by = None
+
+
+def owned(conn):
+    """A query restriction to what the project owns: a member cannot
+    recreate what it does not own (another project's shared network)."""
+    project_id = conn.current_project_id
+    return lambda resource: resource.project_id == project_id

@@ -11,13 +11,20 @@ from downpour.resources.base import Record, ResourceType
 
 class Flavor(ResourceType):
     type = 'flavor'
-    batch = 'flavors'
 
     @staticmethod
     def item_id(record):
         # A flavor's ID is its name, which may hold anything: the playbook
         # refers to it by the variable downpour chose.
         return record.var
+
+    @staticmethod
+    def missing_message(record):
+        """What the play says when the target has none to match."""
+        return ('flavor %s (%d vCPU, %d MiB RAM, %d GiB disk): the target '
+                'has no flavor of that name and none as large; add it to '
+                'flavor_map' % (record.name, record.params['vcpus'],
+                                record.params['ram'], record.params['disk']))
 
     @classmethod
     def list(cls, conn):

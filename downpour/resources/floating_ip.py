@@ -9,14 +9,18 @@ file (``floating_ips``), and are associated when their port is exported.
 
 from downpour.errors import ResolveError
 from downpour.resources.base import Record, ResourceType, checked_uuid
-from downpour.resources.network import ExternalNetwork, Network, Port
+from downpour.resources.external_network import ExternalNetwork
+from downpour.resources.network import Network
+from downpour.resources.port import Port
 
 
 class FloatingIP(ResourceType):
     type = 'floating_ip'
-    section = 'floating_ips'
-    csv_type = 'floating ip'
-    batch = 'floating_ips'
+
+    @staticmethod
+    def called(obj):
+        # No name: its address.
+        return obj.floating_ip_address
 
     @classmethod
     def list(cls, conn):

@@ -58,13 +58,39 @@ def warn_source_bound(exporter, what, image):
 
 class Image(ResourceType):
     type = 'image'
-    section = 'images'
-    csv_type = 'image'
-    batch = 'images'
 
     @classmethod
     def list(cls, conn):
         return conn.image.images()
+
+    @classmethod
+    def query_list(cls, conn, filters):
+        if filters.include_public:
+            # The default listing leaves community images out.
+            return conn.image.images(visibility='all')
+        return cls.list(conn)
+
+    @classmethod
+    def query_restriction(cls, conn, filters):
+        project_id = conn.current_project_id
+        visible = {'shared'} | ({'public', 'community'}
+                                if filters.include_public else set())
+        return lambda image: (image.owner == project_id
+                              or image.visibility in visible)
+
+    @classmethod
+    def query_all_restriction(cls, conn, filters):
+        # Everything the project owns: images shared with it are not its
+        # own (those its servers use come along with them anyway).
+        project_id = conn.current_project_id
+        return lambda image: (image.owner == project_id
+                              or (filters.include_public and image.visibility
+                                  in ('public', 'community')))
+
+    @classmethod
+    def used_by(cls, context):
+        used = {(s.image or {}).get('id') for s in context.selected}
+        return lambda image: image.id in used
 
     @classmethod
     def build(cls, exporter, obj, entry=None):
@@ -90,45 +116,4 @@ class Image(ResourceType):
                       or obj.checksum))
         exporter.add(record)
         warn_source_bound(exporter, 'image %r (%s)' % (obj.name, obj.id), obj)
-        return record
-
-
-class ServerSnapshot(ResourceType):
-    """The image of a server's disk, captured at export time."""
-
-    type = 'server_snapshot'
-    csv_type = 'server snapshot'
-    batch = 'images'
-
-    @staticmethod
-    def item_id(record):
-        # Its own key: the server it was taken of has the old ID, and
-        # uuids.csv maps each old ID once.
-        return 'snapshot-' + checked_uuid(record.old_id, repr(record))
-
-    @classmethod
-    def for_server(cls, exporter, server, source_image):
-        key = server.id
-        existing = exporter.find(cls.type, key)
-        if existing is not None:
-            return existing
-        params = {'disk_format': 'qcow2', 'container_format': 'bare',
-                  'min_disk': 0, 'min_ram': 0, 'properties': {}}
-        if source_image is not None:
-            params['disk_format'] = source_image.disk_format or 'qcow2'
-            params['container_format'] = (source_image.container_format
-                                          or 'bare')
-            params['min_disk'] = int(source_image.min_disk or 0)
-            params['min_ram'] = int(source_image.min_ram or 0)
-            params['properties'] = user_properties(source_image)
-            warn_source_bound(exporter, 'the capture of server %r (%s)'
-                              % (server.name, server.id), source_image)
-        record = Record(
-            type=cls.type, old_id=server.id,
-            name='%s-snapshot' % (server.name or server.id),
-            params=params,
-            info={'server': server.id},
-            blob=Blob(kind='server', file_id=server.id, source_id=server.id,
-                      what='server %r (%s)' % (server.name, server.id)))
-        exporter.add(record)
         return record

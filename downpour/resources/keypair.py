@@ -5,9 +5,7 @@ from downpour.resources.base import Record, ResourceType
 
 class Keypair(ResourceType):
     type = 'keypair'
-    section = 'keypairs'
-    csv_type = 'keypair'
-    batch = 'keypairs'
+    in_expressions = False
 
     @staticmethod
     def item_id(record):
@@ -17,6 +15,11 @@ class Keypair(ResourceType):
     @classmethod
     def list(cls, conn):
         return conn.compute.keypairs()
+
+    @classmethod
+    def used_by(cls, context):
+        used = {s.key_name for s in context.selected if s.key_name}
+        return lambda keypair: keypair.name in used
 
     @classmethod
     def build(cls, exporter, obj, entry=None):

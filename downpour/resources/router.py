@@ -3,7 +3,9 @@
 import ipaddress
 
 from downpour.resources.base import Record, ResourceType
-from downpour.resources.network import Network, Port, Subnet
+from downpour.resources.network import Network
+from downpour.resources.port import Port
+from downpour.resources.subnet import Subnet
 
 INTERFACE_OWNERS = ('network:router_interface',
                     'network:router_interface_distributed',
@@ -12,8 +14,6 @@ INTERFACE_OWNERS = ('network:router_interface',
 
 class Router(ResourceType):
     type = 'router'
-    csv_type = 'router'
-    batch = 'routers'
 
     @classmethod
     def list(cls, conn):

@@ -4,7 +4,7 @@ The project's ``default`` group is not created: the target project has its
 own, and the rules the source adds are added to it.
 """
 
-from downpour.resources.base import Record, ResourceType
+from downpour.resources.base import Record, ResourceType, owned
 
 RULE_KEYS = ('direction', 'ethertype', 'protocol', 'port_range_min',
              'port_range_max', 'remote_ip_prefix', 'description')
@@ -12,14 +12,30 @@ RULE_KEYS = ('direction', 'ethertype', 'protocol', 'port_range_min',
 
 class SecurityGroup(ResourceType):
     type = 'security_group'
-    section = 'security_groups'
-    csv_type = 'security group'
-    batch = 'security_groups'
 
     @classmethod
     def list(cls, conn):
         return conn.network.security_groups(
             project_id=conn.current_project_id)
+
+    @classmethod
+    def query_list(cls, conn, filters):
+        # Unlike the export's list, not asked by project (as the query
+        # always listed them): query_restriction keeps the project's own.
+        return conn.network.security_groups()
+
+    @classmethod
+    def query_restriction(cls, conn, filters):
+        return owned(conn)
+
+    @classmethod
+    def used_by(cls, context):
+        # By the selected servers' ports: the compute API names a server's
+        # groups by name only, and names repeat.
+        servers = {s.id for s in context.selected}
+        used = {group for port in context.ports() if port.device_id in servers
+                for group in port.security_group_ids or []}
+        return lambda group: group.id in used
 
     @classmethod
     def build(cls, exporter, obj, entry=None):

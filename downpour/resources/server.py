@@ -3,28 +3,76 @@ their fixed IPs, security groups, availability zone and attached volumes
 (with whether Nova deletes each with the server), all by reference.
 """
 
+import logging
+
+from downpour import cloud
 from downpour.errors import ResolveError
 from downpour.resources.availability_zone import AvailabilityZone
 from downpour.resources.base import Record, ResourceType, checked_uuid
 from downpour.resources.flavor import Flavor
-from downpour.resources.image import Image, ServerSnapshot
+from downpour.resources.image import Image
 from downpour.resources.keypair import Keypair
-from downpour.resources.network import Network, Port
+from downpour.resources.network import Network
+from downpour.resources.port import Port
 from downpour.resources.router import Router
 from downpour.resources.security_group import SecurityGroup
 from downpour.resources.server_group import ServerGroup
+from downpour.resources.server_snapshot import ServerSnapshot
 from downpour.resources.volume import Volume
+
+LOG = logging.getLogger(__name__)
 
 
 class Server(ResourceType):
     type = 'server'
-    section = 'servers'
-    csv_type = 'server'
-    batch = 'servers'
 
     @classmethod
     def list(cls, conn):
         return conn.compute.servers(details=True)
+
+    @classmethod
+    def query_restriction(cls, conn, filters):
+        if not (filters.server_flavors or filters.server_statuses):
+            return None
+        statuses = {s.upper() for s in filters.server_statuses}
+        wanted, flavor_names = cls._flavors(conn, filters.server_flavors)
+
+        def keep(server):
+            if statuses and (server.status or '').upper() not in statuses:
+                return False
+            if filters.server_flavors:
+                flavor = server.flavor
+                name = getattr(flavor, 'name', None) or getattr(
+                    flavor, 'original_name', None)
+                flavor_id = getattr(flavor, 'id', None)
+                if not (name in flavor_names or name in wanted
+                        or (flavor_id and flavor_id in wanted)):
+                    return False
+            return True
+        return keep
+
+    @staticmethod
+    def _flavors(conn, asked_for):
+        """The flavor names and IDs that ``asked_for`` (names or IDs)
+        stand for."""
+        wanted = set(asked_for)
+        flavor_names = set()
+        if not wanted:
+            return wanted, flavor_names
+        # Servers carry their flavor's name (compute API 2.47 and later) or
+        # its ID (earlier): list the flavors once to map one to the other.
+        known = set()
+        with cloud.cloud_errors('listing flavors', conn=conn):
+            for flavor in conn.compute.flavors():
+                asked = {flavor.id, flavor.name} & set(asked_for)
+                if asked:
+                    known |= asked
+                    flavor_names.add(flavor.name)
+                    wanted.add(flavor.id)
+        for flavor in asked_for:
+            if flavor not in known:
+                LOG.warning('no flavor is named or has the ID %r', flavor)
+        return wanted, flavor_names
 
     @classmethod
     def build(cls, exporter, obj, entry=None):

@@ -10,8 +10,6 @@ from downpour.resources.base import Record, ResourceType, checked_uuid
 
 class ServerGroup(ResourceType):
     type = 'server_group'
-    csv_type = 'server group'
-    batch = 'server_groups'
 
     @classmethod
     def list(cls, conn):

@@ -8,9 +8,6 @@ from downpour.resources.volume_type import VolumeType
 
 class Volume(ResourceType):
     type = 'volume'
-    section = 'volumes'
-    csv_type = 'volume'
-    batch = 'volumes'
 
     @classmethod
     def list(cls, conn):
@@ -40,6 +37,13 @@ class Volume(ResourceType):
         if wants_state:
             cls.want_contents(record, obj)
         return record
+
+    @classmethod
+    def named_again(cls, exporter, record, obj, entry):
+        # Attached to a server that does not save its state, and named in
+        # the resource file on its own: its contents come after all.
+        if entry.wants_state:
+            cls.want_contents(record, obj)
 
     @classmethod
     def want_contents(cls, record, obj):

@@ -11,7 +11,6 @@ from downpour.resources.base import Record, ResourceType
 
 class VolumeType(ResourceType):
     type = 'volume_type'
-    batch = 'volume_types'
 
     @staticmethod
     def item_id(record):

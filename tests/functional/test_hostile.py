@@ -18,6 +18,7 @@ import openstack.exceptions
 import pytest
 import yaml
 
+from downpour import ansiblefiles
 from tests.functional.helpers import BIN, boot, run, upload_image
 
 pytestmark = pytest.mark.functional
@@ -204,12 +205,16 @@ def test_hostile_values_arrive_identical(tmp_path, migration):
     inside = _listing(out)
     assert {p for p in inside if os.sep not in p} == {
         'playbook.yml', 'manifest.yml', 'requirements.yml', 'uuids.csv',
-        'journal.csv', 'blobs', 'library', 'resources.yml', 'inventory',
+        'journal.csv', 'blobs', 'collections', 'resources.yml', 'inventory',
         'ansible.cfg', 'filter_plugins',
         # The export's lock and its record of when it began and ended.
         '.downpour.lock', '.downpour-export.json'}, inside
-    assert {p for p in inside if p.startswith('library' + os.sep)} == {
-        os.path.join('library', 'downpour_resources.py')}
+    # The collection holds downpour's own files only, whatever the source
+    # called anything: those any export ships.
+    shipped = tmp_path / 'shipped'
+    ansiblefiles.write_collection(str(shipped))
+    assert {p for p in inside if p.startswith('collections')} == \
+        _listing(shipped)
     blob_names = {p.split(os.sep, 1)[1] for p in inside
                   if p.startswith('blobs' + os.sep)}
     image_ids = {old for kind, old in src.made if kind == 'image'}

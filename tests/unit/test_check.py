@@ -2,6 +2,7 @@
 (tests/unit/library/target.py), whose quotas the tests set; what fits, what
 does not, the split, and that nothing but GET requests is made."""
 
+import concurrent.futures
 import json
 import os
 import types
@@ -12,9 +13,10 @@ import yaml
 from downpour import check, export, manifest, render
 from downpour.cli import app
 from downpour.cli import check as check_cli
+from downpour.importer import Importer
 from downpour.resourcefile import Entry, ResourceFile
 from tests.unit.fakecloud import PROJECT_ID
-from tests.unit.library.target import Target
+from tests.unit.importer.target import Target
 from tests.unit.resources import sample
 
 ENTRIES = [Entry('servers', name='web-1', index=0),
@@ -126,9 +128,10 @@ def test_a_short_quota_is_named_and_split_off(fake_cloud, tmp_path):
         fake_cloud.connect(), str(out))
 
     assert not result.fits
+    # In the order the types declare their quotas (definitions.QUOTAS).
     assert result.problems == [
-        'instances (needs 2, 1 free): not enough quota',
-        'volume gigabytes (needs 3, 1 free): not enough quota']
+        'volume gigabytes (needs 3, 1 free): not enough quota',
+        'instances (needs 2, 1 free): not enough quota']
     assert _rows(result)['instances'] == (2, -1, 'SHORT by 1')
     fit, rest = check.write_split(exported, seen, cost, found)
     assert yaml.safe_load(open(fit)) == {'servers': [{'name': 'web-1'}]}
@@ -185,11 +188,15 @@ def test_costs_follow_volume_types_and_server_groups():
         {'type': 'floating_ip', 'id': 'f', 'name': '', 'port': 'p'},
     ]
     fast = types.SimpleNamespace(id='target-vt', name='fast')
-    seen = check.Look(ids={'vt': 'target-vt'}, missing=[], clashes=[],
-                      failures=[], listings={('volume_type',): [fast]},
-                      chosen_types=('volume_type',))
-    exported = check.Export('out', items, {}, {}, 'create', {})
-    needed = check.total(check.costs(exported, seen, check.module()))
+    # What the look found: the volume type, and nothing else of these.
+    importer = Importer(None, ids={'vt': 'target-vt'}, check_mode=True)
+    importer.items = items
+    listed = concurrent.futures.Future()
+    listed.set_result([fast])
+    importer._lists['volume_types'] = listed
+    seen = check.Look(importer)
+    exported = check.Export('out', items, {}, 'create', {})
+    needed = check.total(check.costs(exported, seen))
     assert needed == {'volumes': 1, 'gigabytes': 2, 'volumes_fast': 1,
                       'gigabytes_fast': 2, 'server_groups': 1,
                       'server_group_members': 2, 'instances': 2,
@@ -231,7 +238,7 @@ def test_the_playbook_is_read_as_data(tmp_path):
     assert exported.items == [{'type': 'keypair', 'name': 'k',
                                'id': "{{ lookup('pipe', 'id') }}"}]
     assert exported.name_clash == 'stop'
-    assert exported.flavor_map == {'m1.small': 'small'}
+    assert exported.maps['flavor_map'] == {'m1.small': 'small'}
 
 
 def test_a_directory_without_a_playbook(tmp_path):

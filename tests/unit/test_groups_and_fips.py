@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from downpour import export, manifest, query, render
+from downpour import importer as dr
 from downpour.errors import ResolveError, ResourceFileError
 from downpour.resourcefile import Entry, ResourceFile
 from downpour.resources.base import Record
@@ -220,7 +221,7 @@ def test_the_playbook_makes_groups_before_servers_and_fips_after(
     # in it (Kind.needs), and the floating IPs once the servers' ports
     # are there (after every kind that the pipeline overlaps).
     task, = [t for t in play['tasks'] if 'boot the servers' in t['name']]
-    assert task['downpour_resources']['resources'] == (
+    assert task['downpour.migrate.resources']['resources'] == (
         '{{ downpour_keypairs + downpour_networks + downpour_routers + '
         'downpour_security_groups + downpour_server_groups + downpour_images '
         '+ downpour_volumes + downpour_servers + downpour_floating_ips }}')
@@ -244,7 +245,7 @@ def test_the_playbook_makes_groups_before_servers_and_fips_after(
     for name in ('Look at what the target project already has',
                  'boot the servers and allocate the floating IPs'):
         task, = [t for t in play['tasks'] if name in t['name']]
-        assert task['downpour_resources']['addresses_csv'] == \
+        assert task['downpour.migrate.resources']['addresses_csv'] == \
             '{{ addresses_csv }}'
 
 
@@ -252,8 +253,10 @@ def test_without_floating_ips_there_is_no_address_table(fake_cloud,
                                                          tmp_path):
     _, records = _resolve(fake_cloud, [WEB_2])
     play = _play(records, tmp_path)
-    assert 'addresses_csv' not in play['vars']
     assert 'downpour_floating_ips' not in play['vars']
+    # The table's path is given, and nothing is written to it.
+    assert dr.write_addresses(str(tmp_path / 'addresses.csv'), []) is False
+    assert not (tmp_path / 'addresses.csv').exists()
 
 
 @pytest.mark.parametrize('value', HOSTILE[:40], ids=range(40))

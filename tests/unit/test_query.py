@@ -1,9 +1,12 @@
 """downpour.query against the requests-mock fake cloud."""
 
+import dataclasses
+
 import pytest
 
-from downpour import query
+from downpour import query, resources
 from downpour.errors import CloudError, DownpourError
+from downpour.importer import definitions
 from downpour.resourcefile import Entry, ResourceFile
 from tests.unit import fakecloud, querycloud
 
@@ -140,7 +143,26 @@ def test_save_state_only_on_servers_and_volumes(cloud, tmp_path):
     added = query.run_query(cloud.connect(), rf, query.Filters(
         volume_names=['data'], keypair_names=['*'], save_state=False))
     assert [e.as_dict() for e in added] == [
-        {'name': 'data', 'save_state': False}, {'name': 'ops'}]
+        {'name': 'ops'}, {'name': 'data', 'save_state': False}]
+
+
+def test_filters_has_a_list_of_patterns_per_declared_section():
+    fields = {f.name for f in dataclasses.fields(query.Filters)}
+    for section, rtype in definitions.BY_SECTION.items():
+        field = '%s_%s' % (rtype.name, 'addresses'
+                           if rtype.named_by == 'address' else 'names')
+        assert field in fields
+        filters = query.Filters(**{field: ['x*']})
+        assert [s for s in definitions.BY_SECTION
+                if filters.patterns(s)] == [section]
+    assert {'server_names', 'floating_ip_addresses'} <= fields
+
+
+def test_used_searches_the_sections_whose_home_says_what_is_used():
+    filters = query.Filters(used_only=True, server_names=['web'])
+    assert {s for s in definitions.BY_SECTION if filters.patterns(s)} == {
+        query.SERVERS} | {s for s, home in resources.BY_SECTION.items()
+                          if home.used_by is not None}
 
 
 def test_no_filter_is_an_error():

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from downpour import export, render
+from downpour import ansiblefiles, export, render
 from downpour.resourcefile import Entry
 from downpour.resources.base import Blob, Record
 from tests.unit.playbook import all_tasks
@@ -180,6 +180,13 @@ def test_playbook_matches_golden(fake_cloud):
         assert text == stream.read()
 
 
+def _write(records, directory):
+    """What an export writes for ansible-playbook: the playbook, and the
+    collection and files it runs with."""
+    render.write_playbook(records, str(directory))
+    ansiblefiles.write(str(directory))
+
+
 def _ansible_tool(name):
     local = os.path.join(os.path.dirname(sys.executable), name)
     return local if os.path.exists(local) else shutil.which(name)
@@ -189,7 +196,7 @@ def test_playbook_passes_syntax_check(fake_cloud, tmp_path):
     tool = _ansible_tool('ansible-playbook')
     if tool is None:
         pytest.skip('ansible-playbook is not installed')
-    render.write_playbook(_sample_export(fake_cloud), str(tmp_path))
+    _write(_sample_export(fake_cloud), tmp_path)
     result = subprocess.run(  # noqa: S603
         [tool, '--syntax-check', str(tmp_path / 'playbook.yml')],
         capture_output=True, text=True, check=False, cwd=tmp_path)
@@ -201,7 +208,7 @@ def test_hostile_playbook_passes_syntax_check(tmp_path):
     if tool is None:
         pytest.skip('ansible-playbook is not installed')
     records = _hostile_records(HOSTILE[0] + '\n' + HOSTILE[5])
-    render.write_playbook(records, str(tmp_path))
+    _write(records, tmp_path)
     result = subprocess.run(  # noqa: S603
         [tool, '--syntax-check', str(tmp_path / 'playbook.yml')],
         capture_output=True, text=True, check=False, cwd=tmp_path)
@@ -212,7 +219,7 @@ def test_playbook_passes_ansible_lint(fake_cloud, tmp_path):
     tool = _ansible_tool('ansible-lint')
     if tool is None:
         pytest.skip('ansible-lint is not installed')
-    render.write_playbook(_sample_export(fake_cloud), str(tmp_path))
+    _write(_sample_export(fake_cloud), tmp_path)
     result = subprocess.run(  # noqa: S603
         [tool, '--offline', '--profile', 'production', '-p',
          'playbook.yml'],
@@ -273,7 +280,7 @@ def test_repeated_names_are_listed_apart_and_referred_to_by_old_id(
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(records), encoding='utf-8')
     play, = _load(str(path))
-    # Every type goes to downpour_resources, which works by old ID: each
+    # Every type goes to downpour.migrate.resources, which works by old ID: each
     # twin is listed once, under its own name.
     for key, rtype in (('downpour_networks', 'network'),
                        ('downpour_security_groups', 'security_group'),
@@ -303,13 +310,13 @@ def test_repeated_names_are_listed_apart_and_referred_to_by_old_id(
     # No task finds anything by name: the only modules are ours, fail and
     # the summary's debug.
     modules = {key for task in all_tasks(play) for key in task
-               if '.' in key or key == 'downpour_resources'}
-    assert modules == {'downpour_resources', 'ansible.builtin.fail',
+               if '.' in key}
+    assert modules == {'downpour.migrate.resources', 'ansible.builtin.fail',
                        'ansible.builtin.debug'}
 
 
 def test_uploads_carry_the_manifest_checksum(tmp_path):
-    """Images and volume contents are checked by downpour_resources, which
+    """Images and volume contents are checked by downpour.migrate.resources, which
     gets the manifest's checksum with each."""
     path = tmp_path / 'playbook.yml'
     path.write_text(render.render_playbook(_twin_records()),
@@ -328,7 +335,7 @@ def test_twin_playbook_passes_syntax_check_and_lint(tmp_path):
     tool = _ansible_tool('ansible-playbook')
     if tool is None:
         pytest.skip('ansible-playbook is not installed')
-    render.write_playbook(_twin_records(), str(tmp_path))
+    _write(_twin_records(), tmp_path)
     result = subprocess.run(  # noqa: S603
         [tool, '--syntax-check', str(tmp_path / 'playbook.yml')],
         capture_output=True, text=True, check=False, cwd=tmp_path)
@@ -346,7 +353,7 @@ def test_twin_playbook_passes_syntax_check_and_lint(tmp_path):
 
 @pytest.mark.parametrize('value', [HOSTILE[0], HOSTILE[7], 'x' * 255])
 def test_network_and_router_descriptions_are_passed_on(tmp_path, value):
-    """downpour_resources creates networks and routers with their
+    """downpour.migrate.resources creates networks and routers with their
     description (openstack.cloud.network and .router had no option)."""
     from ansible.template import is_trusted_as_template
     net = Record(type='network', old_id=sample.NET, name='n',

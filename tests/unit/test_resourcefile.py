@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from downpour import resourcefile
 from downpour.errors import ResourceFileError
+from downpour.importer import definitions
 from downpour.resourcefile import SECTIONS, Entry, ResourceFile
 
 
@@ -75,6 +76,40 @@ def test_every_section_is_known(tmp_path):
             assert [e.address for e in rf.entries(section)] == ['192.0.2.7']
         else:
             assert [e.name for e in rf.entries(section)] == ['x-' + section]
+
+
+def test_the_sections_are_the_declared_types_sections():
+    assert SECTIONS == tuple(t.section for t in definitions.ORDER
+                             if t.section)
+    assert resourcefile.STATEFUL_SECTIONS == tuple(
+        t.section for t in definitions.ORDER
+        if t.section and 'save_state' in t.options)
+
+
+@pytest.mark.parametrize('rtype', list(definitions.BY_SECTION.values()),
+                         ids=lambda t: t.name)
+def test_each_section_takes_its_declared_keys(tmp_path, rtype):
+    """What names an entry, its id and the type's options, in that order;
+    anything else is refused."""
+    value = {'name': 'x', 'address': '192.0.2.7'}[rtype.named_by]
+    entry = {rtype.named_by: value, 'id': 'i-1'}
+    entry.update((option, True if option == 'save_state' else 'k')
+                 for option in rtype.options)
+    path = write(tmp_path, yaml.safe_dump({rtype.section: [entry]},
+                                          sort_keys=True))
+    [loaded] = ResourceFile.load(path).entries(rtype.section)
+    assert list(loaded.as_dict()) == [rtype.named_by, 'id',
+                                      *rtype.options]
+    assert load_error(tmp_path, '%s:\n  - {}\n' % rtype.section) == (
+        '%s[0]: give %s %s or an id' % (
+            rtype.section, 'an' if rtype.named_by == 'address' else 'a',
+            rtype.named_by))
+    others = {o for t in definitions.ORDER for o in t.options
+              if o not in rtype.options}
+    for option in others:
+        message = load_error(tmp_path, '%s:\n  - id: i-1\n    %s: k\n'
+                             % (rtype.section, option))
+        assert '%s only applies to ' % option in message
 
 
 def test_empty_file_and_empty_sections(tmp_path):
@@ -217,7 +252,7 @@ def test_key_name_only_on_servers(tmp_path):
 def test_save_state_only_on_servers_and_volumes(tmp_path):
     message = load_error(tmp_path, 'images:\n  - name: i\n    save_state: no\n')
     assert message == ("images[0] (name 'i'): save_state only applies to "
-                       "servers and volumes")
+                       "volumes and servers")
 
 
 def test_names_with_newlines_stay_on_one_line(tmp_path):

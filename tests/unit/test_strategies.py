@@ -84,12 +84,13 @@ def _servers(cloud, **filters):
 def test_all_is_everything_the_project_owns(cloud):
     assert _found(cloud, select_all=True) == [
         ('servers', 'a'), ('servers', 'b'), ('servers', 'c'),
-        ('servers', 'd'), ('volumes', 'data'),
-        ('images', 'one'), ('images', 'two'), ('images', 'unused'),
+        ('servers', 'd'),
         ('keypairs', 'k1'), ('keypairs', 'k2'), ('keypairs', 'k3'),
         ('networks', 'back'), ('networks', 'front'),
         ('security_groups', 'db'), ('security_groups', 'default'),
         ('security_groups', 'unused'), ('security_groups', 'web'),
+        ('images', 'one'), ('images', 'two'), ('images', 'unused'),
+        ('volumes', 'data'),
         ('floating_ips', '203.0.113.9')]
     assert ('images', 'cirros') in _found(cloud, select_all=True,
                                           include_public=True)
@@ -97,9 +98,9 @@ def test_all_is_everything_the_project_owns(cloud):
 
 def test_used_is_what_the_selected_servers_use(cloud):
     assert _found(cloud, server_names=['a', 'b'], used_only=True) == [
-        ('servers', 'a'), ('servers', 'b'),
-        ('images', 'one'), ('images', 'two'), ('keypairs', 'k1'),
-        ('security_groups', 'db'), ('security_groups', 'web')]
+        ('servers', 'a'), ('servers', 'b'), ('keypairs', 'k1'),
+        ('security_groups', 'db'), ('security_groups', 'web'),
+        ('images', 'one'), ('images', 'two')]
     # A public image only with --include-public, as always.
     assert _found(cloud, server_names=['d'], used_only=True) == [
         ('servers', 'd'), ('keypairs', 'k2')]

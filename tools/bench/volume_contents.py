@@ -10,7 +10,7 @@ A. raw (what downpour does today): in the source, Cinder uploads the volume
    to a raw image (os-volume_upload_image); the image is downloaded and
    verified against Glance's checksum (downpour.transfer.download_image),
    uploaded to the target as a raw image and checked against the digests
-   (downpour_resources.Uploads), a volume is made from it, the images are
+   (downpour.importer.uploads.Uploads), a volume is made from it, the images are
    deleted;
 B. qcow2: the same, with ``disk_format=qcow2`` asked of the source's Cinder
    (it converts with qemu-img and leaves the zeros out) and a qcow2 image in
@@ -245,9 +245,8 @@ def child_upload(args):
              'container_format': args['container_format']}
     started = time.monotonic()
     if args['method'] == 'put':
-        lib = _load('downpour_resources',
-                    REPO / 'downpour/library/downpour_resources.py')
-        image = lib.Uploads(_Kind(conn)).upload(
+        from downpour.importer.uploads import Uploads
+        image = Uploads(_Kind(conn)).upload(
             item, args['name'], attrs, args['file'], {'digests': digests})
         sent = size
     else:

@@ -1,12 +1,15 @@
 """``downpour query``: its parser and a run against the fake cloud."""
 
+import dataclasses
 import json
 
 import pytest
 import yaml
 
+from downpour import query
 from downpour.cli import app
 from downpour.cli import query as query_cli
+from downpour.importer import definitions
 
 
 def parse(*argv):
@@ -42,6 +45,30 @@ def test_parser_repeatable_filters_and_options():
     assert args.include_public is True
     assert args.save_state is False
     assert parse('--save-state', 'r.yml').save_state is True
+
+
+@pytest.mark.parametrize('rtype', list(definitions.BY_SECTION.values()),
+                         ids=lambda t: t.name)
+def test_each_declared_section_has_its_option(rtype):
+    command = query_cli.Query(app.DownpourApp([]), None)
+    [action] = [a for a in command.get_parser('downpour query')._actions
+                if rtype.option in a.option_strings]
+    assert action.dest == query.names_field(rtype)
+    assert action.metavar == (
+        'ADDRESS' if rtype.named_by == 'address' else 'PATTERN')
+    words = ('floating IP' if rtype.named_by == 'address'
+             else rtype.section.replace('_', ' '))
+    assert words in action.help
+    assert getattr(parse(rtype.option, 'a', rtype.option, 'b', 'r.yml'),
+                   action.dest) == ['a', 'b']
+
+
+def test_every_filter_is_an_option():
+    """take_action fills each field of Filters from its option's dest."""
+    args = parse('r.yml')
+    assert query.Filters(**{f.name: getattr(args, f.name)
+                            for f in dataclasses.fields(query.Filters)}) \
+        == query.Filters()
 
 
 def test_parser_save_state_options_exclude_each_other(capsys):

@@ -108,6 +108,6 @@ def test_strategies_search_what_they_need():
     assert all(every.patterns(s) == ['*'] for s in query.SECTIONS)
     used = query.Filters(used_only=True, server_names=['web-*'])
     assert [s for s in query.SECTIONS if used.patterns(s)] == [
-        'servers', 'images', 'keypairs', 'security_groups']
+        'keypairs', 'security_groups', 'images', 'servers']
     assert query.Filters(same_host_as='x').patterns('servers') == ['*']
     assert query.Filters(server_networks=['n']).patterns('volumes') == []

@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from tests.unit.library import items
-from tests.unit.library.target import Target
-from tests.unit.library.test_downpour_resources import Files, dr, run
+from tests.unit.importer import items
+from tests.unit.importer.target import Target
+from tests.unit.importer.test_engine import Files, dr, run
 
 
 @pytest.fixture

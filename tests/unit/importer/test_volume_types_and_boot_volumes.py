@@ -5,19 +5,11 @@ calls each test needs.
 """
 
 import base64
-import importlib.util
 import json
-import os
 import re
 
+from downpour import importer as dr
 from tests.unit.fakecloud import ENDPOINTS
-
-_PATH = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
-                     os.pardir, 'downpour', 'library', 'downpour_resources.py')
-_SPEC = importlib.util.spec_from_file_location('downpour_resources_14c',
-                                               _PATH)
-dr = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(dr)
 
 NOVA = ENDPOINTS['compute']
 CINDER = ENDPOINTS['block-storage']

@@ -1,17 +1,11 @@
 """downpour_resources.Pipeline: the overlapped work of one task."""
 
-import importlib.util
-import os
 import threading
 import time
 
 import pytest
 
-_PATH = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
-                     os.pardir, 'downpour', 'library', 'downpour_resources.py')
-_SPEC = importlib.util.spec_from_file_location('downpour_resources', _PATH)
-dr = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(dr)
+from downpour import importer as dr
 
 WAIT = 10  # seconds: a bound for a test that would otherwise hang
 

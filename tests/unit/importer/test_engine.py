@@ -14,23 +14,28 @@ package, so it is loaded from its path.
 """
 
 import csv
+import functools
 import hashlib
-import importlib.util
+import importlib
 import json
 import os
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 
 import pytest
 import yaml
 
-from downpour import export, render
+from downpour import ansiblefiles, export, render
+from downpour import importer as dr
+from downpour.importer import server as server_home
+from downpour.importer.network import Networks
 from downpour.resourcefile import Entry
 from downpour.resources import BY_TYPE
 from tests.unit.fakecloud import FakeCloud
-from tests.unit.library.items import (
+from tests.unit.importer.items import (
     external,
     flavor,
     group,
@@ -46,14 +51,8 @@ from tests.unit.library.items import (
     tcp,
     volume,
 )
-from tests.unit.library.target import OTHER_PROJECT, Target
+from tests.unit.importer.target import OTHER_PROJECT, Target
 from tests.unit.resources import sample
-
-_PATH = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
-                     os.pardir, 'downpour', 'library', 'downpour_resources.py')
-_SPEC = importlib.util.spec_from_file_location('downpour_resources', _PATH)
-dr = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(dr)
 
 # The playbook's lists as render writes them: those only the look takes
 # (chosen, never made), then those of a task each, with their types.
@@ -61,7 +60,8 @@ LOOKED_AT = tuple('downpour_' + key for key in render.CHOSEN)
 # Each task: its key, its lists and their types.
 TASKS = tuple((key, tuple('downpour_' + name for name, _, _ in lists),
                tuple(sorted(t.type for t in BY_TYPE.values()
-                            if t.batch in [name for name, _, _ in lists])))
+                            if t.definition.list in [name for name, _, _
+                                                     in lists])))
               for key, lists in render.TASKS)
 EVERY_LIST = LOOKED_AT + tuple(name for _, lists, _ in TASKS
                                for name in lists)
@@ -224,9 +224,10 @@ def test_a_first_run_makes_everything_and_a_second_nothing(fake_cloud,
 
     look, ids, ran = play(fake_cloud, lists, files)
 
+    # In the order of the kinds (definitions.ORDER).
     assert look.pending_types == [
         'keypair', 'network', 'subnet', 'router', 'security_group',
-        'server_snapshot', 'image', 'volume', 'port', 'server_group',
+        'server_group', 'image', 'server_snapshot', 'volume', 'port',
         'server', 'floating_ip']
     assert ran == [key for key, _, _ in TASKS]
     assert target.keypairs['app-key']['public_key'] == \
@@ -1545,7 +1546,7 @@ def test_a_server_shut_off_since_gets_its_volume_as_it_is(
     """Ours, shut off by its user after a run that could not attach its
     volume: the next run attaches it without waiting for ACTIVE (which
     would never come) and without starting it."""
-    monkeypatch.setattr(dr, 'WAIT_SERVER', 3)  # fail fast, not in 15 min
+    monkeypatch.setattr(server_home, 'WAIT_SERVER', 3)  # fail fast, not in 15 min
     target = Target(fake_cloud)
     items, ids = _for_a_server(target, files, tmp_path)
     target.refuse('POST', '/servers/{id}/os-volume_attachments', status=500,
@@ -1849,6 +1850,23 @@ def test_with_parallel_1_images_and_volumes_are_made_one_by_one(
 # -- the module as Ansible sees it -----------------------------------------------
 
 
+@functools.cache
+def shipped():
+    """The collection as an export ships it (downpour.migrate, the engine
+    in its module_utils), and its module, imported by the name Ansible's
+    loader gives it."""
+    out = tempfile.mkdtemp(prefix='downpour-collection-')
+    path = ansiblefiles.write_collection(out)
+    collections = os.path.join(out, 'collections')
+    sys.path.insert(0, collections)
+    try:
+        module = importlib.import_module(
+            'ansible_collections.downpour.migrate.plugins.modules.resources')
+    finally:
+        sys.path.remove(collections)
+    return path, module
+
+
 def ansible(capsys, files, resources, check_mode=False, **params):
     """DownpourResources run as Ansible runs it, in this process (so that
     requests-mock answers): its JSON result."""
@@ -1862,7 +1880,7 @@ def ansible(capsys, files, resources, check_mode=False, **params):
                 auth=FakeCloud.cloud_config['auth'], region_name='RegionOne',
                 _ansible_check_mode=check_mode)
     with patch_module_args(args), pytest.raises(SystemExit):
-        dr.DownpourResources()()
+        shipped()[1].DownpourResources()()
     return json.loads(capsys.readouterr().out)
 
 
@@ -1871,13 +1889,13 @@ def test_the_module_reports_what_it_created_in_the_exports_order(
     """The first network is the last one made: the report still lists it
     first."""
     Target(fake_cloud)
-    real = dr.Networks.create
+    real = Networks.create
 
     def create(kind, item):
         if item['name'] == 'first':
             threading.Event().wait(0.5)
         return real(kind, item)
-    monkeypatch.setattr(dr.Networks, 'create', create)
+    monkeypatch.setattr(Networks, 'create', create)
     items = [network('first'), network('second')]
 
     done = ansible(capsys, files, items)
@@ -1935,11 +1953,12 @@ def test_the_module_fails_naming_the_resource_and_keeps_the_map(
 
 
 def test_the_documentation_is_yaml_and_lists_every_option():
-    doc = yaml.safe_load(dr.DOCUMENTATION)
-    assert set(doc['options']) == set(dr.DownpourResources.argument_spec)
+    module = shipped()[1]
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert set(doc['options']) == set(module.DownpourResources.argument_spec)
     assert doc['options']['name_clash']['choices'] == ['create', 'stop',
                                                        'adopt']
-    assert set(yaml.safe_load(dr.RETURN)) == {
+    assert set(yaml.safe_load(module.RETURN)) == {
         'ids', 'pending', 'pending_types', 'created', 'clashes', 'missing',
         'choices', 'unmatched',
         'addresses'}
@@ -1949,10 +1968,14 @@ def test_ansible_doc_shows_the_module_and_its_options():
     tool = os.path.join(os.path.dirname(sys.executable), 'ansible-doc')
     if not os.path.exists(tool):
         pytest.skip('ansible-doc is not installed beside this Python')
+    path = shipped()[0]
+    # Found as Ansible finds it beside a playbook: a collections path.
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(
+        path.split(os.sep + 'ansible_collections' + os.sep)[0]))
     proc = subprocess.run(  # our own command
-        [tool, '--json', '-M', os.path.dirname(_PATH), 'downpour_resources'],
-        capture_output=True, text=True, timeout=120, check=True)
-    doc = json.loads(proc.stdout)['downpour_resources']['doc']
+        [tool, '--json', 'downpour.migrate.resources'],
+        capture_output=True, text=True, timeout=120, check=True, env=env)
+    doc = json.loads(proc.stdout)['downpour.migrate.resources']['doc']
     options = doc['options']
     assert options['resources']['required'] is True
     assert {'ids', 'journal', 'uuids_csv', 'name_clash', 'network_map',

@@ -12,7 +12,7 @@ import copy
 
 import pytest
 
-from tests.unit.library.items import (
+from tests.unit.importer.items import (
     group,
     image,
     network,
@@ -21,8 +21,8 @@ from tests.unit.library.items import (
     server,
     subnet,
 )
-from tests.unit.library.target import Target
-from tests.unit.library.test_downpour_resources import Files, run
+from tests.unit.importer.target import Target
+from tests.unit.importer.test_engine import Files, run
 
 
 @pytest.fixture

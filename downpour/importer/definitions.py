@@ -1,0 +1,351 @@
+"""What each resource type is: one declaration per type, the only place
+that says it.
+
+Every per-type list of downpour is derived from these declarations: the
+order the import works in (topologically, from the references), the
+resource file's sections and their keys, the query's filters and options,
+the playbook's lists and the title of its task, what ``downpour check``
+counts against which quota, how ``downpour graph`` draws each type, and the
+import's kinds.  A type has, besides its declaration, one home on each
+side, named after it: ``downpour/resources/<name>.py`` reads it at export,
+``downpour/importer/<name>.py`` finds, compares, creates and corrects it at
+import (doc/source/adding-a-type.rst).
+
+This module travels with the importer (OUTPUT_DIR/collections/): the
+import machine has no downpour, only Ansible and openstacksdk.  So it
+holds plain data, and imports nothing but the importer's homes.
+"""
+
+import dataclasses
+
+from . import (
+    availability_zone,
+    external_network,
+    flavor,
+    floating_ip,
+    image,
+    keypair,
+    network,
+    port,
+    router,
+    security_group,
+    server,
+    server_group,
+    server_snapshot,
+    subnet,
+    volume,
+    volume_type,
+)
+
+# The fields every item of the playbook has, whatever its type.
+HEAD = ('type', 'id', 'name', 'csv_type')
+
+
+@dataclasses.dataclass(frozen=True)
+class Ref:
+    """A field of an item that holds the key of another item (its ID in the
+    source, or the key downpour chose): ``path`` is the field, with
+    ``[]`` for each list on the way (``fixed_ips[].subnet``).  ``needed``:
+    the import waits for the item named before it starts this one; a ref
+    that is only said (which volumes a server's deletion takes) is not
+    waited for."""
+
+    path: str
+    types: tuple
+    needed: bool = True
+
+    def keys(self, item):
+        """The keys this ref holds in ``item``."""
+        values = [item]
+        for part in self.path.split('.'):
+            many = part.endswith('[]')
+            name = part[:-2] if many else part
+            found = []
+            for value in values:
+                inner = value.get(name) if isinstance(value, dict) else None
+                if inner is None:
+                    continue
+                found.extend(inner if many and isinstance(inner, list)
+                             else [inner])
+            values = found
+        return [v for v in values if isinstance(v, str) and v]
+
+    @property
+    def field(self):
+        """The item's own field that holds it (before any ``.``)."""
+        return self.path.split('.', 1)[0].rstrip('[]')
+
+
+@dataclasses.dataclass(frozen=True)
+class Quota:
+    """A kind of the target project's quota that the type consumes:
+    ``each`` per item the import makes (0 when the type's import home
+    counts it, from the look: a server's cores, a volume's gigabytes)."""
+
+    key: str
+    label: str
+    each: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Type:
+    """One resource type.
+
+    ``name`` is the type of its records and items, and names its template
+    and its homes.  ``csv`` is its name in uuids.csv and the journal; a
+    type without one is never made but chosen among what the target has
+    (flavors, external networks, volume types, zones).
+    """
+
+    name: str
+    home: type
+    csv: str | None = None
+    # Whether uuids.csv maps it (a server's snapshot has the server's old
+    # ID, which uuids.csv maps to the new server).
+    mapped: bool = True
+    # The resource file: its section, the keys an entry may have besides
+    # what names it, and what names it ('name', or 'address').
+    section: str | None = None
+    options: tuple = ()
+    named_by: str = 'name'
+    # downpour query's option for the names (or addresses) to look for.
+    option: str | None = None
+    # The item the playbook lists and the import reads, beyond HEAD:
+    # ``carried`` is sent to the target, ``info`` only said about the
+    # source, ``refs`` names other items, ``correctable`` is what the
+    # import corrects on a resource of its own (the rest is fixed once
+    # made).
+    carried: tuple = ()
+    info: tuple = ()
+    refs: tuple = ()
+    correctable: tuple = ()
+    # The playbook's list it goes in (downpour_<list>), and what the task
+    # does to that list, for its title (said by the list's last type, the
+    # one the list is for).
+    list: str = ''
+    verb: str = 'create'
+    noun: str = ''
+    # The service whose work it is at import: at most `parallel` at a time
+    # in each lane, the lanes side by side.  None: done in order, outside
+    # the overlapped work (made in a moment, or after everything else).
+    lane: str | None = None
+    # Whether name_clash=adopt may take a same-named resource, once its
+    # import home proves it equivalent.
+    adoptable: bool = False
+    quota: tuple = ()
+    # downpour check --fit takes it along with what it refers to (a router
+    # with the networks it joins, a floating IP with its port).
+    follows: bool = False
+    # downpour graph: its rank along what moves, and its shape.
+    rank: int = 9
+    shape: str = 'box'
+    # Of a chosen type: the playbook's map variable that chooses for it,
+    # whether the target always has a default (else the play stops before
+    # anything is made when nothing matches), and what the playbook says
+    # over its list.
+    map: str | None = None
+    defaulted: bool = False
+    about: str = ''
+
+    @property
+    def chosen(self):
+        return self.csv is None
+
+    @property
+    def fields(self):
+        return self.carried + self.info + tuple(r.field for r in self.refs)
+
+    def references(self, item, needed_only=False):
+        """The keys of the other items ``item`` names."""
+        keys = []
+        for ref in self.refs:
+            if ref.needed or not needed_only:
+                keys += [k for k in ref.keys(item)
+                         if k != item.get('id') and k not in keys]
+        return keys
+
+
+_BLOB = ('filename', 'checksum', 'digests')
+
+TYPES = (
+    Type('flavor', flavor.Flavors, list='flavors',
+         info=('vcpus', 'ram', 'disk'), rank=1, shape='tab',
+         map='flavor_map',
+         about="The target's flavor for each of these: the flavor_map "
+               'entry, else the flavor of the same name, else the smallest '
+               'one as large.'),
+    Type('external_network', external_network.ExternalNetworks,
+         list='external_networks', rank=5, shape='hexagon',
+         map='network_map',
+         about="The target's network for each of these: the network_map "
+               "entry, else the network of the same name, else the target's "
+               'only external one.'),
+    Type('volume_type', volume_type.VolumeTypes, list='volume_types',
+         rank=1, shape='tab', map='volume_type_map', defaulted=True,
+         about="The target's volume type for each of these: the "
+               'volume_type_map entry, else the type of the same name, else '
+               "the target's default."),
+    Type('availability_zone', availability_zone.AvailabilityZones,
+         list='availability_zones', info=('service',), rank=1,
+         shape='tab', map='az_map', defaulted=True,
+         about="The target's zone for each of these: the az_map entry, else "
+               'the zone of the same name (of the same service), else the '
+               "target's default."),
+    Type('keypair', keypair.Keypairs, csv='keypair', section='keypairs',
+         option='--keypair-name', list='keypairs', carried=('public_key',),
+         quota=(Quota('key_pairs', 'key pairs'),), rank=1,
+         shape='component'),
+    Type('network', network.Networks, csv='network', section='networks',
+         option='--network-name', list='networks',
+         carried=('attributes', 'tags'),
+         correctable=('name', 'attributes', 'tags'), lane='network',
+         adoptable=True, quota=(Quota('networks', 'networks'),), rank=2,
+         shape='hexagon'),
+    Type('subnet', subnet.Subnets, csv='subnet', list='networks',
+         carried=('attributes', 'tags'),
+         refs=(Ref('network', ('network',)),),
+         correctable=('name', 'attributes.description',
+                      'attributes.is_dhcp_enabled',
+                      'attributes.dns_nameservers',
+                      'attributes.host_routes', 'tags'),
+         lane='network', adoptable=True,
+         quota=(Quota('subnets', 'subnets'),), rank=3, shape='ellipse'),
+    Type('router', router.Routers, csv='router', list='routers',
+         carried=('attributes', 'tags', 'routes'),
+         refs=(Ref('gateway', ('external_network',)),
+               Ref('interfaces[].subnet', ('subnet',)),
+               Ref('interfaces[].network', ('network',))),
+         correctable=('name', 'attributes', 'gateway', 'tags', 'routes',
+                      'interfaces'),
+         lane='network', adoptable=True,
+         # Each interface is a port of the project.
+         quota=(Quota('routers', 'routers'), Quota('ports', 'ports', 0)),
+         follows=True, rank=4, shape='diamond'),
+    Type('security_group', security_group.SecurityGroups,
+         csv='security group', section='security_groups',
+         option='--security-group-name', list='security_groups',
+         carried=('description', 'rules', 'tags'), info=('default',),
+         # A group is made before any rule: its rules wait for the groups
+         # they name, two groups may name each other.
+         refs=(Ref('rules[].remote_group', ('security_group',),
+                   needed=False),),
+         correctable=('name', 'description', 'tags', 'rules'),
+         lane='network', adoptable=True,
+         quota=(Quota('security_groups', 'security groups', 0),
+                Quota('security_group_rules', 'security group rules', 0)),
+         rank=2, shape='octagon'),
+    Type('server_group', server_group.ServerGroups, csv='server group',
+         list='server_groups', noun='server groups',
+         carried=('policy', 'rules'), lane='compute',
+         quota=(Quota('server_groups', 'server groups'),
+                Quota('server_group_members',
+                      'server group members (largest group)', 0)),
+         rank=1, shape='folder'),
+    Type('image', image.Images, csv='image', section='images',
+         option='--image-name', list='images', verb='upload',
+         carried=('attributes',) + _BLOB, correctable=('name', 'tags'),
+         lane='image', adoptable=True,
+         quota=(Quota('image_count_total', 'images'),
+                Quota('image_size_total', 'image storage (MiB)', 0)),
+         rank=1, shape='note'),
+    Type('server_snapshot', server_snapshot.ServerSnapshots,
+         csv='server snapshot', mapped=False, list='images', verb='upload',
+         carried=('attributes',) + _BLOB, correctable=('name', 'tags'),
+         lane='image', adoptable=True,
+         quota=(Quota('image_count_total', 'images'),
+                Quota('image_size_total', 'image storage (MiB)', 0)),
+         rank=1, shape='note'),
+    Type('volume', volume.Volumes, csv='volume', section='volumes',
+         options=('save_state',), option='--volume-name', list='volumes',
+         verb='make',
+         carried=('size', 'description', 'metadata', 'bootable',
+                  'disk_format') + _BLOB,
+         refs=(Ref('volume_type', ('volume_type',)),
+               Ref('availability_zone', ('availability_zone',))),
+         correctable=('name', 'description'), lane='volume',
+         # Its bytes go through an image of the import's own.
+         quota=(Quota('volumes', 'volumes'),
+                Quota('gigabytes', 'volume gigabytes', 0),
+                Quota('image_count_total', 'images', 0),
+                Quota('image_size_total', 'image storage (MiB)', 0)),
+         rank=1, shape='cylinder'),
+    Type('port', port.Ports, csv='port', list='servers',
+         carried=('description', 'fixed_ips', 'mac_address',
+                  'allowed_address_pairs', 'port_security_enabled',
+                  'tags'),
+         refs=(Ref('network', ('network', 'external_network')),
+               Ref('fixed_ips[].subnet', ('subnet',)),
+               Ref('security_groups[]', ('security_group',))),
+         correctable=('name', 'description', 'security_groups',
+                      'allowed_address_pairs', 'port_security_enabled',
+                      'tags'),
+         lane='network', quota=(Quota('ports', 'ports'),), rank=1,
+         shape='circle'),
+    Type('server', server.Servers, csv='server', section='servers',
+         options=('save_state', 'key_name'), option='--server-name',
+         list='servers', verb='boot',
+         carried=('metadata', 'description', 'config_drive', 'tags',
+                  'user_data'),
+         refs=(Ref('flavor', ('flavor',)),
+               Ref('image', ('image', 'server_snapshot')),
+               Ref('boot_volume', ('volume',)),
+               Ref('key_name', ('keypair',)),
+               Ref('server_group', ('server_group',)),
+               Ref('ports[]', ('port',)),
+               Ref('volumes[]', ('volume',)),
+               Ref('delete_on_termination[]', ('volume',), needed=False),
+               Ref('availability_zone', ('availability_zone',))),
+         correctable=('name', 'description', 'tags', 'volumes',
+                      'delete_on_termination'),
+         lane='compute',
+         quota=(Quota('instances', 'instances'),
+                Quota('cores', 'cores', 0), Quota('ram', 'RAM (MiB)', 0)),
+         rank=0, shape='box3d'),
+    Type('floating_ip', floating_ip.FloatingIPs, csv='floating ip',
+         section='floating_ips', named_by='address',
+         option='--floating-ip', list='floating_ips', verb='allocate',
+         noun='floating IPs',
+         carried=('fixed_ip_address', 'description', 'tags'),
+         info=('address',),
+         refs=(Ref('network', ('external_network',)),
+               Ref('port', ('port',))),
+         correctable=('description', 'port', 'fixed_ip_address', 'tags'),
+         quota=(Quota('floating_ips', 'floating IPs'),), follows=True,
+         rank=2, shape='doublecircle'),
+)
+
+
+def _in_order(types):
+    """The types in dependency order: each after those its refs name,
+    otherwise in the order declared."""
+    left = list(types)
+    done, result = set(), []
+    while left:
+        ready = next((t for t in left if all(
+            name in done or name == t.name
+            for ref in t.refs for name in ref.types)), None)
+        if ready is None:
+            raise ValueError('the types refer to each other in a circle: %s'
+                             % ', '.join(t.name for t in left))
+        left.remove(ready)
+        done.add(ready.name)
+        result.append(ready)
+    return tuple(result)
+
+
+ORDER = _in_order(TYPES)
+BY_NAME = {t.name: t for t in ORDER}
+BY_SECTION = {t.section: t for t in ORDER if t.section}
+BY_CSV = {t.csv: t for t in ORDER if t.csv}
+# The playbook's lists, in the order of its vars: those the look only
+# chooses from, then those made, each in the order its first type comes.
+LISTS = tuple(dict.fromkeys(
+    [t.list for t in ORDER if t.chosen]
+    + [t.list for t in ORDER if not t.chosen]))
+# The kinds of quota, in the order check shows them.
+QUOTAS = tuple(dict.fromkeys((q.key, q.label) for t in ORDER
+                             for q in t.quota))
+
+for _type in ORDER:
+    # Each import home knows its declaration.
+    _type.home.definition = _type

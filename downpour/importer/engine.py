@@ -1,0 +1,399 @@
+"""The one loop every kind goes through (find, compare, create or
+correct), the look that is its check mode, and what a run reports."""
+
+import collections
+import concurrent.futures
+import functools
+import threading
+
+from . import definitions
+from .journal import Journal, write_addresses
+from .kind import ADOPTED, CREATED, ImportFailed, csv_type, describe
+from .pipeline import Pipeline
+
+# The kinds, in the order the work is done: each needs only those before
+# it (definitions.ORDER, from the references).
+KINDS = tuple(t.home for t in definitions.ORDER)
+# The target's lists the kinds read (``Kind.lists``), each one call (with
+# its pages), fetched once per run and shared: by name, how the kind that
+# owns it lists it.
+LISTS = {kind.lists[0]: kind.fetch for kind in KINDS if kind.fetch}
+# Lists asked for at once as a run starts: asked in turn, each service
+# would sit idle while the others answer.
+LISTS_AT_ONCE = 8
+
+
+class Importer:
+    """Runs the kinds in dependency order over a list of items."""
+
+    def __init__(self, conn, ids=None, journal=None, check_mode=False,
+                 parallel=4, network_map=None, flavor_map=None,
+                 name_clash='create', volume_type_map=None, az_map=None):
+        self.conn = conn
+        self.network_map = network_map or {}
+        self.flavor_map = flavor_map or {}
+        self.volume_type_map = volume_type_map or {}
+        self.az_map = az_map or {}
+        self.choices = []
+        self.unmatched = []
+        self.name_clash = name_clash
+        self.missing = []
+        self.clashes = []
+        self.ids = dict(ids or {})
+        self.journal = journal or Journal(None)
+        self.check_mode = check_mode
+        self.parallel = parallel
+        self.changed = False
+        self.pending = []
+        self.pending_types = []
+        self.created = []
+        # Old and new address of each floating IP found or made, by key.
+        self.addresses = {}
+        self.items = []
+        # The item a kind is busy with, for the message of a failure.
+        self.working = None
+        # Set by ``run``: the overlapped work of a real run.
+        self.pipeline = None
+        # Each of LISTS, once fetched (or being fetched): a future.
+        self._lists = {}
+        self._list_lock = threading.Lock()
+        self._lock = threading.Lock()
+
+    # -- the target's lists, each fetched once -----------------------------
+
+    def listed(self, name):
+        """The target's list ``name`` (of LISTS), fetched on first use;
+        the pipeline's threads share it too."""
+        with self._list_lock:
+            future = self._lists.get(name)
+            mine = future is None
+            if mine:
+                future = self._lists[name] = concurrent.futures.Future()
+        if mine:
+            # Outside the lock: another list is fetched meanwhile.
+            try:
+                future.set_result(list(LISTS[name](self.conn)))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
+
+    def fetch_lists(self, kinds):
+        """Fetch side by side every list the ``kinds`` read."""
+        names = list(dict.fromkeys(name for kind in kinds
+                                   for name in kind.lists))
+        if len(names) < 2:
+            return
+        # Log in first, not once in each thread.
+        self.conn.current_project_id  # noqa: B018
+        with concurrent.futures.ThreadPoolExecutor(
+                min(len(names), LISTS_AT_ONCE)) as pool:
+            for future in [pool.submit(self.listed, name) for name in names]:
+                try:
+                    future.result()
+                except Exception:  # noqa: BLE001, S110
+                    # Raised again, with the resource named, where the
+                    # kind reads the list.
+                    pass
+
+    def items_of(self, kind):
+        return [item for item in self.items if item['type'] == kind]
+
+    def created_in_order(self):
+        """What this run created, in the export's order: the pipeline's
+        threads end in any order, the report should not."""
+        order = {item['id']: n for n, item in enumerate(self.items)}
+        return sorted(self.created,
+                      key=lambda made: order.get(made['old'], len(order)))
+
+    def address_rows(self):
+        """The floating IPs' old and new addresses, in the export's order."""
+        return [self.addresses[item['id']] for item in self.items
+                if item['id'] in self.addresses]
+
+    # -- what the kinds report ---------------------------------------------
+
+    def found(self, item, new_id):
+        self.ids[item['id']] = new_id
+
+    def chose(self, item, new_id, line):
+        """``item`` (never created) is ``new_id`` in the target ('' for
+        the target's default), for the reason ``line`` gives."""
+        self.found(item, new_id)
+        if line not in self.choices:
+            self.choices.append(line)
+
+    def unmatch(self, item, line):
+        """``item`` has no match, for the reason ``line`` gives: the play
+        stops before anything is created."""
+        if item['id'] not in self.missing:
+            self.missing.append(item['id'])
+        if line not in self.unmatched:
+            self.unmatched.append(line)
+
+    def keep(self, item, new_id, how):
+        """``item`` is an existing resource, taken as ``how``: recorded by
+        a real run (the look changes nothing, so it leaves the row to its
+        type's task, which it marks as having work)."""
+        self.found(item, new_id)
+        if self.journal.recall(item) == (new_id, how):
+            return
+        if not self.wait(item):
+            self.journal.record(item, new_id, how)
+
+    def made(self, item, new_id):
+        with self._lock:
+            if self.ids.get(item['id']) == new_id and \
+                    self.journal.recall(item) == (new_id, CREATED):
+                return  # recorded already, as soon as it existed
+            self.found(item, new_id)
+            self.journal.record(item, new_id, CREATED)
+            self.created.append({'type': item['type'], 'name': item['name'],
+                                 'old': item['id'], 'new': new_id})
+            self.changed = True
+
+    def wait(self, item):
+        """In check mode, note that ``item`` needs work and say so."""
+        if not self.check_mode:
+            return False
+        if item['id'] not in self.pending:
+            self.pending.append(item['id'])
+        if item['type'] not in self.pending_types:
+            self.pending_types.append(item['type'])
+        return True
+
+    # -- the one loop ------------------------------------------------------
+
+    def sync(self, kind, items):
+        """Find, compare, and create or correct ``items`` of ``kind``.
+
+        A resource is ours only when the journal says this import created
+        it for that item; then it is corrected (or, broken, replaced).  A
+        resource of the item's name that is not ours is a clash, handled
+        as ``name_clash`` says; with nothing recorded the item is made.
+        """
+        if not items:
+            return
+        listing = kind.listing()
+        by_id = {obj.id: obj for obj in listing}
+        owned = self.journal.owned_ids()
+        todo = []
+        for item in items:
+            self.working = item
+            recorded = self.journal.recall(item)
+            obj = by_id.get(recorded[0]) if recorded else None
+            ours = bool(recorded) and recorded[1] == CREATED
+            if obj is not None and not kind.ready(obj):
+                if not ours:
+                    raise ImportFailed('%s: %s, which the journal records '
+                                       'as %s, is %s' % (
+                                           describe(item), obj.id,
+                                           recorded[1], obj.status))
+                if self.wait(item):
+                    continue
+                # Ours and unusable (its upload died, it went to ERROR):
+                # replaced, as the journal allows.
+                kind.discard(obj)
+                obj = None
+            if obj is not None:
+                self.found(item, obj.id)
+                # In the pipeline too: a port of ours gets back a group
+                # made again in the same run, a server a volume, only once
+                # it is there.
+                self._then(kind, item, functools.partial(
+                    self._keep, kind, item, obj, ours))
+                continue
+            if item.get('name'):
+                same = [o for o in kind.scope(item, listing)
+                        if o.name == item['name'] and o.id not in owned]
+                if same and self._clash(kind, item, same):
+                    continue
+            if not self.wait(item):
+                todo.append(item)
+        self._create(kind, todo)
+
+    def _clash(self, kind, item, same):
+        """Handle a name the target already uses; True when ``item`` was
+        taken care of (adopted)."""
+        ids = ', '.join(sorted(o.id for o in same))
+        what = '%s: the target already has %d of that name that this ' \
+            'import did not make (%s)' % (describe(item), len(same), ids)
+        if self.name_clash == 'adopt' and kind.definition.adoptable:
+            reasons = {o.id: kind.proof(item, o) for o in same}
+            equal = [o for o in same if reasons[o.id] is None]
+            if len(equal) == 1:
+                self.keep(item, equal[0].id, ADOPTED)
+                self._note('%s: adopted %s, proven equivalent'
+                           % (describe(item), equal[0].id))
+                kind.complete(item, equal[0], False)
+                return True
+            why = '; '.join('%s: %s' % (i, r or 'as equivalent as another')
+                            for i, r in sorted(reasons.items()))
+            self._note('%s; not adopted (%s), a new one is made' % (what, why))
+            return False
+        if self.name_clash == 'adopt':
+            self._note('%s; a %s is never adopted, a new one is made'
+                       % (what, csv_type(item)))
+        elif self.name_clash == 'stop':
+            self._note(what)
+            if not self.check_mode:
+                raise ImportFailed('%s, and name_clash is stop' % what)
+        else:
+            self._note('%s; a new one is made beside it' % what)
+        return False
+
+    def _note(self, message):
+        if message not in self.clashes:
+            self.clashes.append(message)
+
+    def _then(self, kind, item, work):
+        """Do ``work`` for ``item`` now, or, in a real run of a kind with a
+        lane, in the pipeline once what the item needs is there."""
+        self.later(kind, item, kind.needs(item), work)
+
+    def later(self, kind, item, needs, work, key=None):
+        if self.pipeline is not None and kind.definition.lane is not None:
+            self.pipeline.add(item, needs, work, key,
+                              kind.definition.lane)
+        else:
+            work()
+
+    def _create(self, kind, todo):
+        for item in todo:
+            self.working = item
+            self._then(kind, item, functools.partial(self._make, kind, item))
+
+    def _keep(self, kind, item, obj, ours):
+        """Correct ``obj``, found for ``item``, if it is ours, and complete
+        it (in check mode: note what that would take)."""
+        change = kind.corrections(item, obj) if ours else {}
+        if change and not self.wait(item):
+            kind.correct(item, obj, change)
+            self.changed = True
+        kind.complete(item, obj, ours)
+
+    def _make(self, kind, item):
+        obj = kind.create(item)
+        self.made(item, obj.id)
+        kind.after_create(item, obj)
+
+    def run(self, items, keep_going=False):
+        """Every kind over its ``items``, in dependency order.  A failure
+        stops the run; with ``keep_going`` (the look of downpour check)
+        each kind's failure is kept in ``failures`` and the next kind
+        runs, so that every problem is named at once."""
+        self.items = list(items)
+        self.failures = []
+        unknown = sorted({item['type'] for item in items}
+                         - set(definitions.BY_NAME))
+        if unknown:
+            message = 'unknown resource type(s): %s' % ', '.join(unknown)
+            if not keep_going:
+                raise ImportFailed(message)
+            self.failures.append((tuple(unknown), message))
+        # The look (check mode) makes nothing: no pipeline to wait on.
+        self.pipeline = None if self.check_mode else Pipeline(self.parallel)
+        present = [kind for kind in KINDS
+                   if any(i['type'] == kind.definition.name for i in items)]
+        try:
+            self.fetch_lists(present)
+        except Exception as exc:  # noqa: BLE001 - openstacksdk's many
+            raise ImportFailed('the target: %s' % exc) from None
+        for kind in present:
+            mine = [i for i in items if i['type'] == kind.definition.name]
+            if self.pipeline is not None and kind.definition.lane is None:
+                self.pipeline.run()  # what comes after needs it done
+            try:
+                self._run_kind(kind, mine)
+            except ImportFailed as exc:
+                if not keep_going:
+                    raise
+                self.failures.append(((kind.definition.name,), str(exc)))
+        if self.pipeline is not None:
+            self.pipeline.run()
+
+    def _run_kind(self, kind, items):
+        try:
+            worker = kind(self)
+            if hasattr(worker, 'apply'):
+                worker.apply(items)
+            else:
+                self.sync(worker, items)
+        except ImportFailed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - openstacksdk's many
+            raise ImportFailed(self._blame(items, exc)) from None
+
+    def target(self, key):
+        """The target's resource that item ``key`` is, from the lists the
+        run read; None when it is yet to be made or not listed."""
+        found = self.ids.get(key)
+        if not found:
+            return None
+        for future in list(self._lists.values()):
+            if future.done() and future.exception() is None:
+                for obj in future.result():
+                    if getattr(obj, 'id', None) == found:
+                        return obj
+        return None
+
+    def costs(self, blob_size):
+        """The quota each item still to be made costs, by item key: what
+        its declaration counts per item, and what its kind counts from the
+        look (``Kind.cost``); ``blob_size(item)`` is its blob's bytes."""
+        result = {}
+        for item in self.items:
+            definition = definitions.BY_NAME.get(item['type'])
+            cost = collections.Counter()
+            if definition is not None and not definition.chosen:
+                made = item['id'] not in self.ids
+                if made:
+                    for quota in definition.quota:
+                        cost[quota.key] += quota.each
+                definition.home(self).cost(item, made, cost, blob_size)
+            result[item['id']] = +cost
+        return result
+
+    def _blame(self, items, exc):
+        item = self.working if self.working in items else None
+        what = describe(item) if item else ', '.join(map(describe, items))
+        return '%s: %s' % (what, exc)
+
+
+def run_module(conn, params, check_mode, warn):
+    """The import as the Ansible module runs it: ``params`` are the
+    module's arguments, ``warn`` says a line to the user.  (failed,
+    result): the message and what the module returns."""
+    journal = Journal(params.get('journal'))
+    importer = Importer(
+        conn, ids=params.get('ids'), journal=journal, check_mode=check_mode,
+        parallel=params.get('parallel', 4),
+        network_map=params.get('network_map'),
+        flavor_map=params.get('flavor_map'),
+        name_clash=params.get('name_clash', 'create'),
+        volume_type_map=params.get('volume_type_map'),
+        az_map=params.get('az_map'))
+    failed = None
+    try:
+        importer.run(params['resources'])
+    except ImportFailed as exc:
+        failed = str(exc)
+    # What was made before a failure is in the map too.  A local file, not
+    # the cloud: kept in step with the journal even by the look, so that a
+    # lost uuids.csv comes back.
+    journal.write_map(params.get('uuids_csv'))
+    write_addresses(params.get('addresses_csv'), importer.address_rows())
+    if failed is not None:
+        return failed, {'changed': importer.changed,
+                        'created': importer.created_in_order()}
+    if check_mode:
+        for message in importer.clashes:
+            warn(message)
+    # In check mode, "changed" says that a run would change something.
+    return None, {
+        'changed': importer.changed or bool(importer.pending),
+        'ids': importer.ids, 'missing': importer.missing,
+        'clashes': importer.clashes, 'choices': importer.choices,
+        'unmatched': importer.unmatched, 'pending': importer.pending,
+        'pending_types': importer.pending_types,
+        'created': importer.created_in_order(),
+        'addresses': importer.address_rows()}

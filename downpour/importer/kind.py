@@ -1,0 +1,219 @@
+"""What every kind shares: the questions the one loop asks a type's import
+home (find, compare, create, correct), the kinds that are chosen rather
+than made, and the helpers of Neutron's tags."""
+
+# How a journal row came to be.  Only what the import created is its own to
+# correct, narrow or replace.
+CREATED, REUSED, ADOPTED, MAPPED = 'created', 'reused', 'adopted', 'mapped'
+WAIT_SERVER = 900
+WAIT_VOLUME = 900
+
+
+class ImportFailed(Exception):
+    """A resource could not be made; the message names it."""
+
+
+def csv_type(item):
+    return item.get('csv_type') or item['type']
+
+
+def describe(item):
+    return '%s %r (source ID %s)' % (csv_type(item), item.get('name'),
+                                     item['id'])
+
+
+def differs(obj, wanted):
+    return {key: value for key, value in wanted.items()
+            if getattr(obj, key, None) != value}
+
+
+def tag_change(item, obj):
+    """The exported tags, when ``obj`` lacks one or has another (tags are
+    a set)."""
+    wanted = item.get('tags')
+    if wanted is None or set(getattr(obj, 'tags', None) or []) == \
+            set(wanted):
+        return {}
+    return {'tags': list(wanted)}
+
+
+def neutron_update(kind, obj, change, update):
+    """``change`` made on ``obj``; Neutron takes tags only through their
+    own call."""
+    change = dict(change)
+    tags = change.pop('tags', None)
+    if change:
+        update(obj, **change)
+    if tags is not None:
+        kind.conn.network.set_tags(obj, tags)
+
+
+def tag_new(kind, item, obj):
+    """Tags on what ``kind`` just made.  Neutron takes none in a create
+    request (its ``tag-creation`` extension is about several at once on
+    the tags call), so they follow at once, the resource recorded first:
+    if this fails, the next run finds it and corrects its tags."""
+    if item.get('tags'):
+        kind.imp.made(item, obj.id)
+        kind.conn.network.set_tags(obj, list(item['tags']))
+    return obj
+
+
+class Kind:
+    """One resource type in the target: how it is listed, found, compared,
+    created and corrected.  ``Importer.sync`` is the one loop that applies
+    the identity rules to every kind; a kind only answers its questions.
+    """
+
+    # Its declaration (definitions.TYPES), set there: the type it handles,
+    # its lane, whether it may be adopted, what it refers to.
+    definition = None
+    # The target's lists (names in engine.LISTS) this kind reads whenever
+    # it has items: all of them are fetched at once, side by side, before
+    # the first kind starts.  The first one is the kind's own listing;
+    # ``fetch`` lists it, for the kind that owns it.
+    lists = ()
+    fetch = None
+
+    def __init__(self, importer):
+        self.imp = importer
+        self.conn = importer.conn
+
+    def listing(self):
+        """The target's resources of this kind: one list call."""
+        return self.imp.listed(self.lists[0])
+
+    def scope(self, item, listing):
+        """The resources of ``listing`` that ``item`` could be."""
+        return listing
+
+    def ready(self, obj):
+        """Whether a recorded resource can be kept; one of ours that
+        cannot (an image whose upload died, a server in ERROR) is deleted
+        and made again."""
+        return True
+
+    def proof(self, item, obj):
+        """Why ``obj`` is not equivalent to ``item`` (None: it is)."""
+        return 'never adopted'
+
+    def corrections(self, item, obj):
+        """What to change on our own ``obj`` to make it ``item``."""
+        return {}
+
+    def correct(self, item, obj, change):
+        raise NotImplementedError
+
+    def create(self, item):
+        """Make ``item``; the new resource.  One that waits for the cloud
+        records it with ``self.imp.made`` as soon as it exists."""
+        raise NotImplementedError
+
+    def needs(self, item):
+        """The keys (source IDs) of the resources ``item`` is made with,
+        as its declaration's refs say: its work starts once theirs has
+        ended."""
+        return tuple(self.definition.references(item, needed_only=True))
+
+    def after_create(self, item, obj):
+        self.complete(item, obj, True)
+
+    def discard(self, obj):
+        raise NotImplementedError
+
+    def complete(self, item, obj, ours):
+        """The parts of ``item`` kept outside its own record (rules,
+        interfaces, attachments).  ``ours`` is False for a resource this
+        import did not make: it may only gain, never lose."""
+
+    def cost(self, item, made, cost, blob_size):
+        """Add to ``cost`` (a Counter by quota key) what ``item`` costs
+        beyond its declaration's count per item, as the look found the
+        target (``made``: it is still to be made)."""
+
+    def resolve(self, item, key, what):
+        """The target ID of the resource ``key`` that ``item`` needs; None
+        in check mode when it is yet to be made."""
+        found = self.imp.ids.get(key)
+        if found is None and not self.imp.wait(item):
+            raise ImportFailed('%s: its %s (source ID %s) was neither found '
+                               'nor made' % (describe(item), what, key))
+        return found
+
+
+class Chosen(Kind):
+    """Types that are never created but chosen among what the target has:
+    the map entry (flavor_map, network_map), else the one of the same
+    name, else ``fallback``.  Those with no match are listed in
+    ``missing``, for the play to stop on."""
+
+    def mapping(self):
+        raise NotImplementedError
+
+    def fallback(self, item, candidates):
+        return []
+
+    def apply(self, items):
+        candidates = self.listing()
+        for item in items:
+            self.imp.working = item
+            mapped = self.mapping().get(item['name'])
+            if mapped is not None:
+                found = [c for c in candidates if c.name == mapped]
+            else:
+                found = [c for c in candidates if c.name == item['name']] \
+                    or self.fallback(item, candidates)
+            if found:
+                self.imp.found(item, found[0].id)
+            elif item['id'] not in self.imp.missing:
+                self.imp.missing.append(item['id'])
+
+
+class Defaulted(Chosen):
+    """Chosen where the target always has an answer: its default, asked
+    for by naming none (an empty ID).  Only a map entry that names what the
+    target lacks is unmatched.  Every choice is reported."""
+
+    map_name = None
+
+    def label(self, item):
+        """What ``item`` is, in the lines of the report."""
+        raise NotImplementedError
+
+    def candidates(self, item):
+        """What the target may give ``item``, by name."""
+        raise NotImplementedError
+
+    def chosen_id(self, obj):
+        return obj.id
+
+    def default_name(self, item):
+        return None
+
+    def apply(self, items):
+        for item in items:
+            self.imp.working = item
+            what = '%s %r' % (self.label(item), item['name'])
+            have = self.candidates(item)
+            mapped = self.mapping().get(item['name'])
+            if mapped is not None and str(mapped) != '':
+                mapped = str(mapped)
+                if mapped not in have:
+                    self.imp.unmatch(item, '%s: %s names %r, which the '
+                                     'target does not have' % (
+                                         what, self.map_name, mapped))
+                    continue
+                self.imp.chose(item, self.chosen_id(have[mapped]),
+                               '%s -> %r (%s)' % (what, mapped,
+                                                    self.map_name))
+            elif mapped is None and item['name'] in have:
+                self.imp.chose(item, self.chosen_id(have[item['name']]),
+                               '%s -> %r (same name)' % (what,
+                                                           item['name']))
+            else:
+                default = self.default_name(item)
+                self.imp.chose(item, '', "%s -> the target's default%s (%s)"
+                               % (what, ' %r' % default if default else '',
+                                  '%s says so' % self.map_name
+                                  if mapped is not None else
+                                  'it has none of that name'))
