@@ -356,3 +356,42 @@ def test_nothing_fits(fake_cloud, tmp_path):
         'servers': [{'name': 'web-1'},
                     {'name': 'web-2', 'save_state': False}],
         'volumes': [{'name': 'spare', 'save_state': False}]}
+
+
+def _with_maps(out, **maps):
+    """The playbook as a user edits its vars: these maps set."""
+    path = out / 'playbook.yml'
+    text = path.read_text('utf-8')
+    for name, value in maps.items():
+        text = text.replace('    %s: {}\n' % name,
+                            '    %s: %s\n' % (name, json.dumps(value)), 1)
+    path.write_text(text, 'utf-8')
+
+
+def test_check_follows_the_playbooks_volume_type_and_zone_maps(fake_cloud,
+                                                              tmp_path):
+    """check passes the import's maps to the import's look: a map entry
+    naming what the target lacks stops check as it stops the import, and
+    an entry naming what it has is the choice shown."""
+    out = _output_dir(fake_cloud, tmp_path)
+    Target(fake_cloud)
+    _quotas(fake_cloud)
+    _with_maps(out, volume_type_map={'__DEFAULT__': 'ssd'},
+               az_map={'nova': 'nova'})
+
+    _exported, seen, _cost, result, _found = check.run_check(
+        fake_cloud.connect(), str(out))
+
+    # What the import's look says with the same maps.
+    importer = Importer(fake_cloud.connect(), check_mode=True,
+                        volume_type_map={'__DEFAULT__': 'ssd'},
+                        az_map={'nova': 'nova'})
+    importer.run(check.Export.load(str(out)).items)
+    assert importer.unmatched == [
+        "volume type '__DEFAULT__': volume_type_map names 'ssd', which the "
+        'target does not have']
+    assert not result.fits
+    assert 'volume type __DEFAULT__ is missing' in result.problems
+    assert seen.choices == importer.choices
+    assert "server availability zone 'nova' -> 'nova' (az_map)" in \
+        seen.choices
