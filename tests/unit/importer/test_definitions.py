@@ -8,9 +8,8 @@ import os
 
 import pytest
 
-from downpour import check, render
+from downpour import check, render, resources
 from downpour import importer as dr
-from downpour import resources
 from downpour.importer import definitions
 from tests.unit.test_render import _sample_export
 
