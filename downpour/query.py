@@ -9,7 +9,9 @@ did not name.
 
 Each resource type is listed with one API call (plus pagination), never
 one call per resource.  A section is only searched when one of its filters
-is given.
+is given.  How a type is listed, and what of it may be added besides its
+name, is said by its export home (``query_list``, ``query_restriction``,
+``query_all_restriction`` and ``used_by`` in downpour/resources/).
 
 When a name is shared by several resources of a type, entries are added
 with both ``name`` and ``id`` (the id is what export uses; the name is kept
