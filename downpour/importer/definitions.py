@@ -132,6 +132,10 @@ class Type:
     # Whether name_clash=adopt may take a same-named resource, once its
     # import home proves it equivalent.
     adoptable: bool = False
+    # What a same-named resource the import did not make is: 'clash' (as
+    # name_clash says), or 'reuse' for a type whose name is its identity
+    # (a keypair: the same one is reused, another stops the import).
+    same_name: str = 'clash'
     quota: tuple = ()
     # downpour check --fit takes it along with what it refers to (a router
     # with the networks it joins, a floating IP with its port).
@@ -193,6 +197,7 @@ TYPES = (
                "target's default."),
     Type('keypair', keypair.Keypairs, csv='keypair', section='keypairs',
          option='--keypair-name', list='keypairs', carried=('public_key',),
+         same_name='reuse',
          quota=(Quota('key_pairs', 'key pairs'),), rank=1,
          shape='component'),
     Type('network', network.Networks, csv='network', section='networks',

@@ -8,7 +8,15 @@ import threading
 
 from . import definitions
 from .journal import Journal, write_addresses
-from .kind import ADOPTED, CREATED, ImportFailed, csv_type, describe
+from .kind import (
+    ADOPTED,
+    CREATED,
+    MAPPED,
+    REUSED,
+    ImportFailed,
+    csv_type,
+    describe,
+)
 from .pipeline import Pipeline
 
 # The kinds, in the order the work is done: each needs only those before
@@ -179,6 +187,12 @@ class Importer:
         todo = []
         for item in items:
             self.working = item
+            role = kind.role(item, listing)
+            if role is not None:
+                self.keep(item, role.id, MAPPED)
+                self._then(kind, item, functools.partial(
+                    self._keep, kind, item, role, False))
+                continue
             recorded = self.journal.recall(item)
             obj = by_id.get(recorded[0]) if recorded else None
             ours = bool(recorded) and recorded[1] == CREATED
@@ -210,10 +224,18 @@ class Importer:
             if not self.wait(item):
                 todo.append(item)
         self._create(kind, todo)
+        # Once every item of the kind is found or made (in check mode too,
+        # where a rule's group must be known to compare it).
+        for item in items:
+            self.working = item
+            for key, needs, work in kind.steps(item):
+                self.later(kind, item, needs, work, key=key)
 
     def _clash(self, kind, item, same):
         """Handle a name the target already uses; True when ``item`` was
         taken care of (adopted)."""
+        if kind.definition.same_name == 'reuse':
+            return self._reuse(kind, item, same[0])
         ids = ', '.join(sorted(o.id for o in same))
         what = '%s: the target already has %d of that name that this ' \
             'import did not make (%s)' % (describe(item), len(same), ids)
@@ -240,6 +262,17 @@ class Importer:
         else:
             self._note('%s; a new one is made beside it' % what)
         return False
+
+    def _reuse(self, kind, item, obj):
+        """A type whose name is its identity in the project (a keypair):
+        the same one is reused, another stops the import."""
+        reason = kind.proof(item, obj)
+        if reason is not None:
+            raise ImportFailed('%s: %s' % (describe(item), reason))
+        self.keep(item, obj.id, REUSED)
+        self._then(kind, item, functools.partial(
+            self._keep, kind, item, obj, False))
+        return True
 
     def _note(self, message):
         if message not in self.clashes:
@@ -314,8 +347,8 @@ class Importer:
     def _run_kind(self, kind, items):
         try:
             worker = kind(self)
-            if hasattr(worker, 'apply'):
-                worker.apply(items)
+            if kind.definition.chosen:
+                worker.choose(items)
             else:
                 self.sync(worker, items)
         except ImportFailed:

@@ -83,6 +83,19 @@ class Kind:
         """The target's resources of this kind: one list call."""
         return self.imp.listed(self.lists[0])
 
+    def role(self, item, listing):
+        """The resource of ``listing`` that ``item`` is by its role in the
+        project (the project's default security group), never made and
+        never the import's own; None for an item that has none."""
+        return None
+
+    def steps(self, item):
+        """Work on ``item``'s parts that waits for more than the item
+        itself needs, once every item of the kind is found or made: (key,
+        the keys it waits for, work).  A group's rules wait for the groups
+        they name."""
+        return ()
+
     def scope(self, item, listing):
         """The resources of ``listing`` that ``item`` could be."""
         return listing
@@ -153,7 +166,7 @@ class Chosen(Kind):
     def fallback(self, item, candidates):
         return []
 
-    def apply(self, items):
+    def choose(self, items):
         candidates = self.listing()
         for item in items:
             self.imp.working = item
@@ -190,7 +203,7 @@ class Defaulted(Chosen):
     def default_name(self, item):
         return None
 
-    def apply(self, items):
+    def choose(self, items):
         for item in items:
             self.imp.working = item
             what = '%s %r' % (self.label(item), item['name'])

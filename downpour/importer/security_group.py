@@ -3,7 +3,6 @@
 import functools
 
 from .kind import (
-    MAPPED,
     ImportFailed,
     Kind,
     describe,
@@ -89,30 +88,25 @@ class SecurityGroups(Kind):
         # Its rules come later: one may name a group yet to be made.
         self._rules_of[item['id']] = (obj, ours)
 
-    def apply(self, items):
-        defaults = [i for i in items if i.get('default')]
-        if defaults:
-            groups = [g for g in self.listing() if g.name == 'default']
-            for item in defaults:
-                self.imp.working = item
-                # The project's one default group, by its role: Neutron
-                # makes it with the project, the import never does.
-                if len(groups) != 1:
-                    raise ImportFailed('%s: the target project has %d '
-                                       'default security groups'
-                                       % (describe(item), len(groups)))
-                self.imp.keep(item, groups[0].id, MAPPED)
-                self._rules_of[item['id']] = (groups[0], False)
-        self.imp.sync(self, [i for i in items if not i.get('default')])
-        for item in items:
-            self.imp.working = item
-            remote = [rule['remote_group'] for rule in item.get('rules') or []
-                      if rule.get('remote_group')]
-            # In check mode, or once the group (and those its rules name)
-            # has been made or found.
-            self.imp.later(self, item, [item['id']] + remote,
-                           functools.partial(self._rules_now, item),
-                           key=item['id'] + '/rules')
+    def role(self, item, listing):
+        if not item.get('default'):
+            return None
+        # The project's one default group: Neutron makes it with the
+        # project, the import never does.
+        groups = [g for g in listing if g.name == 'default']
+        if len(groups) != 1:
+            raise ImportFailed('%s: the target project has %d default '
+                               'security groups' % (describe(item),
+                                                    len(groups)))
+        return groups[0]
+
+    def steps(self, item):
+        remote = [rule['remote_group'] for rule in item.get('rules') or []
+                  if rule.get('remote_group')]
+        # In check mode, or once the group (and those its rules name) has
+        # been made or found.
+        return ((item['id'] + '/rules', [item['id']] + remote,
+                 functools.partial(self._rules_now, item)),)
 
     def _rules_now(self, item):
         if item['id'] in self._rules_of:  # else check mode: yet to be made
