@@ -776,6 +776,21 @@ def test_a_keypair_with_another_public_key_stops_the_import(
     assert files.journal_rows() == []
 
 
+@pytest.mark.parametrize('how', ['created', 'reused'])
+def test_a_recorded_keypair_whose_key_changed_since_stops_the_import(
+        fake_cloud, files, how):
+    """Recorded by an earlier run, and since replaced in the target by
+    another key of the same name: the servers would boot with it."""
+    target = Target(fake_cloud)
+    target.add_keypair('ops', 'ssh-ed25519 AAAAother someone@else')
+    files.record(keypair('ops'), 'ops', how)
+    target.mark()
+
+    with pytest.raises(dr.ImportFailed, match='with another public key'):
+        run(fake_cloud, [keypair('ops')], files, check_mode=True)
+    assert target.writes() == []
+
+
 # -- name_clash=stop -----------------------------------------------------------
 
 
