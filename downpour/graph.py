@@ -20,8 +20,10 @@ import unicodedata
 import yaml
 
 from downpour import check
+from downpour import render as playbook
 from downpour.errors import DownpourError
 from downpour.importer import definitions
+from downpour.resources import BY_TYPE
 
 # Rank along what moves (a server, its ports, their networks, subnets and
 # routers) and shape, as each type declares them.  An edge goes from the
@@ -52,36 +54,11 @@ class Graph:
     edges: list  # (key, key)
 
 
-def _size(num_bytes):
-    value = float(num_bytes)
-    for unit in ('B', 'KiB', 'MiB', 'GiB'):
-        if value < 1024 or unit == 'GiB':
-            return ('%d %s' % (value, unit) if unit == 'B'
-                    else '%.1f %s' % (value, unit))
-        value /= 1024
-    return ''  # pragma: no cover
-
-
 def _detail(item, exported):
-    kind = item['type']
-    size = exported.blob_size(item, None)
-    if kind == 'volume':
-        text = '%s GiB' % item.get('size')
-        if size is not None:
-            text += ', %s of contents' % _size(size)
-        return text
-    if kind in ('image', 'server_snapshot') and size is not None:
-        return _size(size)
-    if kind == 'flavor':
-        return '%s vCPU, %s MiB' % (item.get('vcpus'), item.get('ram'))
-    if kind == 'subnet':
-        return str((item.get('attributes') or {}).get('cidr') or '')
-    if kind == 'port':
-        return ', '.join(str(f.get('ip_address'))
-                         for f in item.get('fixed_ips') or [])
-    if kind == 'security_group':
-        return '%d rules' % len(item.get('rules') or [])
-    return ''
+    """What its type's export home says of it under its name (a volume's
+    size, a subnet's CIDR), with its blob's size from the manifest."""
+    home = BY_TYPE.get(item['type'])
+    return home.detail(item, exported.blob_size(item, None)) if home else ''
 
 
 def from_output(output_dir):
@@ -117,17 +94,15 @@ def _marks(output_dir):
 
 
 def from_records(records):
-    """The graph of resolved export records (a resource file)."""
+    """The graph of resolved export records (a resource file), each drawn
+    from the item the playbook would list for it."""
+    env = playbook.environment()
     nodes, edges = [], []
     for record in records:
-        detail = ''
-        if record.type == 'volume':
-            detail = '%s GiB' % record.params.get('size')
-        elif record.type == 'flavor':
-            detail = '%s vCPU, %s MiB' % (record.params.get('vcpus'),
-                                          record.params.get('ram'))
+        item = playbook.item(env, record)
         nodes.append(Node(key=str(id(record)), type=record.type,
-                          name=record.name or '', detail=detail))
+                          name=record.name or '',
+                          detail=BY_TYPE[record.type].detail(item, None)))
         for dep in record.dependencies():
             if dep is not record:
                 edges.append((str(id(record)), str(id(dep))))

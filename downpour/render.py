@@ -138,6 +138,23 @@ def environment():
     return env
 
 
+def item(env, record):
+    """The item the playbook lists for ``record``, read back as data."""
+    text = env.get_template('%s.yml.j2' % record.type).render(
+        record=record, rtype=BY_TYPE[record.type])
+    # One entry of a list, indented: yaml_unsafe's !unsafe is only data.
+    loader = yaml.SafeLoader(textwrap.dedent(text))
+    loader.add_constructor('!unsafe', _unsafe_scalar)
+    try:
+        return loader.get_single_data()[0]
+    finally:
+        loader.dispose()
+
+
+def _unsafe_scalar(loader, node):
+    return loader.construct_scalar(node)
+
+
 def _and(words):
     return ' and '.join([', '.join(words[:-1]), words[-1]] if len(words) > 1
                         else words)

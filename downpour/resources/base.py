@@ -14,6 +14,16 @@ UUID_RE = re.compile(
     r'[0-9a-fA-F]{12}\Z')
 
 
+def human_size(num_bytes):
+    value = float(num_bytes)
+    for unit in ('B', 'KiB', 'MiB', 'GiB'):
+        if value < 1024 or unit == 'GiB':
+            return ('%d %s' % (value, unit) if unit == 'B'
+                    else '%.1f %s' % (value, unit))
+        value /= 1024
+    return ''  # pragma: no cover
+
+
 def checked_uuid(value, what):
     if not isinstance(value, str) or not UUID_RE.match(value):
         raise ResolveError('%s has an ID that is not a UUID: %r' % (what, value))
@@ -160,6 +170,12 @@ class ResourceType:
     def build(cls, exporter, obj, entry=None):
         """Make the record for ``obj`` (registered first, then refs)."""
         raise NotImplementedError
+
+    @staticmethod
+    def detail(item, blob_size):
+        """What downpour graph writes under its name, from the item the
+        playbook lists (``blob_size``: its blob's bytes, or None)."""
+        return ''
 
     @staticmethod
     def called(obj):

@@ -13,6 +13,10 @@ class Flavor(ResourceType):
     type = 'flavor'
 
     @staticmethod
+    def detail(item, blob_size):
+        return '%s vCPU, %s MiB' % (item.get('vcpus'), item.get('ram'))
+
+    @staticmethod
     def item_id(record):
         # A flavor's ID is its name, which may hold anything: the playbook
         # refers to it by the variable downpour chose.

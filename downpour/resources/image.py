@@ -1,6 +1,6 @@
 """Images: uploaded again from their downloaded bytes, as private images."""
 
-from downpour.resources.base import Blob, Record, ResourceType, checked_uuid
+from downpour.resources.base import Blob, Record, ResourceType, checked_uuid, human_size
 
 # Properties that Glance (or openstacksdk's upload) owns: the target sets its
 # own, and most cannot be written by a user anyway.
@@ -58,6 +58,10 @@ def warn_source_bound(exporter, what, image):
 
 class Image(ResourceType):
     type = 'image'
+
+    @staticmethod
+    def detail(item, blob_size):
+        return human_size(blob_size) if blob_size is not None else ''
 
     @classmethod
     def list(cls, conn):

@@ -17,6 +17,11 @@ AUTO_ADDRESS_MODES = ('slaac', 'dhcpv6-stateless')
 class Port(ResourceType):
     type = 'port'
 
+    @staticmethod
+    def detail(item, blob_size):
+        return ', '.join(str(f.get('ip_address'))
+                         for f in item.get('fixed_ips') or [])
+
     @classmethod
     def list(cls, conn):
         return conn.network.ports()

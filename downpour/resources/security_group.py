@@ -13,6 +13,10 @@ RULE_KEYS = ('direction', 'ethertype', 'protocol', 'port_range_min',
 class SecurityGroup(ResourceType):
     type = 'security_group'
 
+    @staticmethod
+    def detail(item, blob_size):
+        return '%d rules' % len(item.get('rules') or [])
+
     @classmethod
     def list(cls, conn):
         return conn.network.security_groups(

@@ -1,7 +1,7 @@
 """Server snapshots: the image of a server's disk, captured at export
 time; the new server boots from it."""
 
-from downpour.resources.base import Blob, Record, ResourceType, checked_uuid
+from downpour.resources.base import Blob, Record, ResourceType, checked_uuid, human_size
 from downpour.resources.image import user_properties, warn_source_bound
 
 
@@ -9,6 +9,10 @@ class ServerSnapshot(ResourceType):
     """The image of a server's disk, captured at export time."""
 
     type = 'server_snapshot'
+
+    @staticmethod
+    def detail(item, blob_size):
+        return human_size(blob_size) if blob_size is not None else ''
 
     @staticmethod
     def item_id(record):

@@ -7,6 +7,10 @@ from downpour.resources.network import Network
 class Subnet(ResourceType):
     type = 'subnet'
 
+    @staticmethod
+    def detail(item, blob_size):
+        return str((item.get('attributes') or {}).get('cidr') or '')
+
     @classmethod
     def list(cls, conn):
         return conn.network.subnets()

@@ -2,12 +2,19 @@
 chosen at import), and with their bytes on request."""
 
 from downpour.resources.availability_zone import AvailabilityZone
-from downpour.resources.base import Blob, Record, ResourceType, checked_uuid
+from downpour.resources.base import Blob, Record, ResourceType, checked_uuid, human_size
 from downpour.resources.volume_type import VolumeType
 
 
 class Volume(ResourceType):
     type = 'volume'
+
+    @staticmethod
+    def detail(item, blob_size):
+        text = '%s GiB' % item.get('size')
+        if blob_size is not None:
+            text += ', %s of contents' % human_size(blob_size)
+        return text
 
     @classmethod
     def list(cls, conn):
