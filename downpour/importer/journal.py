@@ -12,10 +12,10 @@ from . import definitions
 from .kind import csv_type
 
 # Journal types that map no source ID of their own: they stay out of
-# uuids.csv, which is a map (each Old once).  Besides the types declared
-# so, the parts a kind records on their own (router.py, volume.py).
-UNMAPPED = tuple(t.csv for t in definitions.ORDER if not t.mapped) + (
-    'volume contents', 'router interface')
+# uuids.csv, which is a map (each Old once).  The types declared so, and
+# the parts a kind records on their own (Kind.parts).
+UNMAPPED = tuple(t.csv for t in definitions.ORDER if not t.mapped) + tuple(
+    part.csv for t in definitions.ORDER for part in t.home.parts)
 
 
 def _write_private(path, text):

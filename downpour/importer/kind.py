@@ -74,6 +74,9 @@ class Kind:
     # ``fetch`` lists it, for the kind that owns it.
     lists = ()
     fetch = None
+    # Its parts that the journal records on their own (Part), for the
+    # journal to keep them out of uuids.csv.
+    parts = ()
 
     def __init__(self, importer):
         self.imp = importer
@@ -152,6 +155,55 @@ class Kind:
             raise ImportFailed('%s: its %s (source ID %s) was neither found '
                                'nor made' % (describe(item), what, key))
         return found
+
+
+class Part:
+    """A part of an item that the journal records on its own, and never
+    in uuids.csv (a router's interface port, a volume's contents image):
+    found by the ID the journal recorded, kept when it still serves, else
+    discarded and made again, and recorded the moment it exists, so that a
+    run stopped half-way uses it instead of making another."""
+
+    # Its name in the journal, and the target's list it is found in.
+    csv = None
+    list = None
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.imp = kind.imp
+        self.conn = kind.conn
+
+    def item(self, key, name):
+        """The journal's item for the part ``key`` of the item ``name``."""
+        return {'type': self.csv.replace(' ', '_'), 'csv_type': self.csv,
+                'id': key, 'name': name}
+
+    def serves(self, part, obj, source):
+        """Whether the recorded ``obj`` can still be used."""
+        return True
+
+    def discard(self, obj):
+        """Ours, and of no use: the next one replaces it."""
+
+    def make(self, part, source):
+        """Make the part; the new resource, recorded with ``record``."""
+        raise NotImplementedError
+
+    def record(self, part, new_id):
+        self.imp.journal.record(part, new_id, CREATED)
+
+    def get(self, part, source):
+        """The part, recorded and still serving, or made now."""
+        recorded = self.imp.journal.recall(part)
+        if recorded:
+            # From the run's shared list, not a request each.
+            obj = next((o for o in self.imp.listed(self.list)
+                        if o.id == recorded[0]), None)
+            if obj is not None:
+                if self.serves(part, obj, source):
+                    return obj
+                self.discard(obj)
+        return self.make(part, source)
 
 
 class Chosen(Kind):

@@ -1,13 +1,35 @@
 """Routers, their interfaces (a port of the import's own where the
 address is not the subnet's gateway) and their static routes."""
 
-from .kind import CREATED, Kind, differs, neutron_update, tag_change, tag_new
+from .kind import Kind, Part, differs, neutron_update, tag_change, tag_new
+
+
+class InterfacePorts(Part):
+    """The port of an interface whose address is not its subnet's
+    gateway: made on the subnet with the source router's address, then
+    added to the router."""
+
+    csv = 'router interface'
+    list = 'ports'
+
+    def serves(self, part, obj, interface):
+        # One already on a device is not free to add; another is made.
+        return not obj.device_id
+
+    def make(self, part, interface):
+        port = self.conn.network.create_port(
+            network_id=self.imp.ids[interface['network']],
+            fixed_ips=[{'subnet_id': self.imp.ids[interface['subnet']],
+                        'ip_address': interface['ip_address']}])
+        self.record(part, port.id)
+        return port
 
 
 class Routers(Kind):
 
     # The ports: which subnets a router has interfaces on.
     lists = ('routers', 'ports')
+    parts = (InterfacePorts,)
 
     @staticmethod
     def fetch(conn):
@@ -76,26 +98,12 @@ class Routers(Kind):
                     obj.id, subnet=subnet_id)
             else:
                 # Not the subnet's gateway address: a port keeps the
-                # address the source router had.  Journaled the moment it
-                # exists, so that a run stopped before it is added to the
-                # router uses it instead of making another.
-                record = {'type': 'router_interface',
-                          'csv_type': 'router interface',
-                          'id': '%s/%s' % (item['id'], interface['subnet']),
-                          'name': item['name']}
-                recorded = self.imp.journal.recall(record)
-                port_id = recorded[0] if recorded and any(
-                    p.id == recorded[0] and not p.device_id
-                    for p in self.imp.listed('ports')) else None
-                if port_id is None:
-                    port_id = self.conn.network.create_port(
-                        network_id=self.imp.ids[interface['network']],
-                        fixed_ips=[{'subnet_id': subnet_id,
-                                    'ip_address': interface['ip_address']}],
-                    ).id
-                    self.imp.journal.record(record, port_id, CREATED)
+                # address the source router had.
+                ports = InterfacePorts(self)
+                port = ports.get(ports.item('%s/%s' % (
+                    item['id'], interface['subnet']), item['name']), interface)
                 self.conn.network.add_interface_to_router(obj.id,
-                                                          port=port_id)
+                                                          port=port.id)
             self.imp.changed = True
         self._set_routes(item, obj)
 

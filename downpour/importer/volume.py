@@ -1,7 +1,30 @@
 """Volumes, empty or from their exported bytes."""
 
-from .kind import WAIT_VOLUME, Kind, differs
+from .kind import WAIT_VOLUME, Kind, Part, differs
 from .uploads import Uploads, holds
+
+
+class ContentImages(Part):
+    """A verified image of a volume's exported bytes, that the volume is
+    made from, deleted once the volume has them."""
+
+    csv = 'volume contents'
+    list = 'images'
+
+    def serves(self, part, image, volume):
+        return image.status == 'active' and holds(image, volume)
+
+    def discard(self, image):
+        # Ours, and not (yet) the bytes: replaced.
+        self.conn.image.delete_image(image.id, ignore_missing=True)
+
+    def make(self, part, volume):
+        # As captured (qcow2 since issue 16; raw before, and on request).
+        # The upload records it the moment Glance has it.
+        attrs = {'disk_format': volume.get('disk_format') or 'raw',
+                 'container_format': 'bare'}
+        return Uploads(self.kind).upload(part, part['name'], attrs,
+                                         volume['filename'], volume)
 
 
 class Volumes(Kind):
@@ -11,6 +34,7 @@ class Volumes(Kind):
 
     BUSY = ('creating', 'downloading', 'attaching', 'detaching', 'reserved')
     lists = ('volumes',)
+    parts = (ContentImages,)
 
     @staticmethod
     def fetch(conn):
@@ -45,26 +69,6 @@ class Volumes(Kind):
         self.conn.block_storage.delete_volume(obj, ignore_missing=True)
         self.conn.block_storage.wait_for_delete(obj, wait=WAIT_VOLUME)
 
-    def _contents(self, item):
-        """A verified image of the volume's bytes, made or recorded."""
-        contents = {'type': 'volume_contents', 'csv_type': 'volume contents',
-                    'id': item['id'], 'name': 'downpour-volume-' + item['id']}
-        recorded = self.imp.journal.recall(contents)
-        if recorded:
-            # From the one image list every kind shares, not a request each.
-            image = next((i for i in self.imp.listed('images')
-                          if i.id == recorded[0]), None)
-            if image is not None:
-                if image.status == 'active' and holds(image, item):
-                    return contents, image
-                # Ours, and not (yet) the bytes: replaced.
-                self.conn.image.delete_image(image.id, ignore_missing=True)
-        # As captured (qcow2 since issue 16; raw before, and on request).
-        attrs = {'disk_format': item.get('disk_format') or 'raw',
-                 'container_format': 'bare'}
-        return contents, Uploads(self).upload(
-            contents, contents['name'], attrs, item['filename'], item)
-
     def create(self, item):
         attrs = {'name': item['name'], 'size': int(item['size']),
                  'description': item['description'],
@@ -78,8 +82,9 @@ class Volumes(Kind):
                     attrs[key] = chosen
         contents = None
         if item.get('filename'):
-            contents, image = self._contents(item)
-            attrs['image_id'] = image.id
+            contents = ContentImages(self)
+            attrs['image_id'] = contents.get(contents.item(
+                item['id'], 'downpour-volume-' + item['id']), item).id
         volume = self.conn.block_storage.create_volume(**attrs)
         self.imp.made(item, volume.id)
         volume = self.conn.block_storage.wait_for_status(
