@@ -424,11 +424,11 @@ def exported_olds(exported):
     target, not made (flavors, external networks, volume types, zones:
     no name in uuids.csv), and a server's capture, which has none of its
     own."""
-    from downpour.resources import BY_TYPE
+    from downpour.importer.definitions import BY_NAME
     manifest = yaml.safe_load((exported.out / 'manifest.yml').read_text())
     return sorted(r['old_id'] for r in manifest['resources']
-                  if BY_TYPE[r['type']].csv_type is not None
-                  and r['type'] != 'server_snapshot')
+                  if not BY_NAME[r['type']].chosen
+                  and BY_NAME[r['type']].mapped)
 
 
 def test_lived_in_uuids_csv_maps_nothing_onto_the_targets_own(
