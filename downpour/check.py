@@ -298,8 +298,8 @@ def _volume_quotas(conn, project):
 def _network_quotas(conn, project):
     quota = conn.network.get_quota(project, details=True)
     found = {}
-    for key in ('networks', 'subnets', 'ports', 'routers', 'floating_ips',
-                'security_groups', 'security_group_rules'):
+    # Every kind the types count that Neutron reports.
+    for key in LABELS:
         detail = getattr(quota, key, None)
         if isinstance(detail, dict) and detail.get('limit') is not None:
             found[key] = Quota(int(detail['limit']),

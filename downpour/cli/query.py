@@ -72,19 +72,18 @@ class Query(lister.Lister):
 
 def _add_names(parser, definition):
     """The option for the names (or addresses) of a type's section."""
+    what = definition.noun or definition.section.replace('_', ' ')
     if definition.named_by == 'address':
-        # The floating IP is the one type an address names, and it also
-        # comes with an exported server's ports: that is said here rather
-        # than declared for one type.
         metavar = 'ADDRESS'
-        help_text = ("add the floating IP with this address; a pattern such "
-                     "as '203.0.113.*' adds every one it matches "
-                     "(repeatable). Those on the ports of exported servers "
-                     "come with them anyway")
+        help_text = ("add the %s with this address; a pattern such as "
+                     "'203.0.113.*' adds every one it matches (repeatable)"
+                     % what)
     else:
         metavar = 'PATTERN'
-        help_text = 'add %s whose name matches PATTERN (repeatable)' % (
-            definition.section.replace('_', ' '))
+        help_text = 'add %s whose name matches PATTERN (repeatable)' % what
+    if definition.follows:
+        help_text += ('. Those that belong to what is exported come with it '
+                      'anyway')
     parser.add_argument(
         definition.option, dest=query.names_field(definition),
         metavar=metavar, action='append', default=[], help=help_text)

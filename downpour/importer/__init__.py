@@ -12,17 +12,17 @@ here, the collection's module_utils there.
 - engine: the one loop (find, compare, create or correct), the look;
 - kind: what every type's import home answers; one home per type
   (network.py, server.py, ...), named as on the export side;
-- journal: journal.csv, uuids.csv and addresses.csv;
+- journal: journal.csv and uuids.csv, and the kinds' tables;
 - pipeline: the overlapped work of a real run;
 - uploads: bytes into images, verified.
 """
 
 from .definitions import BY_NAME, ORDER, TYPES
 from .engine import KINDS, LISTS, Importer, run_module
-from .journal import Journal, write_addresses
+from .journal import Journal
 from .kind import ADOPTED, CREATED, MAPPED, REUSED, ImportFailed, describe
 from .pipeline import Pipeline
 
 __all__ = ['ADOPTED', 'BY_NAME', 'CREATED', 'KINDS', 'LISTS', 'MAPPED',
            'ORDER', 'REUSED', 'TYPES', 'ImportFailed', 'Importer', 'Journal',
-           'Pipeline', 'describe', 'run_module', 'write_addresses']
+           'Pipeline', 'describe', 'run_module']

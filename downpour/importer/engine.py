@@ -7,7 +7,7 @@ import functools
 import threading
 
 from . import definitions
-from .journal import Journal, write_addresses
+from .journal import Journal
 from .kind import (
     ADOPTED,
     CREATED,
@@ -55,8 +55,8 @@ class Importer:
         self.pending = []
         self.pending_types = []
         self.created = []
-        # Old and new address of each floating IP found or made, by key.
-        self.addresses = {}
+        # A row of a kind's output table (Kind.output) per item, by key.
+        self.rows = {}
         self.items = []
         # The item a kind is busy with, for the message of a failure.
         self.working = None
@@ -113,10 +113,11 @@ class Importer:
         return sorted(self.created,
                       key=lambda made: order.get(made['old'], len(order)))
 
-    def address_rows(self):
-        """The floating IPs' old and new addresses, in the export's order."""
-        return [self.addresses[item['id']] for item in self.items
-                if item['id'] in self.addresses]
+    def rows_of(self, kind):
+        """The rows of ``kind``'s output table, in the export's order."""
+        return [self.rows[item['id']] for item in self.items
+                if item['id'] in self.rows
+                and item['type'] == kind.definition.name]
 
     # -- what the kinds report ---------------------------------------------
 
@@ -414,7 +415,12 @@ def run_module(conn, params, check_mode, warn):
     # the cloud: kept in step with the journal even by the look, so that a
     # lost uuids.csv comes back.
     journal.write_map(params.get('uuids_csv'))
-    write_addresses(params.get('addresses_csv'), importer.address_rows())
+    outputs = {}
+    for kind in KINDS:
+        if kind.output:
+            argument, key = kind.output
+            outputs[key] = importer.rows_of(kind)
+            kind.write_output(params.get(argument), outputs[key])
     if failed is not None:
         return failed, {'changed': importer.changed,
                         'created': importer.created_in_order()}
@@ -428,5 +434,4 @@ def run_module(conn, params, check_mode, warn):
         'clashes': importer.clashes, 'choices': importer.choices,
         'unmatched': importer.unmatched, 'pending': importer.pending,
         'pending_types': importer.pending_types,
-        'created': importer.created_in_order(),
-        'addresses': importer.address_rows()}
+        'created': importer.created_in_order(), **outputs}

@@ -1,16 +1,32 @@
 """Floating IPs: allocated on the chosen external network and put on the
 new port."""
 
+from .files import write_table
 from .kind import Kind, differs
+
+ADDRESS_HEADER = ('Old Address', 'New Address', 'Fixed IP', 'Port', 'Old',
+                  'New')
+
+
+def write_addresses(path, addresses):
+    """Rewrite the address table ``path`` unless it says exactly that;
+    whether it was written."""
+    return write_table(path, ADDRESS_HEADER, [
+        (row['old_address'], row['new_address'], row['fixed_ip'],
+         row['port'], row['old'], row['new']) for row in addresses])
 
 
 class FloatingIPs(Kind):
     """Floating IPs, after the servers: each is allocated on the external
     network chosen for the source's and associated, in the same request,
     with the new port on the same fixed IP.  The target chooses the
-    address; ``Importer.addresses`` keeps the old and the new one."""
+    address; its row in ``Importer.rows`` keeps the old and the new one."""
 
     lists = ('floating_ips',)
+    # The table of each one's old and new address (the module's
+    # addresses_csv), and its rows in the module's result.
+    output = ('addresses_csv', 'addresses')
+    write_output = staticmethod(write_addresses)
 
     @staticmethod
     def fetch(conn):
@@ -59,7 +75,7 @@ class FloatingIPs(Kind):
         return obj
 
     def complete(self, item, obj, ours):
-        self.imp.addresses[item['id']] = {
+        self.imp.rows[item['id']] = {
             'old_address': item.get('address') or item['name'],
             'new_address': obj.floating_ip_address,
             'fixed_ip': item.get('fixed_ip_address') or '',

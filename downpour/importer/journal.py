@@ -1,14 +1,13 @@
 """The import's own record of what it made in the target (journal.csv),
-and the files written from it for people and scripts: uuids.csv and
-addresses.csv."""
+and uuids.csv, written from it for people and scripts."""
 
 import csv
 import io
 import os
-import tempfile
 import threading
 
 from . import definitions
+from .files import rewrite
 from .kind import csv_type
 
 # Journal types that map no source ID of their own: they stay out of
@@ -16,33 +15,6 @@ from .kind import csv_type
 # the parts a kind records on their own (Kind.parts).
 UNMAPPED = tuple(t.csv for t in definitions.ORDER if not t.mapped) + tuple(
     part.csv for t in definitions.ORDER for part in t.home.parts)
-
-
-def _write_private(path, text):
-    """Replace ``path`` whole, readable by its owner only."""
-    directory = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _rewrite(path, text):
-    """Write ``text`` to ``path`` (privately) unless it says exactly that
-    already; whether it was written."""
-    if os.path.isfile(path):
-        with open(path, newline='', encoding='utf-8') as stream:
-            if stream.read() == text:
-                return False
-    _write_private(path, text)
-    return True
 
 
 class Journal:
@@ -113,23 +85,4 @@ class Journal:
         whether it was written."""
         if not path or not self.rows:
             return False
-        return _rewrite(path, self.map_text())
-
-
-ADDRESS_HEADER = ('Old Address', 'New Address', 'Fixed IP', 'Port', 'Old',
-                  'New')
-
-
-def write_addresses(path, addresses):
-    """Rewrite the address table ``path`` unless it says exactly that;
-    whether it was written."""
-    if not path or not addresses:
-        return False
-    out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator='\n')
-    writer.writerow(ADDRESS_HEADER)
-    for row in addresses:
-        writer.writerow((row['old_address'], row['new_address'],
-                         row['fixed_ip'], row['port'], row['old'],
-                         row['new']))
-    return _rewrite(path, out.getvalue())
+        return rewrite(path, self.map_text())

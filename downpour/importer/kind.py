@@ -77,6 +77,11 @@ class Kind:
     # Its parts that the journal records on their own (Part), for the
     # journal to keep them out of uuids.csv.
     parts = ()
+    # A table the kind keeps for people (a row per item, in Importer.rows):
+    # the module's argument naming its file and the key of its rows in the
+    # module's result; ``write_output(path, rows)`` writes it.
+    output = None
+    write_output = None
 
     def __init__(self, importer):
         self.imp = importer

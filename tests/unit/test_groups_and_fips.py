@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from downpour import export, manifest, query, render
-from downpour import importer as dr
 from downpour.errors import ResolveError, ResourceFileError
+from downpour.importer.floating_ip import write_addresses
 from downpour.resourcefile import Entry, ResourceFile
 from downpour.resources.base import Record
 from tests.unit.resources import sample
@@ -255,7 +255,7 @@ def test_without_floating_ips_there_is_no_address_table(fake_cloud,
     play = _play(records, tmp_path)
     assert 'downpour_floating_ips' not in play['vars']
     # The table's path is given, and nothing is written to it.
-    assert dr.write_addresses(str(tmp_path / 'addresses.csv'), []) is False
+    assert write_addresses(str(tmp_path / 'addresses.csv'), []) is False
     assert not (tmp_path / 'addresses.csv').exists()
 
 

@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from downpour.importer.floating_ip import FloatingIPs, write_addresses
 from tests.unit.importer import items
 from tests.unit.importer.target import Target
 from tests.unit.importer.test_engine import Files, dr, run
@@ -151,7 +152,7 @@ def test_floating_ips_are_allocated_associated_and_listed(fake_cloud, target,
                                                           files, app):
     look = run(fake_cloud, app.all(), files, check_mode=True)
     assert {app.fip['id'], app.spare['id']} <= set(look.pending)
-    assert (look.address_rows(), target.writes()) == ([], [])
+    assert (look.rows_of(FloatingIPs), target.writes()) == ([], [])
 
     made = run(fake_cloud, app.all(), files)
     new_port, = [p for p in target.ports.values() if not p['device_id']]
@@ -171,7 +172,7 @@ def test_floating_ips_are_allocated_associated_and_listed(fake_cloud, target,
     assert (spare['port_id'], spare['fixed_ip_address']) == (None, None)
     assert (sorted(fip['tags']), spare['tags']) == (['public', 'web'],
                                                     ['spare'])
-    assert made.address_rows() == [
+    assert made.rows_of(FloatingIPs) == [
         {'old_address': '192.0.2.20', 'new_address': fip[
             'floating_ip_address'], 'fixed_ip': '10.20.0.101',
          'port': new_port['id'], 'old': app.fip['id'], 'new': fip['id']},
@@ -189,7 +190,7 @@ def test_floating_ips_are_allocated_associated_and_listed(fake_cloud, target,
     target.mark()
     again = run(fake_cloud, app.all(), files, check_mode=True)
     assert (again.pending, target.writes()) == ([], [])
-    assert again.address_rows() == made.address_rows()
+    assert again.rows_of(FloatingIPs) == made.rows_of(FloatingIPs)
 
 
 def test_the_address_table_is_written_when_it_differs(tmp_path):
@@ -197,17 +198,17 @@ def test_the_address_table_is_written_when_it_differs(tmp_path):
     table = [{'old_address': '203.0.113.20', 'new_address': '198.51.100.7',
               'fixed_ip': '10.0.0.5', 'port': 'p-1', 'old': 'o-1',
               'new': 'n-1'}]
-    assert not dr.write_addresses(str(path), [])
+    assert not write_addresses(str(path), [])
     assert not path.exists()
-    assert dr.write_addresses(str(path), table)
+    assert write_addresses(str(path), table)
     assert _rows(path) == [
         ['Old Address', 'New Address', 'Fixed IP', 'Port', 'Old', 'New'],
         ['203.0.113.20', '198.51.100.7', '10.0.0.5', 'p-1', 'o-1', 'n-1']]
     assert path.read_text().splitlines()[1] == \
         '"203.0.113.20","198.51.100.7","10.0.0.5","p-1","o-1","n-1"'
     assert os.stat(path).st_mode & 0o077 == 0
-    assert not dr.write_addresses(str(path), table)
-    assert dr.write_addresses(str(path), [dict(table[0], new='n-2')])
+    assert not write_addresses(str(path), table)
+    assert write_addresses(str(path), [dict(table[0], new='n-2')])
     assert _rows(path)[1][-1] == 'n-2'
 
 
