@@ -131,16 +131,19 @@ class Port(ResourceType):
         return vips
 
     @classmethod
-    def groups(cls, exporter, port):
-        """The records of the port's security groups, in its order."""
+    def groups(cls, exporter, port, what=None):
+        """The records of the port's security groups, in its order;
+        ``what`` names the server it is of, in warnings."""
         visible = SecurityGroup.by_id(exporter)
         records = []
         for group_id in port.security_group_ids or []:
             group = visible.get(group_id)
             if group is None:
-                exporter.warn('port %r (%s) is in security group %s, which '
-                              'is not visible; the new port is made without '
-                              'it' % (port.name, port.id, group_id))
+                port_of = '%s: port %s' % (what, port.id) if what else \
+                    'port %r (%s)' % (port.name, port.id)
+                exporter.warn('%s is in security group %s, which is not '
+                              'visible; the new port is made without it'
+                              % (port_of, group_id))
                 continue
             records.append(exporter.record(SecurityGroup, group))
         return records

@@ -15,7 +15,6 @@ from downpour.resources.keypair import Keypair
 from downpour.resources.network import Network
 from downpour.resources.port import Port
 from downpour.resources.router import Router
-from downpour.resources.security_group import SecurityGroup
 from downpour.resources.server_group import ServerGroup
 from downpour.resources.server_snapshot import ServerSnapshot
 from downpour.resources.volume import Volume
@@ -108,7 +107,6 @@ class Server(ResourceType):
         cls._keypair(exporter, record, obj, entry, what)
 
         networks = Network.by_id(exporter)
-        groups = SecurityGroup.by_id(exporter)
         ports, group_records, subnets = [], [], []
         for port in Port.of_server(exporter, obj):
             network = networks.get(port.network_id)
@@ -117,19 +115,9 @@ class Server(ResourceType):
                                    'not visible' % (what, port.id,
                                                     port.network_id))
             net_record = exporter.record(Network, network)
-            port_groups = []
-            for group_id in port.security_group_ids or []:
-                group = groups.get(group_id)
-                if group is None:
-                    exporter.warn('%s: port %s is in security group %s, '
-                                  'which is not visible; the new port is '
-                                  'made without it' % (what, port.id,
-                                                       group_id))
-                    continue
-                group_record = exporter.record(SecurityGroup, group)
-                port_groups.append(group_record)
-                if group_record not in group_records:
-                    group_records.append(group_record)
+            port_groups = Port.groups(exporter, port, what)
+            group_records += [g for g in port_groups
+                              if g not in group_records]
             port_record = exporter.find(Port.type, port.id) or Port.build(
                 exporter, port, network=net_record, groups=port_groups)
             subnets.extend(ip['subnet']
