@@ -1,5 +1,5 @@
 """``downpour check``: the sample export against a fake target project
-(tests/unit/library/target.py), whose quotas the tests set; what fits, what
+(tests/unit/importer/target.py), whose quotas the tests set; what fits, what
 does not, the split, and that nothing but GET requests is made."""
 
 import concurrent.futures

@@ -1,4 +1,4 @@
-"""The items downpour_resources is given, one builder per type, shaped as
+"""The items the import engine is given, one builder per type, shaped as
 the playbook lists them (tests/unit/golden/sample-playbook.yml)."""
 
 import hashlib

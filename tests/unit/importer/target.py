@@ -1,4 +1,4 @@
-"""A fake target project for downpour_resources, served by requests-mock.
+"""A fake target project for the import engine, served by requests-mock.
 
 Neutron, Nova, Glance and Cinder keep their resources in dicts and change
 them as the module's requests say, refusing what the real services refuse

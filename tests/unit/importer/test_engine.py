@@ -1,16 +1,16 @@
-"""downpour_resources, the Ansible module the playbook makes everything
-with: its core (Importer, its kinds and the Journal) and the module as
-Ansible runs it, against a stateful fake target project
-(tests/unit/library/target.py); the items are built as the playbook lists
-them (tests/unit/library/items.py).
+"""The import engine (downpour.importer: the Importer, its kinds and the
+Journal) and the module the playbook runs it with, as Ansible runs it,
+against a stateful fake target project
+(tests/unit/importer/target.py); the items are built as the playbook lists
+them (tests/unit/importer/items.py).
 
 What the tests check is what a user would: the target's resources, the
 requests made, journal.csv and uuids.csv.  The rules are those of issue 12:
 a target resource is this import's own only when the journal records it
 as created; a name proves nothing; what is not ours is never narrowed.
 
-The module is shipped as a file beside the playbook, not as part of the
-package, so it is loaded from its path.
+The module is tested as an export ships it: the collection written by
+downpour.ansiblefiles, imported by the name Ansible gives it.
 """
 
 import csv

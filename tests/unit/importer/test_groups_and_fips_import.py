@@ -1,5 +1,5 @@
-"""downpour_resources: server groups and floating IPs in the target
-(tests/unit/library/target.py), by the rules of ``Importer.sync``: a
+"""The import engine: server groups and floating IPs in the target
+(tests/unit/importer/target.py), by the rules of ``Importer.sync``: a
 resource is this import's own only when the journal records it; a server
 group of the target's is never adopted; a floating IP has no name, so none
 of the target's is ever a clash.  The address table is written from what

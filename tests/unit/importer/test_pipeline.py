@@ -1,4 +1,4 @@
-"""downpour_resources.Pipeline: the overlapped work of one task."""
+"""The engine's Pipeline: the overlapped work of one task."""
 
 import threading
 import time

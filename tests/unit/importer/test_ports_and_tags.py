@@ -1,9 +1,9 @@
-"""downpour_resources: ports made as they were (fixed IPs in order, MAC,
+"""The import engine: ports made as they were (fixed IPs in order, MAC,
 allowed address pairs, port security, tags), router static routes set
 once the interfaces exist, and tags on what the import makes, corrected
 only on what it made.
 
-Against the shared fake target (tests/unit/library/target.py), which
+Against the shared fake target (tests/unit/importer/target.py), which
 fills ports in and refuses routes and port security changes as Neutron
 does.
 """

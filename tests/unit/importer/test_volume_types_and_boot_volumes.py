@@ -1,4 +1,4 @@
-"""downpour_resources: volume types and availability zones chosen (never
+"""The import engine: volume types and availability zones chosen (never
 made) by the look, and what volumes and servers are made with: type, zone,
 delete_on_termination, user data.  Against requests-mock, with only the
 calls each test needs.
