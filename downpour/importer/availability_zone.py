@@ -8,15 +8,11 @@ class AvailabilityZones(Defaulted):
     """Zones of Nova (for servers) and of Cinder (for volumes), those that
     are available; a zone is its name."""
 
-    map_name = 'az_map'
     SERVICES = {'compute': 'server', 'volume': 'volume'}
 
     def __init__(self, importer):
         super().__init__(importer)
         self._zones = {}
-
-    def mapping(self):
-        return self.imp.az_map
 
     def label(self, item):
         return '%s availability zone' % self.SERVICES.get(item.get('service'),

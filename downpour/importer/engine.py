@@ -26,6 +26,8 @@ KINDS = tuple(t.home for t in definitions.ORDER)
 # its pages), fetched once per run and shared: by name, how the kind that
 # owns it lists it.
 LISTS = {kind.lists[0]: kind.fetch for kind in KINDS if kind.fetch}
+# The playbook's maps, one for each chosen type.
+MAPS = tuple(t.map for t in definitions.ORDER if t.map)
 # Lists asked for at once as a run starts: asked in turn, each service
 # would sit idle while the others answer.
 LISTS_AT_ONCE = 8
@@ -35,13 +37,15 @@ class Importer:
     """Runs the kinds in dependency order over a list of items."""
 
     def __init__(self, conn, ids=None, journal=None, check_mode=False,
-                 parallel=4, network_map=None, flavor_map=None,
-                 name_clash='create', volume_type_map=None, az_map=None):
+                 parallel=4, name_clash='create', **maps):
+        """``maps``: the playbook's map of each chosen type, by the name
+        its declaration gives (flavor_map, network_map ...)."""
         self.conn = conn
-        self.network_map = network_map or {}
-        self.flavor_map = flavor_map or {}
-        self.volume_type_map = volume_type_map or {}
-        self.az_map = az_map or {}
+        unknown = set(maps) - set(MAPS)
+        if unknown:
+            raise TypeError('no type is chosen by %s' % ', '.join(
+                sorted(unknown)))
+        self.maps = {name: dict(value or {}) for name, value in maps.items()}
         self.choices = []
         self.unmatched = []
         self.name_clash = name_clash
@@ -401,11 +405,8 @@ def run_module(conn, params, check_mode, warn):
     importer = Importer(
         conn, ids=params.get('ids'), journal=journal, check_mode=check_mode,
         parallel=params.get('parallel', 4),
-        network_map=params.get('network_map'),
-        flavor_map=params.get('flavor_map'),
         name_clash=params.get('name_clash', 'create'),
-        volume_type_map=params.get('volume_type_map'),
-        az_map=params.get('az_map'))
+        **{name: params.get(name) for name in MAPS})
     failed = None
     try:
         importer.run(params['resources'])

@@ -10,9 +10,6 @@ class ExternalNetworks(Chosen):
 
     lists = ('networks',)
 
-    def mapping(self):
-        return self.imp.network_map
-
     def fallback(self, item, candidates):
         external = [net for net in candidates if net.is_router_external]
         return external if len(external) == 1 else []

@@ -13,9 +13,6 @@ class Flavors(Chosen):
     def fetch(conn):
         return conn.compute.flavors()
 
-    def mapping(self):
-        return self.imp.flavor_map
-
     def fallback(self, item, candidates):
         return sorted((f for f in candidates if f.vcpus >= item['vcpus']
                        and f.ram >= item['ram'] and f.disk >= item['disk']),

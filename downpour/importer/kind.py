@@ -218,7 +218,8 @@ class Chosen(Kind):
     ``missing``, for the play to stop on."""
 
     def mapping(self):
-        raise NotImplementedError
+        """The playbook's map for this type (its declaration's ``map``)."""
+        return self.imp.maps.get(self.definition.map) or {}
 
     def fallback(self, item, candidates):
         return []
@@ -244,7 +245,6 @@ class Defaulted(Chosen):
     for by naming none (an empty ID).  Only a map entry that names what the
     target lacks is unmatched.  Every choice is reported."""
 
-    map_name = None
 
     def label(self, item):
         """What ``item`` is, in the lines of the report."""
@@ -271,11 +271,11 @@ class Defaulted(Chosen):
                 if mapped not in have:
                     self.imp.unmatch(item, '%s: %s names %r, which the '
                                      'target does not have' % (
-                                         what, self.map_name, mapped))
+                                         what, self.definition.map, mapped))
                     continue
                 self.imp.chose(item, self.chosen_id(have[mapped]),
                                '%s -> %r (%s)' % (what, mapped,
-                                                    self.map_name))
+                                                    self.definition.map))
             elif mapped is None and item['name'] in have:
                 self.imp.chose(item, self.chosen_id(have[item['name']]),
                                '%s -> %r (same name)' % (what,
@@ -284,6 +284,6 @@ class Defaulted(Chosen):
                 default = self.default_name(item)
                 self.imp.chose(item, '', "%s -> the target's default%s (%s)"
                                % (what, ' %r' % default if default else '',
-                                  '%s says so' % self.map_name
+                                  '%s says so' % self.definition.map
                                   if mapped is not None else
                                   'it has none of that name'))

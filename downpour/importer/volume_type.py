@@ -13,15 +13,11 @@ class VolumeTypes(Defaulted):
     @staticmethod
     def fetch(conn):
         return conn.block_storage.types()
-    map_name = 'volume_type_map'
 
     def __init__(self, importer):
         super().__init__(importer)
         self._have = None
         self._default = False
-
-    def mapping(self):
-        return self.imp.volume_type_map
 
     def label(self, item):
         return 'volume type'
