@@ -13,10 +13,6 @@ def subnet_differs(item, obj):
 
 
 class Subnets(Kind):
-    # What can be corrected on a subnet that exists; the rest is fixed at
-    # creation.
-    UPDATABLE = ('description', 'is_dhcp_enabled', 'dns_nameservers',
-                 'host_routes')
     lists = ('subnets',)
 
     @staticmethod
@@ -32,9 +28,14 @@ class Subnets(Kind):
         return subnet_differs(item, obj)
 
     def corrections(self, item, obj):
+        # Of its attributes, what its declaration says can be corrected on
+        # a subnet that exists; the rest is fixed at creation.
+        updatable = [path.split('.', 1)[1]
+                     for path in self.definition.correctable
+                     if path.startswith('attributes.')]
         change = differs(obj, {key: item['attributes'][key]
-                                for key in self.UPDATABLE
-                                if key in item['attributes']})
+                               for key in updatable
+                               if key in item['attributes']})
         if obj.name != item['name']:
             change['name'] = item['name']
         change.update(tag_change(item, obj))
