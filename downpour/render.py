@@ -8,13 +8,16 @@ tagged ``!unsafe`` so that Ansible never templates it.
 
 import dataclasses
 import os
-import tempfile
 import textwrap
 
 import jinja2
 import yaml
 
 from downpour.importer import definitions
+
+# Replaced whole, readable by its owner only: as the import writes its
+# files, one way.
+from downpour.importer.files import write_private as write_atomic
 from downpour.resources import BY_TYPE
 
 TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), 'templates')
@@ -208,19 +211,6 @@ def render_playbook(records):
         defaulted=any(t.defaulted for t in chosen),
         about={t.list: textwrap.wrap(t.about, 70) for t in chosen},
         all_lists=' + '.join('downpour_' + b.key for b in used) or '[]')
-
-
-def write_atomic(path, text):
-    directory = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_playbook(records, output_dir):
