@@ -17,6 +17,32 @@ UNMAPPED = tuple(t.csv for t in definitions.ORDER if not t.mapped) + tuple(
     part.csv for t in definitions.ORDER for part in t.home.parts)
 
 
+def _rows(data):
+    """The whole rows of the journal's bytes ``data``, and how many bytes
+    they take.  Each row is appended in one write and ends with a line
+    break; a crash may tear the last one (its new ID cut short; the run
+    that wrote it did not go on): that one is left out."""
+    lines = data.split(b'\n')
+    # The part after the last line break is torn for certain.  csv.reader
+    # counts the lines each row takes: a name may hold a line break.
+    texts = [line.decode('utf-8', 'replace') + '\n' for line in lines[:-1]]
+    reader = csv.reader(texts)
+    rows, ends = [], []
+    for row in reader:
+        rows.append(row)
+        ends.append(reader.line_num)
+    if rows:
+        start = ends[-2] if len(ends) > 1 else 0
+        try:
+            list(csv.reader(texts[start:ends[-1]], strict=True))
+        except csv.Error:
+            # Its quote never closed: torn after a line break in a name.
+            rows.pop()
+            ends.pop()
+    whole = sum(len(line) + 1 for line in lines[:ends[-1]]) if ends else 0
+    return rows, whole
+
+
 class Journal:
     """What this migration made in the target, by (type, source ID).
 
@@ -32,13 +58,19 @@ class Journal:
         self.path = path
         self.rows = {}
         self._lock = threading.Lock()
+        # Bytes of whole rows at the start, when a torn row follows them.
+        self._whole = None
         if path and os.path.isfile(path):
-            with open(path, newline='', encoding='utf-8') as stream:
-                for row in csv.reader(stream):
-                    if len(row) == 5 and row != list(self.HEADER) \
-                            and row[2] and row[3]:
-                        self.rows.pop((row[0], row[2]), None)
-                        self.rows[(row[0], row[2])] = (row[1], row[3], row[4])
+            with open(path, 'rb') as stream:
+                data = stream.read()
+            rows, whole = _rows(data)
+            if whole < len(data):
+                self._whole = whole
+            for row in rows:
+                if len(row) == 5 and row != list(self.HEADER) \
+                        and row[2] and row[3]:
+                    self.rows.pop((row[0], row[2]), None)
+                    self.rows[(row[0], row[2])] = (row[1], row[3], row[4])
 
     def recall(self, item):
         """(new ID, how) recorded for ``item``, or None."""
@@ -58,17 +90,32 @@ class Journal:
             self.rows[key] = (item['name'], new_id, how)
             if not self.path:
                 return
-            fresh = not os.path.exists(self.path)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
-                         0o600)
-            with os.fdopen(fd, 'a', newline='', encoding='utf-8') as stream:
-                writer = csv.writer(stream, quoting=csv.QUOTE_ALL,
-                                    lineterminator='\n')
-                if fresh:
-                    writer.writerow(self.HEADER)
-                writer.writerow((key[0], item['name'], key[1], new_id, how))
-                stream.flush()
-                os.fsync(stream.fileno())
+            self._append((key[0], item['name'], key[1], new_id, how))
+
+    def _append(self, row):
+        """One row at the end of the file, in one write, on disk before
+        this returns.  After a row torn by a crash, on a line of its own:
+        the torn one stays unread, never the new one."""
+        text = io.StringIO()
+        writer = csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator='\n')
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            if self._whole is not None:
+                # A row torn by a crash before this run: cut back to the
+                # last whole one, or its open quote would swallow the rows
+                # after it.
+                os.ftruncate(fd, self._whole)
+                self._whole = None
+            size = os.fstat(fd).st_size
+            if not size:
+                writer.writerow(self.HEADER)
+            writer.writerow(row)
+            data = text.getvalue().encode('utf-8')
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def map_text(self):
         """uuids.csv: one row per source ID, in the order first made."""
