@@ -69,7 +69,19 @@ class SecurityGroups(Kind):
         return count
 
     def proof(self, item, obj):
-        return None  # any group: adopted, it only gains rules
+        # Taken only with exactly the exported rules: adopted, a group is
+        # never changed, and ports of the import rely on what it lets in.
+        wanted = self._wanted(item, lambda remote: obj.id
+                              if remote == item['id']
+                              else self.imp.ids.get(remote))
+        if wanted is None:
+            return 'a rule of it names a group yet to be made'
+        want = {rule_key(rule) for rule in wanted}
+        have = {rule_key(rule) for rule in obj.security_group_rules or []}
+        if want != have:
+            return 'its rules are not the exported ones (%d missing, %d ' \
+                'more)' % (len(want - have), len(have - want))
+        return None
 
     def corrections(self, item, obj):
         return dict(differs(obj, {'name': item['name'],
@@ -112,18 +124,27 @@ class SecurityGroups(Kind):
         if item['id'] in self._rules_of:  # else check mode: yet to be made
             self._rules(item, *self._rules_of[item['id']])
 
-    def _rules(self, item, group, ours):
+    @staticmethod
+    def _wanted(item, group_id):
+        """The exported rules as Neutron takes them, each group they name
+        by its target ID (``group_id``); None while one is yet to come."""
         wanted = []
         for rule in item.get('rules') or []:
             rule = {key: value for key, value in rule.items()
                     if value is not None}
             remote = rule.pop('remote_group', None)
             if remote is not None:
-                rule['remote_group_id'] = self.resolve(
-                    item, remote, 'rule\'s remote security group')
+                rule['remote_group_id'] = group_id(remote)
                 if rule['remote_group_id'] is None:
-                    return  # check mode: that group is to come
+                    return None
             wanted.append(rule)
+        return wanted
+
+    def _rules(self, item, group, ours):
+        wanted = self._wanted(item, lambda remote: self.resolve(
+            item, remote, 'rule\'s remote security group'))
+        if wanted is None:
+            return  # check mode: a group it names is to come
         if group is None:
             return  # check mode: the group itself is to come
         have = {rule_key(rule): rule

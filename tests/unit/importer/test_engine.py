@@ -993,25 +993,46 @@ def test_adopt_takes_an_image_with_the_same_checksum(fake_cloud, tmp_path,
                for c in done.clashes)
 
 
-def test_adopt_takes_a_group_which_then_only_gains_rules(fake_cloud, files):
+def test_adopt_takes_a_group_with_exactly_the_exported_rules(fake_cloud,
+                                                             files):
     target = Target(fake_cloud)
     theirs = target.add_group('web', rules=[
-        {'protocol': 'tcp', 'port_range_min': 23, 'port_range_max': 23}])
+        {'protocol': 'tcp', 'port_range_min': 22, 'port_range_max': 22}])
     item = group('web', [tcp(22)])
     target.mark()
 
     done = run(fake_cloud, [item], files, name_clash='adopt')
 
     assert done.ids[item['id']] == theirs['id']
-    assert _rules(target.groups[theirs['id']]) == sorted([_tcp_key(22),
-                                                          _tcp_key(23)])
-    assert target.calls('DELETE') == []
+    assert target.writes() == []
     assert files.journal_rows()[-1][-1] == 'adopted'
-
-    # Later runs leave its rule 23 there too.
-    target.mark()
+    # Later runs change nothing either.
     run(fake_cloud, [item], files, name_clash='adopt')
     assert target.writes() == []
+
+
+@pytest.mark.parametrize('rules', [
+    [{'protocol': 'tcp', 'port_range_min': 22, 'port_range_max': 22}],
+    [{'protocol': 'tcp', 'port_range_min': p, 'port_range_max': p}
+     for p in (22, 23, 80)]], ids=['fewer', 'more'])
+def test_adopt_refuses_a_group_whose_rules_are_not_the_exported_ones(
+        fake_cloud, files, rules):
+    """A group of the target with fewer rules would be widened by the
+    import; one with more lets in what the source did not: neither is
+    taken, nor changed.  The import makes its own beside it."""
+    target = Target(fake_cloud)
+    theirs = target.add_group('web', rules=rules)
+    before = _rules(theirs)
+    item = group('web', [tcp(22), tcp(80)])
+
+    done = run(fake_cloud, [item], files, name_clash='adopt')
+
+    assert done.ids[item['id']] != theirs['id']
+    assert _rules(target.groups[theirs['id']]) == before
+    assert target.calls('POST', of=theirs['id']) == []
+    assert files.journal_rows()[-1][-1] == 'created'
+    assert any('not adopted' in c and 'rules are not the exported'
+               in c for c in done.clashes)
 
 
 @pytest.mark.parametrize('kind', ['volume', 'port', 'server'])

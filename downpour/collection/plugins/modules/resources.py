@@ -64,8 +64,8 @@ options:
       - C(adopt) takes the same-named resource when it is proven
         equivalent (subnet CIDR, IP version and gateway; a network whose
         subnets all are; a router with the same gateway and interfaces;
-        an image with the same checksum; any security group, which then
-        only gains rules), and else makes a new one.  Volumes, ports,
+        an image with the same checksum; a security group with exactly
+        the exported rules), and else makes a new one.  Volumes, ports,
         servers and server groups are never adopted.
     type: str
     choices: [create, stop, adopt]
