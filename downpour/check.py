@@ -411,6 +411,10 @@ def run_check(conn, output_dir):
     chosen, problems = choice_rows(export, seen)
     rows += chosen
     problems = ['%s: not enough quota' % s for s in short] + problems
+    for message in seen.importer.unmatched:
+        # Why a choice above is missing: a map entry naming what the
+        # target lacks, a name it gives to several.
+        rows.append(('no match', '', '', message))
     for message in seen.clashes:
         rows.append(('name clash', '', '', message))
         if export.name_clash == 'stop':

@@ -179,7 +179,8 @@ TYPES = (
                'entry, else the flavor of the same name, else the smallest '
                'one as large.'),
     Type('external_network', external_network.ExternalNetworks,
-         list='external_networks', rank=5, shape='hexagon',
+         list='external_networks', info=('external',), rank=5,
+         shape='hexagon',
          map='network_map',
          about="The target's network for each of these: the network_map "
                "entry, else the network of the same name, else the target's "

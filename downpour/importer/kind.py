@@ -212,10 +212,12 @@ class Part:
 
 
 class Chosen(Kind):
-    """Types that are never created but chosen among what the target has:
-    the map entry (flavor_map, network_map), else the one of the same
-    name, else ``fallback``.  Those with no match are listed in
-    ``missing``, for the play to stop on."""
+    """Types that are never created but chosen among what the target has
+    that the item may be (``scope``): the map entry (flavor_map,
+    network_map), else the one of the same name, else ``fallback``.  Those
+    with no match are listed in ``missing``, for the play to stop on; so
+    are those with more than one, which are named: a name does not say
+    which."""
 
     def mapping(self):
         """The playbook's map for this type (its declaration's ``map``)."""
@@ -225,16 +227,26 @@ class Chosen(Kind):
         return []
 
     def choose(self, items):
-        candidates = self.listing()
+        listing = self.listing()
         for item in items:
             self.imp.working = item
+            candidates = self.scope(item, listing)
             mapped = self.mapping().get(item['name'])
-            if mapped is not None:
-                found = [c for c in candidates if c.name == mapped]
-            else:
-                found = [c for c in candidates if c.name == item['name']] \
-                    or self.fallback(item, candidates)
-            if found:
+            named = item['name'] if mapped is None else mapped
+            found = [c for c in candidates if c.name == named]
+            if not found and mapped is None:
+                # The best of the others, first.
+                found = self.fallback(item, candidates)[:1]
+            if len(found) > 1:
+                self.imp.unmatch(item, '%s %r: the target has %d it may '
+                                 'be, of the name %r (%s); name one by its '
+                                 'ID in %s' % (
+                                     item['type'].replace('_', ' '),
+                                     item['name'], len(found),
+                                     found[0].name, ', '.join(sorted(
+                                         c.id for c in found)),
+                                     self.definition.map))
+            elif found:
                 self.imp.found(item, found[0].id)
             elif item['id'] not in self.imp.missing:
                 self.imp.missing.append(item['id'])

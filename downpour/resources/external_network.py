@@ -21,6 +21,7 @@ class ExternalNetwork(ResourceType):
     @staticmethod
     def missing_message(record):
         """What the play says when the target has none to match."""
-        return ('network %s: the target has no network of that name and not '
-                'exactly one external network; add it to network_map'
-                % record.name)
+        kind = 'external' if record.info.get('external') else 'shared'
+        return ('network %s: the target has no %s network of that name and '
+                'not exactly one external network; add it to network_map'
+                % (record.name, kind))

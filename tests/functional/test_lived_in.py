@@ -383,6 +383,9 @@ def lived_in(exported, projects, tmp_path_factory):
     target = projects.make('target')
     dst = target.conn
     ext = dst.network.find_network('ext-net', ignore_missing=False)
+    # A network of the project's own bearing the name of the source's
+    # external network: never the gateway of the import's router.
+    dst.network.create_network(name='public')
     net, subnet = network_with_subnet(dst, TARGET_CIDR)
     router = dst.network.create_router(
         name=ROUTER, external_gateway_info={'network_id': ext.id})
@@ -470,6 +473,8 @@ def test_lived_in_target_gets_the_application_beside_its_own(
 
     router = dst.network.get_router(new[('router', exported.router.id)])
     ext = dst.network.find_network('ext-net', ignore_missing=False)
+    # Not the project's own network called 'public', as the source's
+    # external network is: only an external network is a gateway.
     assert router.external_gateway_info['network_id'] == ext.id
     assert [ip['subnet_id'] for p in dst.network.ports(
         device_id=router.id, device_owner='network:router_interface')
