@@ -4,9 +4,10 @@ correct), the look that is its check mode, and what a run reports."""
 import collections
 import concurrent.futures
 import functools
+import os
 import threading
 
-from . import definitions
+from . import definitions, lock
 from .journal import Journal
 from .kind import (
     ADOPTED,
@@ -401,6 +402,12 @@ def run_module(conn, params, check_mode, warn):
     """The import as the Ansible module runs it: ``params`` are the
     module's arguments, ``warn`` says a line to the user.  (failed,
     result): the message and what the module returns."""
+    if params.get('journal'):
+        # Before the journal is read: another run may be writing it.
+        try:
+            lock.hold(os.path.dirname(params['journal']) or '.')
+        except ImportFailed as exc:
+            return str(exc), {'changed': False, 'created': []}
     journal = Journal(params.get('journal'))
     importer = Importer(
         conn, ids=params.get('ids'), journal=journal, check_mode=check_mode,

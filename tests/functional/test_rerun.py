@@ -12,8 +12,10 @@ two and nothing else.
 """
 
 import collections
+import concurrent.futures
 import json
 import os
+import time
 
 import pytest
 import yaml
@@ -80,6 +82,24 @@ def _import(out, env, counts):
     return recap_changed(proc.stdout), by_module, total
 
 
+def _lock_holder(out, running, timeout=120):
+    """The PID of the live ansible-playbook that holds the output
+    directory's import lock, once the running import has taken it."""
+    path = out / '.downpour-import.lock'
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not running.done():
+        held = path.read_text().split() if path.exists() else []
+        if held:
+            try:
+                with open('/proc/%s/cmdline' % held[0], 'rb') as stream:
+                    if b'ansible-playbook' in stream.read():
+                        return int(held[0])
+            except OSError:
+                pass  # the refused run's, gone
+        time.sleep(0.2)
+    pytest.fail('the import did not take the lock of %s' % out)
+
+
 def _writes(total):
     """Requests that change something: all but GETs and logins."""
     writes = {}
@@ -111,13 +131,27 @@ def test_rerun_only_looks_and_repairs_what_is_missing(tmp_path,
                    '-e', '{"network_map": {"public": "no-such-net"}}'],
                   env, check=False)
     assert refused.returncode != 0
-    assert 'network public: the target has no network of that name' in \
-        refused.stdout, refused.stdout[-3000:]
+    assert 'network public: the target has no external network of that ' \
+        'name' in refused.stdout, refused.stdout[-3000:]
     assert list(target.conn.network.networks(
         project_id=target.project_id)) == []
     assert not (out / 'uuids.csv').exists()
 
-    changed, _, first = _import(out, env, tmp_path / 'first')
+    # A second import of the directory while the first runs stops at once,
+    # naming the first, which goes on alone.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(_import, out, env, tmp_path / 'first')
+        holder = _lock_holder(out, running)
+        started = time.monotonic()
+        second = run([BIN / 'ansible-playbook', out / 'playbook.yml',
+                      '-e', 'cloud=dst'], env, check=False)
+        stopped_in = time.monotonic() - started
+        changed, _, first = running.result()
+    assert second.returncode != 0
+    assert 'another import of this output directory is running ' \
+        '(ansible-playbook, process %d)' % holder in second.stdout, \
+        second.stdout[-3000:]
+    assert stopped_in < 30
     assert changed > 0
     writes = _writes(first)
     # One bulk rule request per group that needs rules (web, db), never

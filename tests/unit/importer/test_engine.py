@@ -1967,6 +1967,58 @@ def test_the_module_reports_what_it_created_in_the_exports_order(
     assert [made['name'] for made in done['created']] == ['first', 'second']
 
 
+def test_a_second_import_of_the_directory_at_once_stops_naming_the_first(
+        fake_cloud, capsys, files, tmp_path):
+    """While another run of the playbook holds the output directory (a
+    process alive since the time its lock says), the module stops at once
+    and names it; once that run is gone, its lock is taken over."""
+    from downpour.importer import lock
+    target = Target(fake_cloud)
+    items = [network('app-net')]
+    first = subprocess.Popen(['sleep', '60'])  # our own command
+    try:
+        started = lock._stat(first.pid)[1]
+        (tmp_path / lock.LOCK).write_text('%d %s\n' % (first.pid, started))
+        target.mark()
+
+        stopped = ansible(capsys, files, items)
+
+        assert stopped['failed'] is True
+        assert stopped['msg'].startswith(
+            'another import of this output directory is running '
+            '(ansible-playbook, process %d)' % first.pid)
+        assert target.calls() == []
+        assert not files.journal.exists()
+    finally:
+        first.kill()
+        first.wait()
+
+    done = ansible(capsys, files, items)
+
+    assert done['changed'] is True
+    assert (tmp_path / lock.LOCK).read_text().split()[0] == str(os.getpid())
+
+
+def test_the_lock_names_the_playbook_the_module_runs_under(tmp_path):
+    """A module runs in a process (a worker's child) under ansible-playbook:
+    the lock names that process, which every task of the run shares."""
+    playbook = tmp_path / 'ansible-playbook'
+    playbook.write_text(
+        '#!%s\n'
+        'import os, subprocess, sys\n'
+        'print(os.getpid(), flush=True)\n'
+        'subprocess.run([sys.executable, "-c", "import subprocess, sys; '
+        'subprocess.run([sys.executable, \'-c\', \'from downpour.importer '
+        'import lock; print(lock.owner()[0])\'])"], check=True)\n'
+        % sys.executable)
+    playbook.chmod(0o700)
+    proc = subprocess.run(  # our own command
+        [sys.executable, str(playbook)], capture_output=True, text=True,
+        check=True, timeout=60)
+    playbook_pid, owner_pid = proc.stdout.split()
+    assert owner_pid == playbook_pid
+
+
 def test_the_module_reports_what_the_playbook_uses(fake_cloud, capsys,
                                                    files):
     target = Target(fake_cloud)

@@ -1,0 +1,85 @@
+"""One import of an output directory at a time.
+
+Two ``ansible-playbook`` runs of one playbook at once would each find
+nothing made and make everything, twice.  The playbook's tasks are
+processes of their own, so the lock cannot be held open from one task to
+the next: it names the ``ansible-playbook`` process the module runs under
+(its PID and start time, which tell it from a later process given the same
+PID), and holds for as long as that process lives.  The tasks of one run
+share it; another run stops at once, naming it.  Where the system shows no
+processes (no /proc), the lock names the module's own process.
+"""
+
+import fcntl
+import os
+
+from .kind import ImportFailed
+
+LOCK = '.downpour-import.lock'
+
+
+def _stat(pid):
+    """(parent PID, start time) of process ``pid``; None when it is
+    gone."""
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as stream:
+            data = stream.read()
+    except OSError:
+        return None
+    # The command's name, in parentheses, may hold anything: the fields
+    # are those after its last ')'.
+    fields = data[data.rindex(b')') + 2:].split()
+    return int(fields[1]), fields[19].decode('ascii')
+
+
+def _is_playbook(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as stream:
+            args = stream.read().split(b'\0')[:2]
+    except OSError:
+        return False
+    return any(os.path.basename(arg) == b'ansible-playbook' for arg in args)
+
+
+def owner():
+    """(PID, start time) of the ansible-playbook this process runs under,
+    else of this process."""
+    pid = os.getpid()
+    while pid > 1:
+        found = _stat(pid)
+        if found is None:
+            break
+        if _is_playbook(pid):
+            return pid, found[1]
+        pid = found[0]
+    found = _stat(os.getpid())
+    return os.getpid(), found[1] if found else '0'
+
+
+def hold(directory):
+    """Take the lock of the output directory ``directory`` for this run,
+    or fail naming the run that holds it."""
+    path = os.path.join(directory, LOCK)
+    me = owner()
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ImportFailed('%s: cannot take the lock: %s'
+                           % (path, exc.strerror or exc)) from None
+    try:
+        # Briefly, while one run reads and writes who holds it.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held = os.pread(fd, 128, 0).decode('ascii', 'replace').split()
+        if len(held) == 2 and held[0].isdigit() and \
+                (int(held[0]), held[1]) != me:
+            alive = _stat(int(held[0]))
+            if alive is not None and alive[1] == held[1]:
+                raise ImportFailed(
+                    'another import of this output directory is running '
+                    '(ansible-playbook, process %s): wait for it to end; '
+                    'two at once would make everything twice' % held[0])
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, ('%d %s\n' % me).encode('ascii'), 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
