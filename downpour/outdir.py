@@ -50,13 +50,32 @@ def parse(text):
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
+def nofollow(path, flags):
+    """os.open's opener that never follows a link at ``path``: one planted
+    there would have downpour write through it into another file."""
+    return os.open(path, flags | os.O_NOFOLLOW, 0o600)
+
+
 def make_private(path):
     """Create ``path`` readable by its owner only; warn when it exists and
-    others may read it (the blobs hold disks: keys, databases, tokens)."""
+    others may read it (the blobs hold disks: keys, databases, tokens).
+    Refuse one that another user owns or may write into: they could plant
+    links where downpour writes, or change the blobs."""
     try:
         os.makedirs(path, mode=0o700)
     except FileExistsError:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        info = os.stat(path)
+        mode = stat.S_IMODE(info.st_mode)
+        if info.st_uid != os.geteuid():
+            raise DownpourError(
+                'the output directory %s belongs to another user (uid %d): '
+                'export into a directory of your own'
+                % (path, info.st_uid)) from None
+        if mode & 0o022:
+            raise DownpourError(
+                'other users may write into the output directory %s (mode '
+                '%04o): chmod go-w %s, or export into another directory'
+                % (path, mode, path)) from None
         if mode & 0o077:
             LOG.warning('%s can be read by other users (mode %04o); the '
                         'files downpour writes in it are private, but '
@@ -96,8 +115,12 @@ def locked(path):
     """Hold the output directory's lock, or stop at once naming who does."""
     lock_path = os.path.join(path, LOCK)
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = nofollow(lock_path, os.O_RDWR | os.O_CREAT)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DownpourError('%s is a symbolic link, which downpour '
+                                'does not follow: remove it' % lock_path
+                                ) from None
         raise DownpourError('cannot lock the output directory %s: %s'
                             % (path, exc.strerror or exc)) from None
     try:
@@ -140,7 +163,7 @@ class ExportState:
 
     def _write(self, data):
         tmp = self.path + '.tmp'
-        with open(tmp, 'w', encoding='utf-8') as stream:
+        with open(tmp, 'w', encoding='utf-8', opener=nofollow) as stream:
             json.dump(data, stream)
         os.replace(tmp, self.path)
 

@@ -228,7 +228,8 @@ def _durable_replace(source, target):
 
 def _write_json(path, data):
     """Replace ``path`` atomically: a reader sees the old or the new."""
-    with open(path + '.tmp', 'w', encoding='utf-8') as out:
+    with open(path + '.tmp', 'w', encoding='utf-8',
+              opener=outdir.nofollow) as out:
         json.dump(data, out)
     _durable_replace(path + '.tmp', path)
 
@@ -271,7 +272,7 @@ class _Sink:
             self.restart()
             return 0
         try:
-            with open(self.part, 'rb') as stream:
+            with open(self.part, 'rb', opener=outdir.nofollow) as stream:
                 for chunk in iter(lambda: stream.read(CHUNK_SIZE), b''):
                     self._check_cancel()
                     self.hasher.update(chunk)
@@ -286,7 +287,7 @@ class _Sink:
         self.hasher = _hasher(self.origin['hash_algo'], self.blob.what)
         self.offset = 0
         try:
-            with open(self.part, 'wb'):
+            with open(self.part, 'wb', opener=outdir.nofollow):
                 pass
             _write_json(self.info, self.origin)
         except OSError as exc:
@@ -296,7 +297,8 @@ class _Sink:
         """Append ``chunks``; network errors become _Retry, and what came
         before them stays written and counted."""
         try:
-            stream = open(self.part, 'r+b')  # noqa: SIM115 (closed below)
+            stream = open(self.part, 'r+b',  # noqa: SIM115 (closed below)
+                          opener=outdir.nofollow)
         except OSError as exc:
             raise self._write_error(exc) from None
         try:

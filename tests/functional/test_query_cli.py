@@ -104,3 +104,42 @@ def test_debug_log_has_no_password_or_token(project, tmp_path):
     # timestamp); the log shows only their SHA-256.
     assert 'gAAAAA' not in text
     assert '{SHA256}' in text
+
+
+def test_export_follows_no_planted_link_and_refuses_a_shared_directory(
+        project, tmp_path):
+    """A link planted where export writes its lock would have it overwrite
+    another file; a directory others may write into lets them plant one.
+    Both are refused in one line, before anything is written; the user's
+    own directory is exported into."""
+    resources = tmp_path / 'resources.yml'
+    resources.write_text('networks:\n  - name: Q-WEB\n', encoding='utf-8')
+    victim = tmp_path / 'victim'
+    victim.write_text('precious\n', encoding='utf-8')
+    out = tmp_path / 'out'
+    out.mkdir(mode=0o700)
+    (out / '.downpour.lock').symlink_to(victim)
+
+    proc = downpour(project.clouds_yaml, '--os-cloud', 'fresh', 'export',
+                    str(resources), str(out))
+
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        'downpour: error: %s/.downpour.lock is a symbolic link, which '
+        'downpour does not follow: remove it' % out]
+    assert victim.read_text(encoding='utf-8') == 'precious\n'
+
+    (out / '.downpour.lock').unlink()
+    out.chmod(0o777)  # noqa: S103 - what the export must refuse
+    proc = downpour(project.clouds_yaml, '--os-cloud', 'fresh', 'export',
+                    str(resources), str(out))
+    assert proc.returncode == 1
+    assert 'other users may write into the output directory' in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == []
+
+    out.chmod(0o700)
+    proc = downpour(project.clouds_yaml, '--os-cloud', 'fresh', 'export',
+                    str(resources), str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / 'playbook.yml').exists()
+    assert victim.read_text(encoding='utf-8') == 'precious\n'

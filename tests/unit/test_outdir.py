@@ -101,3 +101,56 @@ def test_recapture_starts_a_new_export_over_an_unfinished_one(tmp_path):
     fresh = outdir.ExportState(str(tmp_path), fresh=True)
     assert not fresh.resuming
     assert fresh.started_at >= first.started_at
+
+
+def test_a_link_planted_as_the_lock_is_not_followed(tmp_path):
+    victim = tmp_path / 'victim'
+    victim.write_text('precious\n')
+    out = tmp_path / 'out'
+    out.mkdir(mode=0o700)
+    (out / outdir.LOCK).symlink_to(victim)
+
+    with pytest.raises(outdir.DownpourError, match='is a symbolic link'):
+        with outdir.locked(str(out)):
+            pass
+    assert victim.read_text() == 'precious\n'
+
+
+def test_a_link_planted_as_a_part_or_a_temporary_file_is_not_followed(
+        tmp_path):
+    victim = tmp_path / 'victim'
+    victim.write_text('precious\n')
+    for name in ('x.part', outdir.STATE + '.tmp'):
+        link = tmp_path / name
+        link.symlink_to(victim)
+        with pytest.raises(OSError):
+            open(link, 'w', opener=outdir.nofollow).close()
+    state = tmp_path / outdir.STATE
+    with pytest.raises(OSError):
+        outdir.ExportState(str(tmp_path)).begin()
+    assert victim.read_text() == 'precious\n'
+    assert not state.exists()
+
+
+@pytest.mark.parametrize('mode', [0o770, 0o707, 0o777])
+def test_an_output_directory_others_may_write_into_is_refused(tmp_path,
+                                                              mode):
+    out = tmp_path / 'out'
+    out.mkdir()
+    os.chmod(out, mode)
+    with pytest.raises(outdir.DownpourError,
+                       match='other users may write into the output '
+                             'directory .* chmod go-w'):
+        outdir.make_private(str(out))
+    assert os.listdir(out) == []
+
+
+def test_an_output_directory_of_another_user_is_refused(tmp_path,
+                                                         monkeypatch):
+    out = tmp_path / 'out'
+    out.mkdir(mode=0o700)
+    # As if another user had made it: its owner is not who runs export.
+    monkeypatch.setattr(os, 'geteuid', lambda: os.stat(out).st_uid + 1)
+    with pytest.raises(outdir.DownpourError,
+                       match='belongs to another user'):
+        outdir.make_private(str(out))
