@@ -45,6 +45,14 @@ def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv):
     elif skipped:
         lines.append('%d of %d tasks skipped: the look found nothing for '
                      'them to do' % (skipped, len(made)))
+    # What the import made that stays once the migration is done, and why,
+    # so that a person who finds it knows what it is.
+    for item in items or []:
+        new = (created.get(item.get('id')) or {}).get('new') or \
+            found_ids.get(item.get('id'))
+        if item.get('stays') and new:
+            lines.append('left in the target: %s %r (%s), %s' % (
+                _type(item), item.get('name'), new, item['stays']))
     lines.append('uuids.csv (old ID -> new ID): %s' % uuids_csv)
     lines.append('journal.csv: %s' % os.path.join(playbook_dir,
                                                   'journal.csv'))

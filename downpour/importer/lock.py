@@ -43,17 +43,23 @@ def _is_playbook(pid):
 
 def owner():
     """(PID, start time) of the ansible-playbook this process runs under,
-    else of this process."""
-    pid = os.getpid()
+    else of this process.  ansible-playbook forks a worker per task, which
+    is ansible-playbook too: the one named is the first of them, which
+    every task of the run shares."""
+    pid, found = os.getpid(), None
     while pid > 1:
-        found = _stat(pid)
-        if found is None:
+        stat = _stat(pid)
+        if stat is None:
             break
         if _is_playbook(pid):
-            return pid, found[1]
-        pid = found[0]
-    found = _stat(os.getpid())
-    return os.getpid(), found[1] if found else '0'
+            found = (pid, stat[1])
+        elif found is not None:
+            break
+        pid = stat[0]
+    if found is not None:
+        return found
+    stat = _stat(os.getpid())
+    return os.getpid(), stat[1] if stat else '0'
 
 
 def hold(directory):

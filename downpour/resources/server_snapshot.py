@@ -41,7 +41,7 @@ class ServerSnapshot(ResourceType):
             type=cls.type, old_id=server.id,
             name='%s-snapshot' % (server.name or server.id),
             params=params,
-            info={'server': server.id},
+            info={'server': server.id, 'server_name': server.name or ''},
             blob=Blob(kind='server', file_id=server.id, source_id=server.id,
                       what='server %r (%s)' % (server.name, server.id)))
         exporter.add(record)

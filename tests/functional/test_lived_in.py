@@ -19,8 +19,8 @@ its own journal.csv and uuids.csv:
 * ``name_clash=stop``: the play stops before anything is created, listing
   the clashes.
 * ``name_clash=adopt``: an equivalent network and subnet and a same-named
-  security group are adopted (the group keeps its rules and gains the
-  exported ones); a same-named volume never is.
+  security group with exactly the exported rules are adopted, and left as
+  they were; a same-named volume never is.
 * the rule limited to an address group is left out at export (warned, in
   manifest.yml too), and no target group opens that port.
 """
@@ -592,7 +592,10 @@ def adopted(exported, projects, tmp_path_factory):
     target = projects.make('target')
     dst = target.conn
     net, subnet = network_with_subnet(dst, SOURCE_CIDR, SOURCE_GATEWAY)
-    group = group_with_rules(dst, [(OWN_PORT, '0.0.0.0/0')], 'theirs')
+    # The exported rules exactly (the one limited to an address group is
+    # not exported): a group with fewer or more is never adopted.
+    group = group_with_rules(dst, [(22, '0.0.0.0/0'),
+                                   (443, '203.0.113.0/24')], 'theirs')
     volume = dst.block_storage.create_volume(
         name=VOLUME, size=1, description='their empty volume')
     volume = wait_for(lambda: dst.block_storage.get_volume(volume.id),
@@ -626,16 +629,15 @@ def test_adopt_takes_equivalent_network_subnet_and_group(exported, adopted):
         'ip_address': exported.server.addresses[NET][0]['addr']}]
     assert port.security_group_ids == [own.group.id]
 
-    # The adopted group keeps its own rules and its description, and gains
-    # the exported ones.
+    # The adopted group had exactly the exported rules, and is left as it
+    # was: its rules and its description.
     assert len(list(dst.network.security_groups(
         name=GROUP, project_id=adopted.target.project_id))) == 1
     group = dst.network.get_security_group(own.group.id)
     assert group.description == 'theirs'
     have = rules(dst, own.group.id)
-    assert own.group_rules <= have
-    assert sorted(r[3] for r in have if r[0] == 'ingress') == [
-        22, 443, OWN_PORT]
+    assert have == own.group_rules
+    assert sorted(r[3] for r in have if r[0] == 'ingress') == [22, 443]
 
 
 def test_adopt_is_recorded_in_journal_and_uuids_csv(exported, adopted):

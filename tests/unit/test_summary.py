@@ -86,3 +86,24 @@ def test_no_inventory_warning(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'WARNING' not in proc.stdout + proc.stderr
     assert '0 created, 0 already there' in proc.stdout
+
+
+def test_what_stays_in_the_target_is_named_with_why(tmp_path):
+    """A server's captured disk stays in the target as an image the new
+    server was booted from: the summary names it, made now or before."""
+    snapshot = {'type': 'server_snapshot', 'id': 'snapshot-v1',
+                'name': 'web-snapshot', 'csv_type': 'server snapshot',
+                'stays': 'the disk of server web (v1) as the export '
+                         'captured it; the new server was booted from it'}
+    made = [{'created': [{'type': 'server_snapshot', 'name': 'web-snapshot',
+                          'old': 'snapshot-v1', 'new': 'img-1'}]}]
+    for found, made_now in (({}, made), ({'snapshot-v1': 'img-1'}, [])):
+        lines = summary.downpour_summary(ITEMS + [snapshot], found, made_now,
+                                         str(tmp_path), 'u.csv')
+        assert "left in the target: server snapshot 'web-snapshot' " \
+            '(img-1), the disk of server web (v1) as the export captured ' \
+            'it; the new server was booted from it' in lines
+    # Not made (the run failed before it): nothing is said of it.
+    lines = summary.downpour_summary(ITEMS + [snapshot], {}, [],
+                                     str(tmp_path), 'u.csv')
+    assert not [line for line in lines if line.startswith('left in')]

@@ -2000,17 +2000,20 @@ def test_a_second_import_of_the_directory_at_once_stops_naming_the_first(
 
 
 def test_the_lock_names_the_playbook_the_module_runs_under(tmp_path):
-    """A module runs in a process (a worker's child) under ansible-playbook:
-    the lock names that process, which every task of the run shares."""
+    """A module runs in a process under a worker that ansible-playbook
+    forked for its task (ansible-playbook too): the lock names the first
+    ansible-playbook, which every task of the run shares."""
     playbook = tmp_path / 'ansible-playbook'
     playbook.write_text(
         '#!%s\n'
         'import os, subprocess, sys\n'
         'print(os.getpid(), flush=True)\n'
-        'subprocess.run([sys.executable, "-c", "import subprocess, sys; '
-        'subprocess.run([sys.executable, \'-c\', \'from downpour.importer '
-        'import lock; print(lock.owner()[0])\'])"], check=True)\n'
-        % sys.executable)
+        'worker = os.fork()\n'
+        'if worker == 0:\n'
+        '    subprocess.run([sys.executable, "-c", "from downpour.importer '
+        'import lock; print(lock.owner()[0])"], check=True)\n'
+        '    os._exit(0)\n'
+        'os.waitpid(worker, 0)\n' % sys.executable)
     playbook.chmod(0o700)
     proc = subprocess.run(  # our own command
         [sys.executable, str(playbook)], capture_output=True, text=True,
