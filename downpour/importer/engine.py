@@ -202,12 +202,13 @@ class Importer:
             recorded = self.journal.recall(item)
             obj = by_id.get(recorded[0]) if recorded else None
             ours = bool(recorded) and recorded[1] == CREATED
-            if obj is not None and not kind.ready(obj):
+            reason = kind.unusable(item, obj) if obj is not None else None
+            if reason is not None:
                 if not ours:
                     raise ImportFailed('%s: %s, which the journal records '
-                                       'as %s, is %s' % (
+                                       'as %s, %s' % (
                                            describe(item), obj.id,
-                                           recorded[1], obj.status))
+                                           recorded[1], reason))
                 if self.wait(item):
                     continue
                 # Ours and unusable (its upload died, it went to ERROR):

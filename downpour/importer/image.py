@@ -19,8 +19,17 @@ class Images(Kind):
         if made:
             cost['image_size_total'] += blob_size(item)
 
-    def ready(self, obj):
-        return obj.status == 'active'
+    def unusable(self, item, obj):
+        if obj.status != 'active':
+            return 'is %s' % obj.status
+        # Trusted only when its bytes are the exported ones, whatever a
+        # run that stopped before its check recorded (when the export says
+        # what they are).
+        known = item.get('digests') or (item.get('checksum') or {}).get(
+            'value')
+        if known and not holds(obj, item):
+            return 'does not hold the exported bytes'
+        return None
 
     def proof(self, item, obj):
         if obj.status != 'active':

@@ -108,11 +108,12 @@ class Kind:
         """The resources of ``listing`` that ``item`` could be."""
         return listing
 
-    def ready(self, obj):
-        """Whether a recorded resource can be kept; one of ours that
-        cannot (an image whose upload died, a server in ERROR) is deleted
-        and made again."""
-        return True
+    def unusable(self, item, obj):
+        """Why the recorded ``obj`` cannot be kept as ``item`` (None: it
+        can); one of ours that cannot (an image whose upload died or whose
+        bytes are not the exported ones, a server in ERROR) is deleted and
+        made again."""
+        return None
 
     def proof(self, item, obj):
         """Why ``obj`` is not equivalent to ``item`` (None: it is)."""

@@ -24,8 +24,8 @@ class Servers(Kind):
             cost['cores'] += int(getattr(flavor, 'vcpus', 0) or 0)
             cost['ram'] += int(getattr(flavor, 'ram', 0) or 0)
 
-    def ready(self, obj):
-        return obj.status != 'ERROR'
+    def unusable(self, item, obj):
+        return 'is ERROR' if obj.status == 'ERROR' else None
 
     def corrections(self, item, obj):
         change = {'name': item['name']} if obj.name != item['name'] else {}

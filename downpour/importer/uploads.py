@@ -155,8 +155,15 @@ class Uploads:
 
     def _reject(self, item, image, message):
         # Ours, and not the bytes: deleted, so that the next run uploads
-        # again instead of trusting it.
-        self.conn.image.delete_image(image.id, ignore_missing=True)
+        # again.  Should the delete fail, what was wrong is still what the
+        # user reads, and the next run, which checks the bytes of what it
+        # finds, replaces it.
+        try:
+            self.conn.image.delete_image(image.id, ignore_missing=True)
+        except Exception as exc:  # noqa: BLE001 - any: said, not hidden
+            raise ImportFailed('%s: %s; it could not be deleted (%s), the '
+                               'next run replaces it' % (
+                                   describe(item), message, exc)) from None
         raise ImportFailed('%s: %s; it was deleted' % (describe(item),
                                                        message))
 

@@ -55,8 +55,10 @@ class Volumes(Kind):
             cost['image_count_total'] += 1
             cost['image_size_total'] += blob_size(item)
 
-    def ready(self, obj):
-        return not (obj.status or '').startswith('error')
+    def unusable(self, item, obj):
+        if (obj.status or '').startswith('error'):
+            return 'is %s' % obj.status
+        return None
 
     def corrections(self, item, obj):
         return differs(obj, {'name': item['name'],

@@ -1391,6 +1391,41 @@ def test_a_blob_changed_since_the_export_is_refused_without_sha512(
     assert target.images == {}
 
 
+def test_a_corrupt_upload_that_cannot_be_deleted_is_never_trusted(
+        fake_cloud, tmp_path, files):
+    """The target's Glance holds other bytes than were sent, and then
+    refuses to delete the image: the error still says what was wrong, and
+    the next run, finding the recorded image active, checks its bytes and
+    replaces it."""
+    target = Target(fake_cloud)
+    bad = image(tmp_path, 'web', b'the bytes')
+    target.mangle = lambda data: data + b'!'
+    # The connection drops as the image is deleted, however often the
+    # client tries again.
+    target.refuse('DELETE', '/images/{id}', status=None, times=10,
+                  message='Connection reset by peer')
+
+    with pytest.raises(dr.ImportFailed) as failed:
+        run(fake_cloud, [bad], files)
+
+    message = str(failed.value)
+    assert message.startswith(dr.describe(bad) + ": the target's Glance "
+                              'reports ')
+    assert 'could not be deleted' in message and 'reset by peer' in message
+    corrupt, = target.images.values()
+    assert corrupt['status'] == 'active'
+    assert files.journal_rows()[-1][3:] == [corrupt['id'], 'created']
+
+    target.mangle = None
+    target.refusals.clear()
+    done = run(fake_cloud, [bad], files)
+
+    good, = target.images.values()
+    assert good['id'] != corrupt['id']
+    assert done.ids[bad['id']] == good['id']
+    assert target.image_data[good['id']] == b'the bytes'
+
+
 def test_a_corrupt_upload_alone_is_named_too(fake_cloud, tmp_path, files):
     target = Target(fake_cloud)
     bad = image(tmp_path, 'bad', b'bad bytes')
