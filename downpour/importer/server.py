@@ -12,7 +12,8 @@ class Servers(Kind):
 
     BUSY = ('BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'REBOOT',
             'HARD_REBOOT')
-    lists = ('servers',)
+    # The ports: which are on the server.
+    lists = ('servers', 'ports')
 
     @staticmethod
     def fetch(conn):
@@ -123,6 +124,23 @@ class Servers(Kind):
             self.imp.changed = True
         return server
 
+    def _ports(self, item, obj):
+        """Put back on our server the exported ports it lacks: a port of
+        ours made again since (the target lost it) is not on it.  A server
+        is complete only with every one."""
+        listed = {p.id: p for p in self.imp.listed('ports')}
+        for key in item.get('ports') or []:
+            port_id = self.imp.ids.get(key)
+            port = listed.get(port_id)
+            if port is not None and port.device_id == obj.id:
+                continue
+            # Made again in this run, or (the look) to be: not on it yet.
+            if self.imp.wait(item):
+                return
+            self.conn.compute.create_server_interface(
+                obj, port_id=self.resolve(item, key, 'port'))
+            self.imp.changed = True
+
     @staticmethod
     def _doomed(item, key):
         """Whether Nova deletes volume ``key`` with the server."""
@@ -150,6 +168,7 @@ class Servers(Kind):
     def complete(self, item, obj, ours):
         if not ours:
             return
+        self._ports(item, obj)
         attached = {v['id'] for v in obj.attached_volumes or []}
         wanted = [self.imp.ids.get(key) for key in item.get('volumes') or []]
         if obj.status in self.BUSY or any(

@@ -273,7 +273,8 @@ class Target:
             ('PUT', '/servers/{id}', self._update_server),
             ('PUT', '/servers/{id}/tags', self._set_server_tags),
             ('DELETE', '/servers/{id}', self._delete_server),
-            ('POST', '/servers/{id}/os-volume_attachments', self._attach)]
+            ('POST', '/servers/{id}/os-volume_attachments', self._attach),
+            ('POST', '/servers/{id}/os-interface', self._attach_port)]
         glance = [
             ('GET', '/images', self._list_images),
             ('POST', '/images', self._create_image),
@@ -841,6 +842,19 @@ class Target:
             'server_id': server_id, 'volume_id': volume['id'],
             'attachment_id': _new_id(), 'id': volume['id'],
             'device': '/dev/vd' + 'abcdefgh'[len(volume['attachments']) + 1]})
+
+    def _attach_port(self, request):
+        server = self._find(self.servers, 'server', request.match_id)
+        port_id = request.json()['interfaceAttachment']['port_id']
+        port = self._find(self.ports, 'port', port_id, status=400)
+        if port['device_id']:
+            raise Refused(409, 'Port %s is still in use.' % port_id)
+        port.update(device_id=server['id'], device_owner='compute:nova')
+        server['ports'].append(port_id)
+        return {'interfaceAttachment': {
+            'port_id': port_id, 'net_id': port['network_id'],
+            'mac_addr': port['mac_address'], 'port_state': 'ACTIVE',
+            'fixed_ips': copy.deepcopy(port['fixed_ips'])}}
 
     def _attach(self, request):
         server = self._find(self.servers, 'server', request.match_id)

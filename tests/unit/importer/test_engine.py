@@ -1512,6 +1512,35 @@ def _for_a_server(target, files, tmp_path):
     return [size, net, sub, data, nic, item], {'base-key': base['id']}
 
 
+def test_a_port_of_ours_lost_in_the_target_is_made_again_and_put_back(
+        fake_cloud, tmp_path, files):
+    """The target lost a port of a server the import made: the next run
+    makes the port again, with its address, and puts it on the server; a
+    server is complete only with every exported port."""
+    target = Target(fake_cloud)
+    items, ids = _for_a_server(target, files, tmp_path)
+    nic = items[-2]
+    run(fake_cloud, items, files, ids=ids)
+    made, = target.servers.values()
+    lost = files.uuids_map()[('port', nic['id'])]
+    del target.ports[lost]
+    made['ports'].remove(lost)
+
+    look = run(fake_cloud, items, files, ids=ids, check_mode=True)
+    assert nic['id'] in look.pending and items[-1]['id'] in look.pending
+    done = run(fake_cloud, items, files, ids=ids)
+
+    again = done.ids[nic['id']]
+    assert again != lost
+    assert target.ports[again]['device_id'] == made['id']
+    assert target.ports[again]['fixed_ips'][0]['ip_address'] == '10.20.0.9'
+    assert made['ports'] == [again]
+    # And then nothing is left to do.
+    target.mark()
+    run(fake_cloud, items, files, ids=ids)
+    assert target.writes() == []
+
+
 def test_a_server_that_went_to_error_is_replaced_on_the_same_port(
         fake_cloud, tmp_path, files):
     target = Target(fake_cloud)

@@ -13,6 +13,7 @@ from tests.unit.fakecloud import ENDPOINTS
 
 NOVA = ENDPOINTS['compute']
 CINDER = ENDPOINTS['block-storage']
+NEUTRON = ENDPOINTS['network']
 WRITES = ('POST', 'PUT', 'PATCH', 'DELETE')
 
 
@@ -154,7 +155,8 @@ SERVER_KEY = '22222222-0000-4000-8000-000000000001'
 
 
 class Cloud:
-    """Cinder volumes and Nova servers, enough to make them."""
+    """Cinder volumes and Nova servers, enough to make them (and no
+    ports: the servers here have none)."""
 
     def __init__(self, fake_cloud, servers=()):
         self.fake = fake_cloud
@@ -178,6 +180,7 @@ class Cloud:
                   json=self._attach)
         mock.put(_url(NOVA, '/servers/([^/]+)/os-volume_attachments/(.+)'),
                  status_code=202, text='')
+        mock.get(_url(NEUTRON, '/v2.0/ports'), json={'ports': []})
 
     def body(self, method, path):
         return [json.loads(r.text) for r in self.fake.history
