@@ -118,9 +118,9 @@ def file_digests(path, algos, cancel=None, what=None):
     return {algo: hasher.hexdigest() for algo, hasher in hashers.items()}
 
 
-def _read_stamp(output_dir, blob):
+def _read_stamp(output_dir, blob, cancel=None):
     """The stamp of a verified blob, if the file on disk still has the
-    digest it records."""
+    digest it records (read again: Ctrl-C, ``cancel``, stops it)."""
     path = _final_path(output_dir, blob)
     try:
         with open(_stamp_path(output_dir, blob), encoding='utf-8') as stream:
@@ -133,7 +133,8 @@ def _read_stamp(output_dir, blob):
             not stamp['digests'].get('sha256'):
         return None  # an older stamp, of the size only: not trusted
     try:
-        on_disk = file_digests(path, ['sha256'], what=blob.what)
+        on_disk = file_digests(path, ['sha256'], cancel=cancel,
+                               what=blob.what)
     except OSError:
         return None
     if on_disk['sha256'] != stamp['digests']['sha256']:
@@ -169,10 +170,11 @@ class Captures:
         return self.reuse or self.own(captured_at)
 
 
-def already_verified(output_dir, blob, captures=None, reporter=None):
+def already_verified(output_dir, blob, captures=None, reporter=None,
+                     cancel=None):
     """True when a previous export left this blob complete and verified,
     and (a capture) one this export may use."""
-    stamp = _read_stamp(output_dir, blob)
+    stamp = _read_stamp(output_dir, blob, cancel)
     if stamp is None:
         return False
     if blob.kind == 'image' and blob.hash_value and (
@@ -769,7 +771,7 @@ def fetch(conn, blob, output_dir, keep_captures=False, reporter=None,
     captures = captures or Captures()
     if cancel is not None and cancel.is_set():
         raise TransferError('%s: interrupted before it started' % blob.what)
-    if already_verified(output_dir, blob, captures, reporter):
+    if already_verified(output_dir, blob, captures, reporter, cancel):
         reporter.skip(blob)
         return blob
     try:

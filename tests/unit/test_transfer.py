@@ -120,6 +120,41 @@ def test_verified_blob_is_not_downloaded_again(fake_cloud, tmp_path):
     assert matcher.call_count == 1
 
 
+def test_ctrl_c_stops_the_check_of_a_verified_blob_at_once(fake_cloud,
+                                                           tmp_path):
+    """A run again reads each verified blob to check it: Ctrl-C (the
+    export's cancel event) during that read stops it at the next chunk,
+    not at the blob's end, and the blob is not taken as checked."""
+    data = bytes(range(256)) * (3 * transfer.CHUNK_SIZE // 256)
+    _serve(fake_cloud, data)
+    (tmp_path / 'blobs').mkdir()
+    conn = fake_cloud.connect()
+    transfer.fetch(conn, _blob(data), str(tmp_path))
+    cancel = threading.Event()
+    chunks = []
+    real = transfer._hasher
+
+    class Interrupted:
+        """Hashes, and Ctrl-C comes with the first chunk."""
+
+        def __init__(self, hasher):
+            self.hasher = hasher
+
+        def update(self, chunk):
+            chunks.append(len(chunk))
+            cancel.set()
+            self.hasher.update(chunk)
+
+        def hexdigest(self):
+            return self.hasher.hexdigest()
+
+    with mock.patch.object(transfer, '_hasher',
+                           lambda *a: Interrupted(real(*a))), \
+            pytest.raises(TransferError, match='interrupted'):
+        transfer.fetch(conn, _blob(data), str(tmp_path), cancel=cancel)
+    assert chunks == [transfer.CHUNK_SIZE]
+
+
 def test_truncated_blob_is_downloaded_again(fake_cloud, tmp_path):
     data = b'image bytes' * 100
     matcher = _serve(fake_cloud, data)
