@@ -266,7 +266,7 @@ TYPES = (
          options=('save_state',), option='--volume-name', list='volumes',
          verb='make',
          carried=('size', 'description', 'metadata', 'bootable',
-                  'disk_format') + _BLOB,
+                  'disk_format', 'image_properties') + _BLOB,
          refs=(Ref('volume_type', ('volume_type',)),
                Ref('availability_zone', ('availability_zone',))),
          correctable=('name', 'description'), lane='volume',

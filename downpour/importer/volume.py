@@ -22,7 +22,9 @@ class ContentImages(Part):
         # As captured (qcow2 since issue 16; raw before, and on request).
         # The upload records it the moment Glance has it.
         attrs = {'disk_format': volume.get('disk_format') or 'raw',
-                 'container_format': 'bare'}
+                 'container_format': 'bare',
+                 # Cinder gives them to the volume made from it.
+                 'properties': volume.get('image_properties') or {}}
         return Uploads(self.kind).upload(part, part['name'], attrs,
                                          volume['filename'], volume)
 

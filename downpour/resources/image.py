@@ -43,6 +43,26 @@ def source_bound(key):
     return key in SOURCE_BOUND or key.startswith(SOURCE_BOUND_PREFIXES)
 
 
+# Cinder's own keys in a volume's image metadata: what it says of the
+# image the volume was made from, not properties of it.
+CINDER_OWNED = frozenset(('image_id', 'image_name', 'signature_verified'))
+
+
+def kept_properties(exporter, what, metadata):
+    """Of a volume's image metadata, the properties that mean the same in
+    another cloud (those pointing into the source named in a warning)."""
+    props = {key: value for key, value in sorted(metadata.items())
+             if key not in GLANCE_OWNED and key not in CINDER_OWNED
+             and not key.startswith(GLANCE_OWNED_PREFIXES)
+             and isinstance(value, (str, int, float, bool))}
+    left = sorted(key for key in props if source_bound(key))
+    if left:
+        exporter.warn('%s: image properties that point into the source '
+                      'cloud are left out: %s' % (what, ', '.join(left)))
+    return {key: str(value) for key, value in props.items()
+            if not source_bound(key)}
+
+
 def user_properties(image):
     """The properties that mean the same in another cloud."""
     return {key: value for key, value in _all_properties(image).items()

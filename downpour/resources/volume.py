@@ -2,7 +2,14 @@
 chosen at import), and with their bytes on request."""
 
 from downpour.resources.availability_zone import AvailabilityZone
-from downpour.resources.base import Blob, Record, ResourceType, checked_uuid, human_size
+from downpour.resources.base import (
+    Blob,
+    Record,
+    ResourceType,
+    checked_uuid,
+    human_size,
+)
+from downpour.resources.image import kept_properties
 from downpour.resources.volume_type import VolumeType
 
 
@@ -28,6 +35,13 @@ class Volume(ResourceType):
         record = Record(
             type=cls.type, old_id=obj.id, name=obj.name or '',
             params={'size': int(obj.size or 1),
+                    # The image it was made from (firmware, disk bus, OS
+                    # type): a guest may not boot without them.  Carried
+                    # on the image its contents travel in, which Cinder
+                    # gives the new volume.
+                    'image_properties': kept_properties(
+                        exporter, 'volume %r (%s)' % (obj.name, obj.id),
+                        getattr(obj, 'volume_image_metadata', None) or {}),
                     'description': obj.description or '',
                     'metadata': {k: v for k, v in (obj.metadata or {}).items()
                                  if isinstance(v, str)},

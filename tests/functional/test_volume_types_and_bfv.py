@@ -32,6 +32,8 @@ from tests.functional.helpers import (
 pytestmark = pytest.mark.functional
 
 PREFIX = 'dp-bfv'
+IMAGE_PROPERTIES = {'os_type': 'linux', 'os_distro': 'debian',
+                    'hw_qemu_guest_agent': 'yes'}
 # What the database server's root volume holds (from its image).
 KNOWN = b''.join(b'downpour boot volume, line %06d\n' % i
                  for i in range(40000))
@@ -81,7 +83,10 @@ def _build_source(conn, ssd):
     """The workload: db boots from ``root`` (deleted with it) and has
     ``data`` (kept), both of type ``ssd``; app, from the image, has
     ``z-first`` (/dev/vdb, deleted with it) and ``a-second`` (/dev/vdc)."""
-    image = upload_image(conn, PREFIX + '-image', KNOWN)
+    # Properties a guest may need to boot (here ones the local clouds'
+    # scheduler and driver leave alone): the root volume made from the
+    # image has them in its image metadata.
+    image = upload_image(conn, PREFIX + '-image', KNOWN, **IMAGE_PROPERTIES)
     net = conn.network.create_network(name=PREFIX + '-net')
     conn.network.create_subnet(network_id=net.id, name=PREFIX + '-subnet',
                                ip_version=4, cidr='10.77.0.0/24')
@@ -280,8 +285,11 @@ def test_volume_types_zones_and_boot_from_volume(tmp_path, volume_types,
         assert (old.volume_type, copy.volume_type) == (
             (ssd, fast) if name in (PREFIX + '-root', PREFIX + '-data')
             else ('__DEFAULT__', '__DEFAULT__')), name
-    assert dst_volumes[twin('volume', src_volumes[PREFIX + '-root'])] \
-        .is_bootable is True
+    root = dst_volumes[twin('volume', src_volumes[PREFIX + '-root'])]
+    assert root.is_bootable is True
+    # With the properties of the image it was made from in the source.
+    assert {key: (root.volume_image_metadata or {}).get(key)
+            for key in IMAGE_PROPERTIES} == IMAGE_PROPERTIES
     data = dst_volumes[twin('volume', src_volumes[PREFIX + '-data'])]
     assert data.description == 'the database'
     assert data.metadata.get('role') == 'db'

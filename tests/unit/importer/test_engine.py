@@ -1426,6 +1426,23 @@ def test_a_corrupt_upload_that_cannot_be_deleted_is_never_trusted(
     assert target.image_data[good['id']] == b'the bytes'
 
 
+def test_a_volumes_image_properties_go_on_the_image_its_bytes_travel_in(
+        fake_cloud, tmp_path, files):
+    """Cinder gives a volume made from an image that image's properties
+    (volume_image_metadata): the contents image carries the exported
+    ones."""
+    target = Target(fake_cloud)
+    item = dict(volume('root', tmp_path, b'root bytes', bootable=True),
+                image_properties={'hw_firmware_type': 'uefi',
+                                  'os_type': 'linux'})
+
+    run(fake_cloud, [item], files)
+
+    posted, = target.bodies('POST', '/images')
+    assert (posted['hw_firmware_type'], posted['os_type']) == (
+        'uefi', 'linux')
+
+
 def test_a_corrupt_upload_alone_is_named_too(fake_cloud, tmp_path, files):
     target = Target(fake_cloud)
     bad = image(tmp_path, 'bad', b'bad bytes')

@@ -150,3 +150,32 @@ def test_a_volume_without_type_or_zone_names_none(fake_cloud):
     assert 'availability_zone' not in record.refs
     item = _items(records, 'downpour_volumes')['spare']
     assert 'volume_type' not in item and 'availability_zone' not in item
+
+
+def test_a_boot_volume_carries_the_properties_of_its_image(fake_cloud):
+    """Firmware, disk bus, OS type: a guest may not boot without them.
+    They go on the image the volume's contents travel in (Cinder gives
+    them to the new volume); what points into the source is left out and
+    named, and Cinder's own keys are not properties."""
+    server = sample.servers()[0]
+    server['image'] = ''
+    server['os-extended-volumes:volumes_attached'] = [
+        {'id': ROOT, 'delete_on_termination': True}]
+    root = _volume(ROOT, 'web-root', '/dev/vda', bootable='true')
+    root['volume_image_metadata'] = {
+        'hw_firmware_type': 'uefi', 'hw_disk_bus': 'scsi',
+        'hw_machine_type': 'q35', 'os_type': 'linux',
+        'hw_scsi_model': 'virtio-scsi', 'kernel_id': 'source-kernel',
+        'image_id': 'source-image', 'image_name': 'debian',
+        'checksum': 'abc', 'size': '1024', 'min_ram': '0',
+        'disk_format': 'qcow2', 'container_format': 'bare',
+        'signature_verified': 'False'}
+    exporter, records = _export(fake_cloud, server, [root])
+
+    item = _items(records, 'downpour_volumes')['web-root']
+    assert item['image_properties'] == {
+        'hw_disk_bus': 'scsi', 'hw_firmware_type': 'uefi',
+        'hw_machine_type': 'q35', 'hw_scsi_model': 'virtio-scsi',
+        'os_type': 'linux'}
+    assert any('kernel_id' in w and 'web-root' in w
+               for w in exporter.warnings)
