@@ -207,8 +207,10 @@ def test_hostile_values_arrive_identical(tmp_path, migration):
         'playbook.yml', 'manifest.yml', 'requirements.yml', 'uuids.csv',
         'journal.csv', 'blobs', 'collections', 'resources.yml', 'inventory',
         'ansible.cfg', 'filter_plugins',
-        # The export's lock and its record of when it began and ended.
-        '.downpour.lock', '.downpour-export.json'}, inside
+        # The export's lock and its record of when it began and ended; the
+        # import's lock.
+        '.downpour.lock', '.downpour-export.json',
+        '.downpour-import.lock'}, inside
     # The collection holds downpour's own files only, whatever the source
     # called anything: those any export ships.
     shipped = tmp_path / 'shipped'
