@@ -343,7 +343,6 @@ def _in_order(types):
 ORDER = _in_order(TYPES)
 BY_NAME = {t.name: t for t in ORDER}
 BY_SECTION = {t.section: t for t in ORDER if t.section}
-BY_CSV = {t.csv: t for t in ORDER if t.csv}
 # The playbook's lists, in the order of its vars: those the look only
 # chooses from, then those made, each in the order its first type comes.
 LISTS = tuple(dict.fromkeys(
