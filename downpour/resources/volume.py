@@ -1,6 +1,7 @@
 """Volumes: recreated with their size, type and zone (the target's own,
 chosen at import), and with their bytes on request."""
 
+from downpour.errors import ResolveError
 from downpour.resources.availability_zone import AvailabilityZone
 from downpour.resources.base import (
     Blob,
@@ -68,6 +69,18 @@ class Volume(ResourceType):
 
     @classmethod
     def want_contents(cls, record, obj):
+        if getattr(obj, 'is_encrypted', False):
+            # Its key stays in the source's key manager, out of a tenant's
+            # reach to carry: a copy of the bytes would be ciphertext that
+            # nothing in the target can read.
+            raise ResolveError(
+                'volume %r (%s) is encrypted, and its key stays in the '
+                'source cloud: a copy of its bytes could not be read in the '
+                'target.  Copy its data to a volume of an unencrypted type '
+                '(or retype it) before the export, or export it without '
+                'its contents (save_state: false on its entry, and on the '
+                'entry of the server it is attached to; a server booted '
+                'from it needs its contents)' % (obj.name, obj.id))
         if record.blob is None:
             record.blob = Blob(kind='volume', file_id=obj.id,
                                source_id=obj.id,

@@ -2,9 +2,11 @@
 at import, never created), whether Nova deletes each with the server, their
 device order; and what a tenant cannot read (user_data), named."""
 
+import pytest
 import yaml
 
 from downpour import export, manifest, render
+from downpour.errors import ResolveError
 from downpour.resourcefile import Entry
 from tests.unit.resources import sample
 
@@ -179,3 +181,27 @@ def test_a_boot_volume_carries_the_properties_of_its_image(fake_cloud):
         'os_type': 'linux'}
     assert any('kernel_id' in w and 'web-root' in w
                for w in exporter.warnings)
+
+
+def test_an_encrypted_volume_stops_the_export_unless_its_bytes_stay(
+        fake_cloud):
+    """Its key stays in the source's key manager: a copy of its bytes
+    would be unreadable ciphertext.  The export stops, naming it and what
+    to do; without its contents, it is made empty, of the type chosen."""
+    server = sample.servers()[0]
+    server['os-extended-volumes:volumes_attached'] = [
+        {'id': sample.VOLUME_DATA, 'delete_on_termination': False}]
+    data = dict(_volume(sample.VOLUME_DATA, 'web-data', '/dev/vdb'),
+                encrypted=True)
+    with pytest.raises(ResolveError) as stopped:
+        _export(fake_cloud, server, [data],
+                [Entry('servers', name='web-1', index=0)])
+    message = str(stopped.value)
+    assert "volume 'web-data' (%s) is encrypted" % sample.VOLUME_DATA \
+        in message
+    assert 'save_state: false' in message
+
+    _exporter, records = _export(fake_cloud, server, [data], [
+        Entry('servers', name='web-1', save_state=False, index=0)])
+    made, = [r for r in records if r.type == 'volume']
+    assert made.blob is None
