@@ -210,8 +210,9 @@ TYPES = (
     Type('subnet', subnet.Subnets, csv='subnet', list='networks',
          carried=('attributes', 'tags'),
          refs=(Ref('network', ('network',)),),
+         # DHCP too, last, by its import home (a DHCP port could take a
+         # carried address).
          correctable=('name', 'attributes.description',
-                      'attributes.is_dhcp_enabled',
                       'attributes.dns_nameservers',
                       'attributes.host_routes', 'tags'),
          lane='network', adoptable=True,

@@ -36,6 +36,8 @@ class Pipeline:
         # Failures by the job's place in the list: named in the export's
         # order, whichever ended first.
         done, failed, failures = set(), {}, {}
+        # Failures of the jobs skipped for another's, named after it.
+        skipped = set()
         order = {job[0]: n for n, job in enumerate(jobs)}
         waiting = list(jobs)
         running = {}
@@ -55,6 +57,7 @@ class Pipeline:
                         failed[key] = describe(item)
                         failures[order[key]] = '%s: skipped, since %s ' \
                             'failed' % (describe(item), failed[lost[0]])
+                        skipped.add(order[key])
                         moved = True
                     elif not blocked and busy[lane] < self.parallel:
                         waiting.remove(job)
@@ -89,4 +92,7 @@ class Pipeline:
             failures[order[key]] = '%s: skipped, its dependencies form a ' \
                 'cycle' % describe(item)
         if failures:
-            raise ImportFailed('; '.join(failures[n] for n in sorted(failures)))
+            # What failed first, in the export's order, then what was
+            # skipped for it.
+            raise ImportFailed('; '.join(failures[n] for n in sorted(
+                failures, key=lambda n: (n in skipped, n))))

@@ -1,5 +1,7 @@
 """Subnets, on the networks the import made or found."""
 
+import functools
+
 from .kind import Kind, differs, neutron_update, tag_change, tag_new
 
 
@@ -13,7 +15,18 @@ def subnet_differs(item, obj):
 
 
 class Subnets(Kind):
+    """DHCP comes on last: with a DHCP agent, Neutron gives a subnet made
+    with DHCP on a port at its first free address, which a port of the
+    export may carry.  A subnet of the import's own is made with DHCP off
+    while what refers to it (its ports, a router's interfaces) is yet to
+    be made, and DHCP is set as exported once they are there."""
+
     lists = ('subnets',)
+
+    def __init__(self, importer):
+        super().__init__(importer)
+        # The subnet each item became, by item ID: (subnet, ours).
+        self._became = {}
 
     @staticmethod
     def fetch(conn):
@@ -46,5 +59,29 @@ class Subnets(Kind):
 
     def create(self, item):
         network_id = self.resolve(item, item['network'], 'network')
+        attrs = dict(item['attributes'])
+        if self.imp.dependents(item['id']):
+            attrs['is_dhcp_enabled'] = False  # set by its step
         return tag_new(self, item, self.conn.network.create_subnet(
-            name=item['name'], network_id=network_id, **item['attributes']))
+            name=item['name'], network_id=network_id, **attrs))
+
+    def complete(self, item, obj, ours):
+        self._became[item['id']] = (obj, ours)
+
+    def steps(self, item):
+        return ((item['id'] + '/dhcp',
+                 [item['id']] + self.imp.dependents(item['id']),
+                 functools.partial(self._dhcp, item)),)
+
+    def _dhcp(self, item):
+        if item['id'] not in self._became:
+            return  # check mode: the subnet itself is to be made
+        obj, ours = self._became[item['id']]
+        wanted = item['attributes'].get('is_dhcp_enabled')
+        if not ours or wanted is None or \
+                bool(obj.is_dhcp_enabled) == bool(wanted):
+            return
+        if self.imp.wait(item):
+            return
+        self.conn.network.update_subnet(obj, is_dhcp_enabled=bool(wanted))
+        self.imp.changed = True

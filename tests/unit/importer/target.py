@@ -69,6 +69,9 @@ class Target:
         # made from.
         self.image_data, self.volume_data = {}, {}
         self.refusals = {}
+        # As a cloud with a DHCP agent: a subnet with DHCP on gets a port
+        # of the agent's at its first free address.
+        self.dhcp_agent = False
         self.mangle = None
         self.server_status = 'ACTIVE'
         self.volume_status = 'available'
@@ -239,7 +242,8 @@ class Target:
             ('PUT', '/floatingips/{id}/tags', self._set_fip_tags)]
         for plural, store, make, check in (
                 ('networks', self.networks, self._new_network, None),
-                ('subnets', self.subnets, self._new_subnet, None),
+                ('subnets', self.subnets, self._new_subnet,
+                 self._subnet_change),
                 ('routers', self.routers, self._new_router,
                  self._router_change),
                 ('ports', self.ports, self._new_port, self._port_change),
@@ -455,7 +459,30 @@ class Target:
                             project)
         self.subnets[subnet['id']] = subnet
         net['subnets'].append(subnet['id'])
+        if subnet['enable_dhcp']:
+            self._dhcp_port(subnet)
         return subnet
+
+    def _subnet_change(self, subnet, change):
+        if change.get('enable_dhcp') and not subnet['enable_dhcp']:
+            self._dhcp_port(dict(subnet, **change))
+        return change
+
+    def _dhcp_port(self, subnet):
+        """The DHCP agent's port, at the first address no port has."""
+        if not self.dhcp_agent:
+            return
+        taken = {ip['ip_address'] for port in self.ports.values()
+                 for ip in port['fixed_ips']
+                 if ip['subnet_id'] == subnet['id']}
+        taken.add(subnet.get('gateway_ip'))
+        free = next(str(a) for a in ipaddress.ip_network(
+            subnet['cidr']).hosts() if str(a) not in taken)
+        self._new_port({'network_id': subnet['network_id'],
+                        'device_owner': 'network:dhcp',
+                        'device_id': 'dhcp-agent',
+                        'fixed_ips': [{'subnet_id': subnet['id'],
+                                       'ip_address': free}]})
 
     def _new_router(self, body):
         if 'routes' in body:

@@ -1558,6 +1558,64 @@ def test_a_port_of_ours_lost_in_the_target_is_made_again_and_put_back(
     assert target.writes() == []
 
 
+@pytest.mark.parametrize('check_first', [False, True])
+def test_a_dhcp_port_never_takes_a_carried_address(fake_cloud, files,
+                                                   check_first):
+    """With a DHCP agent, Neutron gives a subnet made with DHCP on a port at
+    its first free address, before the ports that carry it can be made:
+    the subnet is made with DHCP off, and DHCP turned on once the ports
+    with addresses on it are there."""
+    target = Target(fake_cloud)
+    target.dhcp_agent = True
+    net = network('app-net')
+    sub = subnet('app-subnet', net)  # gateway 10.20.0.1, DHCP on
+    first = port('first', net, [(sub, '10.20.0.2')])
+    second = port('second', net, [(sub, '10.20.0.3')])
+    items = [net, sub, first, second]
+    if check_first:
+        look = run(fake_cloud, items, files, check_mode=True)
+        assert sub['id'] in look.pending
+
+    done = run(fake_cloud, items, files)
+
+    made = target.subnets[done.ids[sub['id']]]
+    assert made['enable_dhcp'] is True
+    addresses = {p['name']: p['fixed_ips'][0]['ip_address']
+                 for p in target.ports.values()
+                 if p['network_id'] == made['network_id']}
+    assert (addresses['first'], addresses['second']) == ('10.20.0.2',
+                                                         '10.20.0.3')
+    dhcp, = [p for p in target.ports.values()
+             if p['device_owner'] == 'network:dhcp'
+             and p['network_id'] == made['network_id']]
+    assert dhcp['fixed_ips'][0]['ip_address'] == '10.20.0.4'
+    target.mark()
+    again = run(fake_cloud, items, files, check_mode=True)
+    assert again.pending == []
+
+
+def test_a_subnet_whose_dhcp_waits_for_its_ports_gets_it_on_a_later_run(
+        fake_cloud, files):
+    """A run stopped after the subnet, before its ports: the next run makes
+    the ports, then turns DHCP on."""
+    target = Target(fake_cloud)
+    target.dhcp_agent = True
+    net = network('app-net')
+    sub = subnet('app-subnet', net)
+    nic = port('nic', net, [(sub, '10.20.0.2')])
+    target.refuse('POST', '/ports', status=500, message='boom')
+    with pytest.raises(dr.ImportFailed, match='boom'):
+        run(fake_cloud, [net, sub, nic], files)
+    made, = target.named(target.subnets, 'app-subnet')
+    assert made['enable_dhcp'] is False
+
+    run(fake_cloud, [net, sub, nic], files)
+
+    assert made['enable_dhcp'] is True
+    ours, = target.named(target.ports, 'nic')
+    assert ours['fixed_ips'][0]['ip_address'] == '10.20.0.2'
+
+
 def test_a_server_that_went_to_error_is_replaced_on_the_same_port(
         fake_cloud, tmp_path, files):
     target = Target(fake_cloud)
