@@ -63,7 +63,7 @@ class Importer:
         # A row of a kind's output table (Kind.output) per item, by key.
         self.rows = {}
         self.items = []
-        self._dependents = None
+        self._addressed = None
         # The item a kind is busy with, for the message of a failure.
         self.working = None
         # Set by ``run``: the overlapped work of a real run.
@@ -109,18 +109,19 @@ class Importer:
                     # kind reads the list.
                     pass
 
-    def dependents(self, key):
-        """The keys of the items that refer to item ``key`` and are made
-        with it there (their declarations' needed refs)."""
-        if self._dependents is None:
+    def addressed(self, key):
+        """The keys of the items that take an address of their own on
+        subnet ``key``, as each one's kind says (``Kind.addresses_on``)."""
+        if self._addressed is None:
             found = collections.defaultdict(list)
             for item in self.items:
                 definition = definitions.BY_NAME.get(item['type'])
-                for ref in definition.references(item, needed_only=True) \
-                        if definition else ():
-                    found[ref].append(item['id'])
-            self._dependents = found
-        return list(self._dependents.get(key, ()))
+                if definition is None:
+                    continue
+                for subnet in definition.home.addresses_on(item):
+                    found[subnet].append(item['id'])
+            self._addressed = found
+        return list(self._addressed.get(key, ()))
 
     def items_of(self, kind):
         return [item for item in self.items if item['type'] == kind]
@@ -336,7 +337,7 @@ class Importer:
         each kind's failure is kept in ``failures`` and the next kind
         runs, so that every problem is named at once."""
         self.items = list(items)
-        self._dependents = None
+        self._addressed = None
         self.failures = []
         unknown = sorted({item['type'] for item in items}
                          - set(definitions.BY_NAME))

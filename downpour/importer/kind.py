@@ -97,6 +97,13 @@ class Kind:
         never the import's own; None for an item that has none."""
         return None
 
+    @staticmethod
+    def addresses_on(item):
+        """The keys of the subnets on which ``item`` takes an address of
+        its own (a port's fixed IPs): a DHCP agent must not take them
+        first."""
+        return ()
+
     def steps(self, item):
         """Work on ``item``'s parts that waits for more than the item
         itself needs, once every item of the kind is found or made: (key,

@@ -17,6 +17,11 @@ class Ports(Kind):
     def fetch(conn):
         return conn.network.ports(project_id=conn.current_project_id)
 
+    @staticmethod
+    def addresses_on(item):
+        return [fixed['subnet'] for fixed in item.get('fixed_ips') or []
+                if fixed.get('ip_address')]
+
     def _groups(self, item):
         """The target IDs of the port's groups; None while one is yet to
         be made (check mode) or with none given."""

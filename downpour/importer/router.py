@@ -49,6 +49,15 @@ class Routers(Kind):
             # Each interface is a port of the project.
             cost['ports'] += len(item.get('interfaces') or [])
 
+    @staticmethod
+    def addresses_on(item):
+        # An interface at the subnet's gateway has an address no DHCP
+        # agent takes; another one is a port at the source's address.
+        return [interface['subnet']
+                for interface in item.get('interfaces') or []
+                if interface.get('ip_address')
+                and not interface.get('is_gateway')]
+
     def proof(self, item, obj):
         current = (obj.external_gateway_info or {}).get('network_id')
         if current != self._gateway(item):

@@ -18,8 +18,9 @@ class Subnets(Kind):
     """DHCP comes on last: with a DHCP agent, Neutron gives a subnet made
     with DHCP on a port at its first free address, which a port of the
     export may carry.  A subnet of the import's own is made with DHCP off
-    while what refers to it (its ports, a router's interfaces) is yet to
-    be made, and DHCP is set as exported once they are there."""
+    while what takes an address on it (its ports, a router's interface
+    off its gateway: ``Kind.addresses_on``) is yet to be made, and DHCP is
+    set as exported once they are there."""
 
     lists = ('subnets',)
 
@@ -60,7 +61,7 @@ class Subnets(Kind):
     def create(self, item):
         network_id = self.resolve(item, item['network'], 'network')
         attrs = dict(item['attributes'])
-        if self.imp.dependents(item['id']):
+        if self.imp.addressed(item['id']):
             attrs['is_dhcp_enabled'] = False  # set by its step
         return tag_new(self, item, self.conn.network.create_subnet(
             name=item['name'], network_id=network_id, **attrs))
@@ -70,7 +71,7 @@ class Subnets(Kind):
 
     def steps(self, item):
         return ((item['id'] + '/dhcp',
-                 [item['id']] + self.imp.dependents(item['id']),
+                 [item['id']] + self.imp.addressed(item['id']),
                  functools.partial(self._dhcp, item)),)
 
     def _dhcp(self, item):
