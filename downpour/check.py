@@ -46,22 +46,6 @@ LABELS = dict(QUOTAS)
 MIB = 1024 * 1024
 
 
-class _UnsafeLoader(yaml.SafeLoader):
-    """Reads the playbook: ``!unsafe`` marks data for Ansible, and is only
-    data here too."""
-
-
-def _unsafe(loader, node):
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)
-
-
-_UnsafeLoader.add_constructor('!unsafe', _unsafe)
-
-
 # -- what the output directory holds ------------------------------------------
 
 @dataclasses.dataclass
@@ -82,7 +66,9 @@ class Export:
         playbook = os.path.join(output_dir, render.PLAYBOOK)
         try:
             with open(playbook, encoding='utf-8') as stream:
-                plays = yaml.load(stream, Loader=_UnsafeLoader)  # noqa: S506
+                # A SafeLoader that takes !unsafe as data.
+                plays = yaml.load(stream,
+                                  Loader=render.UnsafeLoader)  # noqa: S506
         except FileNotFoundError:
             raise DownpourError('%s: no such file: is %s the output '
                                 'directory of downpour export?'

@@ -141,21 +141,30 @@ def environment():
     return env
 
 
+class UnsafeLoader(yaml.SafeLoader):
+    """Reads a playbook (or an item of one): ``!unsafe`` marks data for
+    Ansible, and is only data here too."""
+
+
+def _unsafe(loader, node):
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)
+
+
+UnsafeLoader.add_constructor('!unsafe', _unsafe)
+
+
 def item(env, record):
     """The item the playbook lists for ``record``, read back as data."""
     text = env.get_template('%s.yml.j2' % record.type).render(
         record=record, rtype=BY_TYPE[record.type])
-    # One entry of a list, indented: yaml_unsafe's !unsafe is only data.
-    loader = yaml.SafeLoader(textwrap.dedent(text))
-    loader.add_constructor('!unsafe', _unsafe_scalar)
-    try:
-        return loader.get_single_data()[0]
-    finally:
-        loader.dispose()
-
-
-def _unsafe_scalar(loader, node):
-    return loader.construct_scalar(node)
+    # One entry of a list, indented; a SafeLoader that takes !unsafe as
+    # data.
+    return yaml.load(textwrap.dedent(text),
+                     Loader=UnsafeLoader)[0]  # noqa: S506
 
 
 def _and(words):

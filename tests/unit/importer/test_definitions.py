@@ -7,6 +7,7 @@ import importlib
 import os
 
 import pytest
+import yaml
 
 from downpour import check, render, resources
 from downpour import importer as dr
@@ -19,7 +20,7 @@ HERE = os.path.dirname(__file__)
 def _items(fake_cloud):
     """Every item of the sample's playbook, as the import reads it."""
     text = render.render_playbook(_sample_export(fake_cloud))
-    plays = check._UnsafeLoader(text).get_single_data()
+    plays = yaml.load(text, Loader=render.UnsafeLoader)  # noqa: S506
     return [item for key, value in plays[0]['vars'].items()
             if key.startswith('downpour_') and isinstance(value, list)
             for item in value]
