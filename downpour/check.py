@@ -60,6 +60,7 @@ class Export:
     name_clash: str
     # Blob size in bytes by its path in the output directory.
     sizes: dict
+    widen_default_group: bool = False
 
     @classmethod
     def load(cls, output_dir):
@@ -104,6 +105,8 @@ class Export:
                    maps={t.map: dict(variables.get(t.map) or {})
                          for t in definitions.ORDER if t.map},
                    name_clash=str(variables.get('name_clash') or 'create'),
+                   widen_default_group=variables.get(
+                       'widen_default_group') is True,
                    sizes=sizes)
 
     def blob_size(self, item, default=0):
@@ -164,7 +167,8 @@ def look(conn, export):
         conn.current_project_id  # noqa: B018
     importer = Importer(
         conn, journal=Journal(os.path.join(export.output_dir, JOURNAL)),
-        check_mode=True, name_clash=export.name_clash, **export.maps)
+        check_mode=True, name_clash=export.name_clash,
+        widen_default_group=export.widen_default_group, **export.maps)
     try:
         with cloud.cloud_errors("looking at the target's resources",
                                 conn=conn):

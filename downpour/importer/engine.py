@@ -38,9 +38,13 @@ class Importer:
     """Runs the kinds in dependency order over a list of items."""
 
     def __init__(self, conn, ids=None, journal=None, check_mode=False,
-                 parallel=4, name_clash='create', **maps):
+                 parallel=4, name_clash='create', widen_default_group=False,
+                 **maps):
         """``maps``: the playbook's map of each chosen type, by the name
-        its declaration gives (flavor_map, network_map ...)."""
+        its declaration gives (flavor_map, network_map ...).
+        ``widen_default_group``: the source's default security group's
+        rules may go into the target project's own, even when ports this
+        import did not make are in it."""
         self.conn = conn
         unknown = set(maps) - set(MAPS)
         if unknown:
@@ -50,6 +54,7 @@ class Importer:
         self.choices = []
         self.unmatched = []
         self.name_clash = name_clash
+        self.widen_default_group = bool(widen_default_group)
         self.missing = []
         self.clashes = []
         self.ids = dict(ids or {})
@@ -238,9 +243,10 @@ class Importer:
                 self._then(kind, item, functools.partial(
                     self._keep, kind, item, obj, ours))
                 continue
-            if item.get('name'):
+            name = kind.target_name(item)
+            if name:
                 same = [o for o in kind.scope(item, listing)
-                        if o.name == item['name'] and o.id not in owned]
+                        if o.name == name and o.id not in owned]
                 if same and self._clash(kind, item, same):
                     continue
             if not self.wait(item):
@@ -430,6 +436,7 @@ def run_module(conn, params, check_mode, warn):
         conn, ids=params.get('ids'), journal=journal, check_mode=check_mode,
         parallel=params.get('parallel', 4),
         name_clash=params.get('name_clash', 'create'),
+        widen_default_group=params.get('widen_default_group', False),
         **{name: params.get(name) for name in MAPS})
     failed = None
     try:

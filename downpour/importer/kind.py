@@ -111,6 +111,11 @@ class Kind:
         they name."""
         return ()
 
+    def target_name(self, item):
+        """The name ``item``'s resource has in the target: a resource of
+        that name the import did not make is a clash."""
+        return item.get('name')
+
     def scope(self, item, listing):
         """The resources of ``listing`` that ``item`` could be."""
         return listing

@@ -3,6 +3,7 @@
 import functools
 
 from .kind import (
+    CREATED,
     ImportFailed,
     Kind,
     describe,
@@ -23,11 +24,26 @@ def rule_key(rule):
                        rule.get('remote_group_id') or None)
 
 
+def stand_in_name(item):
+    """The name of the group made in place of the source's default one:
+    Neutron keeps ``default`` for the project's own, and a person who
+    finds it should see where it came from."""
+    return 'default-%s-downpour' % item['id'][:8]
+
+
 class SecurityGroups(Kind):
     """Groups first, then the rules of each once the groups its rules name
     are there: a rule may name another group, two groups each other.  A
-    group this import made ends with exactly the exported rules; the
-    project's ``default`` group and an adopted group only gain them."""
+    group this import made ends with exactly the exported rules; an
+    adopted group never changes.
+
+    The source's ``default`` group becomes the target project's own when
+    that one already has its rules, or when no port the import did not
+    make is in it (then it gains the missing rules), or when the playbook
+    says ``widen_default_group``.  Otherwise, in a project whose default
+    group other applications' ports rely on, a group of the import's own
+    (``stand_in_name``) takes its rules and its place on the imported
+    ports, and the project's group is left as it was."""
 
     lists = ('security_groups',)
 
@@ -42,8 +58,8 @@ class SecurityGroups(Kind):
         self._rules_of = {}
 
     def cost(self, item, made, cost, blob_size):
-        # The project's default group is never made, only gains rules.
-        if made and not item.get('default'):
+        # The project's default group, when taken, is never made.
+        if made:
             cost['security_groups'] += 1
         cost['security_group_rules'] += self._rules_to_add(item)
 
@@ -83,8 +99,15 @@ class SecurityGroups(Kind):
                 'more)' % (len(want - have), len(have - want))
         return None
 
+    def target_name(self, item):
+        # Only a default group that is not the project's is ever made or
+        # corrected: its stand-in.
+        if item.get('default'):
+            return stand_in_name(item)
+        return item['name']
+
     def corrections(self, item, obj):
-        return dict(differs(obj, {'name': item['name'],
+        return dict(differs(obj, {'name': self.target_name(item),
                                    'description': item['description']}),
                     **tag_change(item, obj))
 
@@ -94,7 +117,7 @@ class SecurityGroups(Kind):
 
     def create(self, item):
         return tag_new(self, item, self.conn.network.create_security_group(
-            name=item['name'], description=item['description']))
+            name=self.target_name(item), description=item['description']))
 
     def complete(self, item, obj, ours):
         # Its rules come later: one may name a group yet to be made.
@@ -103,6 +126,9 @@ class SecurityGroups(Kind):
     def role(self, item, listing):
         if not item.get('default'):
             return None
+        recorded = self.imp.journal.recall(item)
+        if recorded and recorded[1] == CREATED:
+            return None  # a stand-in was made for it: kept
         # The project's one default group: Neutron makes it with the
         # project, the import never does.
         groups = [g for g in listing if g.name == 'default']
@@ -110,7 +136,34 @@ class SecurityGroups(Kind):
             raise ImportFailed('%s: the target project has %d default '
                                'security groups' % (describe(item),
                                                     len(groups)))
-        return groups[0]
+        default = groups[0]
+        if self.imp.widen_default_group or \
+                not self._missing(item, default) or \
+                not self._others_in(default):
+            return default
+        return None  # a stand-in is made, as any group
+
+    def _missing(self, item, group):
+        """The exported rules ``group`` lacks, were it the item's; a rule
+        naming a group yet to be made counts as lacking."""
+        have = {rule_key(rule) for rule in group.security_group_rules or []}
+        missing = 0
+        for rule in item.get('rules') or []:
+            wanted = self._wanted(
+                {'rules': [rule]}, lambda remote: group.id
+                if remote == item['id'] else self.imp.ids.get(remote))
+            if wanted is None or rule_key(wanted[0]) not in have:
+                missing += 1
+        return missing
+
+    def _others_in(self, group):
+        """The ports in ``group`` that this import did not make (a
+        network's own ports, DHCP's and a router's, are in none)."""
+        owned = self.imp.journal.owned_ids()
+        return [port.id for port in self.imp.listed('ports')
+                if group.id in (port.security_group_ids or [])
+                and port.id not in owned
+                and not (port.device_owner or '').startswith('network:')]
 
     def steps(self, item):
         remote = [rule['remote_group'] for rule in item.get('rules') or []

@@ -1,7 +1,9 @@
 """Security groups, with their rules inside them.
 
 The project's ``default`` group is not created: the target project has its
-own, and the rules the source adds are added to it.
+own, which gains the source's rules unless other applications' ports are in
+it (then the import makes a group of its own for them; see the importer's
+security_group).
 """
 
 from downpour.resources.base import Record, ResourceType, owned

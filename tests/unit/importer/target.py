@@ -588,6 +588,9 @@ class Target:
             for pair in after['allowed_address_pairs']])
 
     def _new_group(self, body):
+        if body.get('name') == 'default' and hasattr(self, 'default'):
+            # Neutron keeps the name for the project's own.
+            raise Refused(409, 'Default security group already exists.')
         group = self._base(body)
         # Neutron gives a new group two egress rules.
         group['security_group_rules'] = [

@@ -115,7 +115,8 @@ def files(tmp_path):
 
 
 def run(fake_cloud, items, files=None, ids=None, check_mode=False,
-        name_clash='create', network_map=None, flavor_map=None, parallel=2):
+        name_clash='create', network_map=None, flavor_map=None, parallel=2,
+        widen_default_group=False):
     """One module process, as DownpourResources.run is one: its own login,
     its own Journal read from journal.csv at the start, and uuids.csv
     written from the journal at the end, whether the run failed or not."""
@@ -123,7 +124,8 @@ def run(fake_cloud, items, files=None, ids=None, check_mode=False,
     importer = dr.Importer(fake_cloud.connect(), ids=ids, journal=journal,
                            check_mode=check_mode, parallel=parallel,
                            network_map=network_map, flavor_map=flavor_map,
-                           name_clash=name_clash)
+                           name_clash=name_clash,
+                           widen_default_group=widen_default_group)
     try:
         importer.run(items)
     finally:

@@ -70,6 +70,18 @@ options:
     type: str
     choices: [create, stop, adopt]
     default: create
+  widen_default_group:
+    description:
+      - Whether the source's default security group's rules may be added
+        to the target project's own default group when ports this import
+        did not make are in it.
+      - Without it, such a project's default group is left as it is, and
+        a group of the import's own, C(default-<source ID>-downpour),
+        takes the rules and the group's place on the imported ports.  A
+        default group that already has the rules, or that no other port
+        is in, is taken as it is (and gains what it lacks).
+    type: bool
+    default: false
   network_map:
     description: Target network name by source network name, for the
       external (or shared) networks of the source, which are not created
@@ -169,6 +181,7 @@ class DownpourResources(OpenStackModule):
         'addresses_csv': {'type': 'path'},
         'name_clash': {'type': 'str', 'default': 'create',
                        'choices': ['create', 'stop', 'adopt']},
+        'widen_default_group': {'type': 'bool', 'default': False},
         'network_map': {'type': 'dict', 'default': {}},
         'flavor_map': {'type': 'dict', 'default': {}},
         'volume_type_map': {'type': 'dict', 'default': {}},
