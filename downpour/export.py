@@ -243,6 +243,13 @@ def _write(conn, exporter, records, output_dir, cloud_name, captures,
     transfer.fetch_all(conn, blobs, output_dir, keep_captures=keep_captures,
                        parallel=parallel, captures=captures,
                        capturing=capturing)
+    for record in records:
+        if record.blob is not None and record.blob.properties:
+            # What the server was booted with, as its capture says, over
+            # what its image says now: that image may be gone, or edited.
+            record.params['properties'] = dict(
+                record.params.get('properties') or {},
+                **record.blob.properties)
     render.write_playbook(records, output_dir)
     ansiblefiles.write(output_dir)
     manifest.write(records, output_dir, cloud_name=cloud_name,

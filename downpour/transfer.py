@@ -54,6 +54,7 @@ import urllib3
 
 from downpour import outdir, progress
 from downpour.errors import DownpourError, TransferError
+from downpour.resources.image import user_properties
 
 LOG = logging.getLogger(__name__)
 
@@ -199,6 +200,7 @@ def already_verified(output_dir, blob, captures=None, reporter=None,
     blob.container_format = stamp.get('container_format')
     blob.digests = stamp['digests']
     blob.captured_at = stamp.get('captured_at')
+    blob.properties = stamp.get('properties')
     return True
 
 
@@ -380,7 +382,7 @@ def _verify_and_commit(sink, output_dir, blob, hash_algo, hash_value):
         'hash_value': hash_value, 'digests': digests,
         'captured_at': blob.captured_at, 'disk_format': blob.disk_format,
         'container_format': blob.container_format,
-        'source_id': blob.source_id})
+        'properties': blob.properties, 'source_id': blob.source_id})
 
 
 def _image_checksum(image):
@@ -603,6 +605,11 @@ def _download_capture(conn, output_dir, blob, image_id, keep_captures,
             captured = _wait_image(conn, image_id, blob.what, cancel)
         blob.disk_format = captured.disk_format
         blob.container_format = captured.container_format
+        if blob.kind == 'server':
+            # Without the properties Nova bookkeeps about the source
+            # (its server, user and project): they name nothing in the
+            # target.
+            blob.properties = user_properties(captured)
         with slots or contextlib.nullcontext():
             download_image(conn, captured, output_dir, blob,
                            reporter=reporter, cancel=cancel)

@@ -61,6 +61,10 @@ class Blob:
     digests: dict | None = None
     # When the capture of a server or volume was taken (ISO 8601, UTC).
     captured_at: str | None = None
+    # Of a server's capture: the image properties the source gave it.
+    # Nova copies into it those of the image the server was booted from
+    # (firmware, disk bus, machine type), even when that image is gone.
+    properties: dict | None = None
 
     @property
     def path(self):

@@ -747,17 +747,18 @@ class _Capturing:
     """A source cloud that captures a server into image 'cap-N', serves its
     bytes, and says which captures it made and deleted."""
 
-    def __init__(self, fake_cloud, data):
+    def __init__(self, fake_cloud, data, properties=None):
         self.made, self.deleted = [], []
         self.data = data
         self.fake = fake_cloud
         for n in range(1, 4):
-            fake_cloud.get('image', '/images/cap-%d' % n, json={
+            fake_cloud.get('image', '/images/cap-%d' % n, json=dict({
                 'id': 'cap-%d' % n, 'status': 'active', 'size': len(data),
                 'disk_format': 'qcow2', 'container_format': 'bare',
                 'os_hash_algo': 'sha512',
                 'os_hash_value': hashlib.sha512(data).hexdigest(),
-                'checksum': hashlib.md5(data).hexdigest()})  # noqa: S324
+                'checksum': hashlib.md5(data).hexdigest()},  # noqa: S324
+                **(properties or {})))
             fake_cloud.get('image', '/images/cap-%d/file' % n, content=data)
             fake_cloud.delete('image', '/images/cap-%d' % n,
                               status_code=204,
@@ -783,6 +784,33 @@ class _Capturing:
 def _server_blob():
     return Blob(kind='server', file_id=sample.SERVER_1,
                 source_id=sample.SERVER_1, what="server 'web-1'")
+
+
+def test_a_captures_properties_are_kept_and_survive_a_rerun(fake_cloud,
+                                                             tmp_path):
+    # What Nova writes into a server's capture: the booted image's
+    # properties, and its own bookkeeping about the source.
+    source = _Capturing(fake_cloud, b'disk of web-1\n' * 500, properties={
+        'hw_firmware_type': 'uefi', 'hw_disk_bus': 'scsi',
+        'os_type': 'linux', 'image_type': 'snapshot',
+        'instance_uuid': sample.SERVER_1, 'base_image_ref': 'gone',
+        'user_id': 'someone', 'owner_project_name': 'source'})
+    (tmp_path / 'blobs').mkdir()
+    state = outdir.ExportState(str(tmp_path))
+    state.begin()
+    first = _server_blob()
+    transfer.fetch(source.conn(), first, str(tmp_path),
+                   captures=transfer.Captures(state))
+    wanted = {'hw_firmware_type': 'uefi', 'hw_disk_bus': 'scsi',
+              'os_type': 'linux'}
+    assert first.properties == wanted
+    # The same export again: the verified blob, and what it was, kept.
+    again = _server_blob()
+    transfer.fetch(source.conn(), again, str(tmp_path),
+                   captures=transfer.Captures(outdir.ExportState(
+                       str(tmp_path))))
+    assert source.made == ['cap-1']
+    assert again.properties == wanted
 
 
 def test_a_new_export_captures_again_unless_told_to_reuse(fake_cloud,

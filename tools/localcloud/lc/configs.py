@@ -130,6 +130,10 @@ compute_driver = downpour_fake.DownpourFakeDriver
 # No agent will ever report the VIF plugged.
 vif_plugging_is_fatal = False
 vif_plugging_timeout = 0
+[downpour_fake]
+# Glance's file store (filesystem_store_datadir above): a server's disk is
+# a hard link to its image's file there.
+image_store = {c.data}/images
 [api]
 auth_strategy = keystone
 [wsgi]
