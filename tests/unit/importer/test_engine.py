@@ -1647,6 +1647,31 @@ def test_a_server_that_went_to_error_is_replaced_on_the_same_port(
     assert files.uuids_map()[('server', item['id'])] == fresh['id']
 
 
+@pytest.mark.parametrize('status', ['error_extending', 'error_restoring',
+                                    'error_backing-up', 'error_deleting'])
+def test_a_volume_whose_data_may_be_there_is_never_replaced(
+        fake_cloud, tmp_path, files, status):
+    """Only 'error' (its creation failed) is replaced; in another failed
+    state a volume may still hold its data: the look and the run stop,
+    naming it, its status and what to do."""
+    target = Target(fake_cloud)
+    item = volume('data', tmp_path, b'data bytes')
+    made = run(fake_cloud, [item], files).ids[item['id']]
+    target.volumes[made]['status'] = status
+    before = target.snapshot()
+
+    for check_mode in (True, False):
+        with pytest.raises(dr.ImportFailed) as failed:
+            run(fake_cloud, [item], files, check_mode=check_mode)
+        message = str(failed.value)
+        assert message.startswith('%s: %s is %s; its data may still be '
+                                  'there' % (dr.describe(item), made, status))
+        assert 'openstack volume set --state available %s' % made in message
+
+    assert target.snapshot() == before
+    assert target.volume_data[made] == b'data bytes'
+
+
 @pytest.mark.parametrize('disk_format', ['qcow2', 'raw', None])
 def test_a_volumes_contents_travel_in_the_format_they_were_captured_in(
         fake_cloud, tmp_path, files, disk_format):
