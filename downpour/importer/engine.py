@@ -229,6 +229,11 @@ class Importer:
                                        'as %s, %s' % (
                                            describe(item), obj.id,
                                            recorded[1], reason))
+                # By the look too: the play stops before making anything.
+                kept = kind.irreplaceable(item, obj)
+                if kept is not None:
+                    raise ImportFailed('%s: %s %s; %s' % (
+                        describe(item), obj.id, reason, kept))
                 if self.wait(item):
                     continue
                 # Ours and unusable (its upload died, it went to ERROR):

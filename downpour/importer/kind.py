@@ -127,6 +127,13 @@ class Kind:
         made again."""
         return None
 
+    def irreplaceable(self, item, obj):
+        """Why our unusable ``obj`` is not replaced all the same: deleting
+        it would lose data that may still be there (a volume whose extend
+        failed).  The import stops with this, which says what the user can
+        do; None: it is replaced."""
+        return None
+
     def proof(self, item, obj):
         """Why ``obj`` is not equivalent to ``item`` (None: it is)."""
         return 'never adopted'

@@ -6,6 +6,13 @@ import base64
 from .kind import WAIT_SERVER, WAIT_VOLUME, Kind, tag_change
 
 
+def _supports(conn, version):
+    # Imported here, as OpenStackModule imports openstacksdk: without it
+    # the module fails with the collection's message.
+    from openstack import utils
+    return utils.supports_microversion(conn.compute, version)
+
+
 class Servers(Kind):
     """Servers, on their ports, booted from their image (or capture) or
     from their root volume, then given their volumes in order."""
@@ -44,15 +51,63 @@ class Servers(Kind):
             obj.set_tags(self.conn.compute, tags)
 
     def _tags_at_boot(self):
-        # Nova takes tags in the create request from API 2.52 on.  Imported
-        # here, as OpenStackModule imports openstacksdk: without it the
-        # module fails with the collection's message.
-        from openstack import utils
-        return utils.supports_microversion(self.conn.compute, '2.52')
+        # Nova takes tags in the create request from API 2.52 on.
+        return _supports(self.conn, '2.52')
+
+    def _deletion_later(self):
+        """Whether Nova changes a volume's delete_on_termination on a
+        server it has (compute API 2.85), whatever the server's state."""
+        return _supports(self.conn, '2.85')
+
+    @staticmethod
+    def _doomed_with(obj):
+        """The volumes Nova would delete with ``obj``; not shown (an API
+        before 2.3) counts as doomed."""
+        return [v.get('id') for v in obj.attached_volumes or []
+                if v.get('delete_on_termination') is not False]
+
+    def irreplaceable(self, item, obj):
+        doomed = self._doomed_with(obj)
+        if not doomed or self._deletion_later():
+            return None
+        return ('deleting it would delete volume(s) %s with it (Nova\'s '
+                'delete_on_termination), which this Nova cannot turn off '
+                '(compute API 2.85): recover the server (a hard reboot, or '
+                'an admin resetting its state), or delete it yourself if '
+                'those volumes may go, and run the import again' %
+                ', '.join(doomed))
 
     def discard(self, obj):
+        """Delete our server in ERROR, keeping every volume on it: the
+        server made again in its place is made on the same ones."""
+        for volume_id in self._doomed_with(obj):
+            self.conn.compute.update_volume_attachment(
+                obj, volume_id, delete_on_termination=False)
         self.conn.compute.delete_server(obj)
         self.conn.compute.wait_for_delete(obj, wait=WAIT_SERVER)
+        for attached in obj.attached_volumes or []:
+            self._release(obj, attached.get('id'))
+
+    def _release(self, server, volume_id):
+        """Wait until ``volume_id``, on the deleted ``server``, is free.
+        A Nova that does not send Cinder its service token cannot end its
+        attachments (Cinder refuses it: bug 2004555) and leaves them
+        behind; once Nova no longer knows the server, Cinder lets the
+        project delete them."""
+        volume = self.conn.block_storage.find_volume(volume_id)
+        if volume is None:
+            return
+        others = False
+        for attachment in volume.attachments or []:
+            if attachment.get('server_id') != server.id:
+                others = True
+            elif attachment.get('attachment_id'):
+                self.conn.block_storage.delete_attachment(
+                    attachment['attachment_id'], ignore_missing=True)
+        if not others:
+            self.conn.block_storage.wait_for_status(
+                volume, 'available', failures=['error'], interval=2,
+                wait=WAIT_VOLUME)
 
     def create(self, item):
         attrs = {'name': item['name'],
@@ -62,12 +117,17 @@ class Servers(Kind):
         ports = [self.resolve(item, port, 'port')
                  for port in item.get('ports') or []]
         attrs['networks'] = [{'port': port} for port in ports] or 'none'
+        later = self._deletion_later()
         if item.get('boot_volume'):
             attrs['block_device_mapping'] = [{
                 'boot_index': 0, 'source_type': 'volume',
                 'destination_type': 'volume',
-                'delete_on_termination': self._doomed(item,
-                                                      item['boot_volume']),
+                # Nova deletes such a volume as soon as a build fails, and
+                # with a server in ERROR: set once the server is ACTIVE,
+                # where Nova can change it.  An older Nova takes it now or
+                # never.
+                'delete_on_termination': not later and self._doomed(
+                    item, item['boot_volume']),
                 'uuid': self.resolve(item, item['boot_volume'], 'volume')}]
         else:
             attrs['image_id'] = self.resolve(item, item['image'], 'image')
@@ -94,6 +154,8 @@ class Servers(Kind):
         server = self.conn.compute.create_server(**attrs)
         self.imp.made(item, server.id)
         server = self._attach(item, server)
+        if later:
+            self._set_deletion(server, self._wrong_deletion(item, server))
         if tags:
             # An older Nova: once the server is ACTIVE (a building one
             # refuses tags).
@@ -179,8 +241,11 @@ class Servers(Kind):
                 return
         wrong = self._wrong_deletion(item, obj)
         if wrong and not self.imp.wait(item):
-            for volume_id, doomed in wrong.items():
-                # Compute API 2.85 and later.
-                self.conn.compute.update_volume_attachment(
-                    obj, volume_id, delete_on_termination=doomed)
+            self._set_deletion(obj, wrong)
+
+    def _set_deletion(self, obj, wrong):
+        for volume_id, doomed in wrong.items():
+            # Compute API 2.85 and later.
+            self.conn.compute.update_volume_attachment(
+                obj, volume_id, delete_on_termination=doomed)
             self.imp.changed = True

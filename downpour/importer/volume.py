@@ -57,10 +57,27 @@ class Volumes(Kind):
             cost['image_count_total'] += 1
             cost['image_size_total'] += blob_size(item)
 
+    # Cinder's failed states that a tenant may not delete.
+    UNDELETABLE = ('error_deleting', 'error_backing-up')
+
     def unusable(self, item, obj):
         if (obj.status or '').startswith('error'):
             return 'is %s' % obj.status
         return None
+
+    def irreplaceable(self, item, obj):
+        # 'error' is a volume whose creation failed: nothing to keep.  The
+        # others are what a failed extend, backup, restore or deletion
+        # leaves: the data may still be there, and only its user knows.
+        if obj.status == 'error':
+            return None
+        delete = 'delete it' if obj.status not in self.UNDELETABLE else \
+            'have an admin force its deletion'
+        return ('its data may still be there, so the import does not delete '
+                'it to make it again: to keep it, have an admin of the '
+                'target reset its status (openstack volume set --state '
+                'available %s); to have it made again from the export, %s; '
+                'then run the import again' % (obj.id, delete))
 
     def corrections(self, item, obj):
         return differs(obj, {'name': item['name'],

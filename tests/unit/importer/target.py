@@ -57,6 +57,8 @@ class Target:
     ``refuse(method, route, ...)`` makes the next such requests fail.
     ``mangle`` changes the bytes Glance receives; ``server_status`` and
     ``volume_status`` are what new servers and volumes become.
+    ``nova_detaches`` False: Nova sends Cinder no service token, so a
+    server's deletion leaves its volumes attached to it (bug 2004555).
     """
 
     def __init__(self, fake_cloud):
@@ -75,6 +77,7 @@ class Target:
         self.mangle = None
         self.server_status = 'ACTIVE'
         self.volume_status = 'available'
+        self.nova_detaches = True
         # Glance's os_hash_algo (a deployment may choose another).
         self.hash_algo = 'sha512'
         self.log = []
@@ -224,7 +227,7 @@ class Target:
         return self._new_fip(body)
 
     def add_server(self, name, **extra):
-        server = self._server_record(dict(extra, name=name), [], [])
+        server = self._server_record(dict(extra, name=name), [], {})
         self.servers[server['id']] = server
         return server
 
@@ -278,6 +281,8 @@ class Target:
             ('PUT', '/servers/{id}/tags', self._set_server_tags),
             ('DELETE', '/servers/{id}', self._delete_server),
             ('POST', '/servers/{id}/os-volume_attachments', self._attach),
+            ('PUT', '/servers/{id}/os-volume_attachments/{volume}',
+             self._update_attachment),
             ('POST', '/servers/{id}/os-interface', self._attach_port)]
         glance = [
             ('GET', '/images', self._list_images),
@@ -304,13 +309,14 @@ class Target:
             ('GET', '/volumes/{id}', self._getter('volume', self.volumes)),
             ('PUT', '/volumes/{id}', self._updater('volume', self.volumes)),
             ('DELETE', '/volumes/{id}', self._delete_volume),
-            ('POST', '/volumes/{id}/action', self._volume_action)]
+            ('POST', '/volumes/{id}/action', self._volume_action),
+            ('DELETE', '/attachments/{id}', self._delete_attachment)]
         routes = []
         for base, table in ((NEUTRON, neutron), (NOVA, nova),
                             (GLANCE, glance), (CINDER, cinder)):
             for method, route, answer in table:
                 pattern = re.escape(base + route)
-                for field in ('id', 'tag'):
+                for field in ('id', 'tag', 'volume'):
                     pattern = pattern.replace(re.escape('{%s}' % field),
                                               '(?P<%s>[^/]+)' % field)
                 routes.append((method, re.compile(pattern + '$'), route,
@@ -327,6 +333,7 @@ class Target:
                 request.match_id = match.groupdict().get('id')
                 request.match_tag = urllib.parse.unquote(
                     match.groupdict().get('tag') or '')
+                request.match_volume = match.groupdict().get('volume')
                 body = self._body(request)
                 self.log.append((method, route, request.match_id, body))
                 try:
@@ -767,6 +774,7 @@ class Target:
             self.add_keypair(body['name'], body['public_key']))}
 
     def _server_record(self, body, ports, boot_volumes):
+        """``boot_volumes``: {volume ID: delete_on_termination}."""
         flavor = self.flavors.get(body.get('flavorRef'), {})
         return {
             'id': _new_id(), 'name': body['name'],
@@ -784,21 +792,22 @@ class Target:
             'description': body.get('description'),
             'security_groups': [{'name': 'default'}],
             'os-extended-volumes:volumes_attached': [
-                {'id': v, 'delete_on_termination': False}
-                for v in boot_volumes],
+                {'id': v, 'delete_on_termination': doomed}
+                for v, doomed in boot_volumes.items()],
             'addresses': {}, 'ports': ports, 'server_groups': []}
 
     def _create_server(self, request):
         body = request.json()['server']
         self._find(self.flavors, 'flavor', body.get('flavorRef'), status=400)
-        boot_volumes = []
+        boot_volumes = {}
         for mapping in body.get('block_device_mapping_v2') or []:
             volume = self._find(self.volumes, 'volume', mapping['uuid'],
                                 status=400)
             if volume['status'] != 'available':
                 raise Refused(400, 'volume %s is %s' % (volume['id'],
                                                         volume['status']))
-            boot_volumes.append(volume['id'])
+            boot_volumes[volume['id']] = bool(
+                mapping.get('delete_on_termination'))
         if not boot_volumes:
             image = self._find(self.images, 'image', body.get('imageRef'),
                                status=400)
@@ -855,14 +864,23 @@ class Target:
 
     def _delete_server(self, request):
         server = self._find(self.servers, 'server', request.match_id)
-        # Ports made before the server are left, unbound; volumes detached.
+        # Ports made before the server are left, unbound; volumes detached,
+        # and those marked delete_on_termination deleted, whatever the
+        # server's state (an ERROR one too).
         for port_id in server['ports']:
             if port_id in self.ports:
                 self.ports[port_id].update(device_id='', device_owner='')
         for attached in server['os-extended-volumes:volumes_attached']:
             volume = self.volumes.get(attached['id'])
-            if volume is not None:
+            if volume is None:
+                continue
+            if self.nova_detaches:
                 volume.update(status='available', attachments=[])
+            # Cinder refuses to delete one still attached.
+            if attached['delete_on_termination'] and not \
+                    volume['attachments']:
+                del self.volumes[volume['id']]
+                self.volume_data.pop(volume['id'], None)
         del self.servers[server['id']]
         return 204, None
 
@@ -898,11 +916,26 @@ class Target:
                                'available' % volume_id)
         self._set_attached(volume, server['id'])
         server['os-extended-volumes:volumes_attached'].append(
-            {'id': volume_id, 'delete_on_termination': False})
+            {'id': volume_id, 'delete_on_termination': bool(
+                request.json()['volumeAttachment'].get(
+                    'delete_on_termination'))})
         return {'volumeAttachment': {
             'id': volume_id, 'volumeId': volume_id,
             'serverId': server['id'],
             'device': volume['attachments'][-1]['device']}}
+
+    def _update_attachment(self, request):
+        # Compute API 2.85: in any state of the server, ERROR too.
+        server = self._find(self.servers, 'server', request.match_id)
+        body = request.json()['volumeAttachment']
+        for attached in server['os-extended-volumes:volumes_attached']:
+            if attached['id'] == request.match_volume:
+                if 'delete_on_termination' in body:
+                    attached['delete_on_termination'] = \
+                        body['delete_on_termination']
+                return 202, None
+        raise Refused(404, 'volume %s is not attached to server %s'
+                      % (request.match_volume, server['id']))
 
     # -- Glance --------------------------------------------------------------
 
@@ -1020,13 +1053,35 @@ class Target:
         return 202, {'volume': dict(copy.deepcopy(volume),
                                     status='creating')}
 
+    # The states Cinder deletes a volume in, unless an admin forces it.
+    _DELETABLE = ('available', 'error', 'error_restoring', 'error_extending',
+                  'error_managing')
+
     def _delete_volume(self, request):
         volume = self._find(self.volumes, 'volume', request.match_id)
-        if volume['status'] == 'in-use':
+        if volume['status'] not in self._DELETABLE or volume['attachments']:
             raise Refused(400, 'Invalid volume: Volume status must be '
                                'available or error')
         del self.volumes[volume['id']]
         return 202, None
+
+    def _delete_attachment(self, request):
+        for volume in self.volumes.values():
+            for attachment in volume['attachments']:
+                if attachment['attachment_id'] != request.match_id:
+                    continue
+                # From a user, while Nova still has the server: refused.
+                if attachment['server_id'] in self.servers:
+                    raise Refused(409, 'ConflictNovaUsingAttachment: Detach '
+                                       'volume from instance %s using the '
+                                       'Compute API'
+                                  % attachment['server_id'])
+                volume['attachments'].remove(attachment)
+                if not volume['attachments']:
+                    volume['status'] = 'available'
+                return 200, {'attachments': []}
+        raise Refused(404, 'attachment %s could not be found'
+                      % request.match_id)
 
     def _volume_action(self, request):
         volume = self._find(self.volumes, 'volume', request.match_id)

@@ -51,7 +51,7 @@ from tests.unit.importer.items import (
     tcp,
     volume,
 )
-from tests.unit.importer.target import OTHER_PROJECT, Target
+from tests.unit.importer.target import NOVA, OTHER_PROJECT, Target
 from tests.unit.resources import sample
 
 # The playbook's lists as render writes them: those only the look takes
@@ -1647,6 +1647,133 @@ def test_a_server_that_went_to_error_is_replaced_on_the_same_port(
         done.ids[items[3]['id']]
     assert target.calls('POST', '/ports') == []
     assert files.uuids_map()[('server', item['id'])] == fresh['id']
+
+
+def _volume_backed_server(target, files, tmp_path):
+    """A server booted from its root volume, with a data volume, both
+    deleted with it in the source (delete_on_termination)."""
+    net, sub = _network_for_servers(target, files)
+    size = flavor('m1.tiny')
+    root = volume('root', tmp_path, b'root disk', bootable=True)
+    data = volume('data', tmp_path, b'data bytes')
+    nic = port('nic', net, [(sub, '10.20.0.9')])
+    item = server('db', size['id'], boot_volume=root, ports=[nic],
+                  volumes=[data])
+    item['delete_on_termination'] = [root['id'], data['id']]
+    return [size, net, sub, root, data, nic, item]
+
+
+def _marked(target, server_id):
+    """A server's volumes: delete_on_termination, by volume ID."""
+    return {v['id']: v['delete_on_termination'] for v in
+            target.servers[server_id]['os-extended-volumes:volumes_attached']}
+
+
+@pytest.mark.parametrize('nova_detaches', [True, False])
+def test_a_server_in_error_is_replaced_on_the_same_volumes(
+        fake_cloud, tmp_path, files, nova_detaches):
+    """Nova deletes the volumes marked delete_on_termination with the
+    server, the root volume too, and may leave the others attached to it
+    (a Nova without Cinder's service token): the server made again in one
+    run is on the same volumes, with their data, marked again."""
+    target = Target(fake_cloud)
+    target.nova_detaches = nova_detaches
+    items = _volume_backed_server(target, files, tmp_path)
+    root, data, item = items[3], items[4], items[-1]
+    first = run(fake_cloud, items, files)
+    broken = first.ids[item['id']]
+    volumes = [first.ids[root['id']], first.ids[data['id']]]
+    assert _marked(target, broken) == dict.fromkeys(volumes, True)
+    target.servers[broken]['status'] = 'ERROR'
+    target.mark()
+
+    done = run(fake_cloud, items, files)
+
+    fresh = done.ids[item['id']]
+    assert list(target.servers) == [fresh] != [broken]
+    assert [done.ids[root['id']], done.ids[data['id']]] == volumes
+    assert [target.volume_data[v] for v in volumes] == [b'root disk',
+                                                        b'data bytes']
+    assert [a['server_id'] for v in volumes
+            for a in target.volumes[v]['attachments']] == [fresh, fresh]
+    assert _marked(target, fresh) == dict.fromkeys(volumes, True)
+    assert target.calls('POST', '/volumes') == []
+    assert files.uuids_map()[('server', item['id'])] == fresh
+
+
+def test_a_server_that_failed_to_build_is_replaced_on_its_root_volume(
+        fake_cloud, tmp_path, files):
+    """Nova deletes a volume marked delete_on_termination as soon as a
+    build fails, or with the server in ERROR: it is marked only once the
+    server is ACTIVE."""
+    target = Target(fake_cloud)
+    items = _volume_backed_server(target, files, tmp_path)
+    root, item = items[3], items[-1]
+    target.server_status = 'ERROR'
+    with pytest.raises(dr.ImportFailed):
+        run(fake_cloud, items, files)
+    broken, = target.servers
+    assert set(_marked(target, broken).values()) == {False}
+    target.server_status = 'ACTIVE'
+
+    done = run(fake_cloud, items, files)
+
+    fresh = done.ids[item['id']]
+    assert list(target.servers) == [fresh] != [broken]
+    assert target.volume_data[done.ids[root['id']]] == b'root disk'
+    assert set(_marked(target, fresh).values()) == {True}
+
+
+def test_an_older_nova_never_loses_a_volume_to_replace_a_server(
+        fake_cloud, tmp_path, files):
+    """Before compute API 2.85 delete_on_termination cannot be turned off:
+    the server in ERROR is not deleted, and the import says what to do."""
+    target = Target(fake_cloud)
+    items = _volume_backed_server(target, files, tmp_path)
+    item = items[-1]
+    first = run(fake_cloud, items, files)
+    broken = first.ids[item['id']]
+    target.servers[broken]['status'] = 'ERROR'
+    fake_cloud.mocker.get(NOVA, json={'version': {
+        'id': 'v2.1', 'status': 'CURRENT', 'links': [
+            {'rel': 'self', 'href': NOVA + '/'}],
+        'min_version': '2.1', 'version': '2.84'}})
+    before = target.snapshot()
+
+    for check_mode in (True, False):
+        with pytest.raises(dr.ImportFailed) as failed:
+            run(fake_cloud, items, files, check_mode=check_mode)
+        assert str(failed.value).startswith(
+            "%s: %s is ERROR; deleting it would delete volume(s) " % (
+                dr.describe(item), broken))
+        assert 'compute API 2.85' in str(failed.value)
+
+    assert target.snapshot() == before
+
+
+@pytest.mark.parametrize('status', ['error_extending', 'error_restoring',
+                                    'error_backing-up', 'error_deleting'])
+def test_a_volume_whose_data_may_be_there_is_never_replaced(
+        fake_cloud, tmp_path, files, status):
+    """Only 'error' (its creation failed) is replaced; in another failed
+    state a volume may still hold its data: the look and the run stop,
+    naming it, its status and what to do."""
+    target = Target(fake_cloud)
+    item = volume('data', tmp_path, b'data bytes')
+    made = run(fake_cloud, [item], files).ids[item['id']]
+    target.volumes[made]['status'] = status
+    before = target.snapshot()
+
+    for check_mode in (True, False):
+        with pytest.raises(dr.ImportFailed) as failed:
+            run(fake_cloud, [item], files, check_mode=check_mode)
+        message = str(failed.value)
+        assert message.startswith('%s: %s is %s; its data may still be '
+                                  'there' % (dr.describe(item), made, status))
+        assert 'openstack volume set --state available %s' % made in message
+
+    assert target.snapshot() == before
+    assert target.volume_data[made] == b'data bytes'
 
 
 @pytest.mark.parametrize('disk_format', ['qcow2', 'raw', None])

@@ -266,9 +266,10 @@ def test_a_server_boots_from_its_volume_and_keeps_delete_on_termination(
 
     body, = cloud.body('POST', '/servers')
     server = body['server']
+    # Not marked yet: a build that fails would delete it at once.
     assert server['block_device_mapping_v2'] == [{
         'boot_index': 0, 'source_type': 'volume',
-        'destination_type': 'volume', 'delete_on_termination': True,
+        'destination_type': 'volume', 'delete_on_termination': False,
         'uuid': 'vol-root'}]
     assert 'imageRef' not in server or not server['imageRef']
     assert server['availability_zone'] == 'nova'
@@ -278,6 +279,33 @@ def test_a_server_boots_from_its_volume_and_keeps_delete_on_termination(
     # an older compute API would refuse.
     attach, = cloud.body('POST', '/os-volume_attachments')
     assert attach == {'volumeAttachment': {'volumeId': 'vol-data'}}
+    # Marked once the server is ACTIVE, after its volumes.
+    assert [(r.method, r.path.rsplit('/', 1)[1], r.json())
+            for r in fake_cloud.history if r.method in WRITES
+            and '/servers' in r.path][-1] == (
+        'PUT', 'vol-root', {'volumeAttachment': {
+            'volumeId': 'vol-root', 'delete_on_termination': True}})
+
+
+def test_an_older_nova_marks_the_boot_volume_in_the_boot_request(
+        fake_cloud):
+    """Before compute API 2.85 it cannot be changed later."""
+    fake_cloud.mocker.get(NOVA, json={'version': {
+        'id': 'v2.1', 'status': 'CURRENT', 'links': [
+            {'rel': 'self', 'href': NOVA}],
+        'min_version': '2.1', 'version': '2.84'}})
+    cloud = Cloud(fake_cloud)
+    cloud.volumes['vol-data'] = {'id': 'vol-data', 'status': 'available'}
+    ids = {'flavor_001': 'flavor-small', ROOT_KEY: 'vol-root',
+           DATA_KEY: 'vol-data'}
+
+    dr.Importer(fake_cloud.connect(), ids=ids).run([_server_item(
+        boot_volume=ROOT_KEY, delete_on_termination=[ROOT_KEY])])
+
+    body, = cloud.body('POST', '/servers')
+    assert body['server']['block_device_mapping_v2'][0][
+        'delete_on_termination'] is True
+    assert [r for r in fake_cloud.history if r.method == 'PUT'] == []
 
 
 def test_a_volume_deleted_with_the_server_is_attached_so(fake_cloud):
