@@ -25,9 +25,7 @@ class FloatingIPs(Kind):
     The target chooses the address; its row in ``Importer.rows`` keeps the
     old and the new one, and the fixed IP it went to."""
 
-    # The ports: the new port's own addresses, for a port made before this
-    # run (one made in it is what its create answered).
-    lists = ('floating_ips', 'ports')
+    lists = ('floating_ips',)
     # The table of each one's old and new address (the module's
     # addresses_csv), and its rows in the module's result.
     output = ('addresses_csv', 'addresses')
@@ -88,8 +86,9 @@ class FloatingIPs(Kind):
         port_id = self.resolve(item, item['port'], 'port')
         if port_id is None:
             return None, None
+        # As the ports' kind found or made it, before: no request.
         port = self.imp.target(item['port'])
-        if port is None:
+        if port is None:  # a port given by ID, not among the items
             port = self.conn.network.get_port(port_id)
         return port, port_id
 

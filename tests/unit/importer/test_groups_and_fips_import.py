@@ -434,3 +434,16 @@ def test_one_that_fails_does_not_stop_the_others_and_is_named(
     assert {('floating ip', app.fip['id']),
             ('floating ip', app.spare['id'])} <= set(uuids)
     assert ('floating ip', doomed['id']) not in uuids
+
+
+def test_a_port_given_by_id_alone_is_read_for_its_address(fake_cloud, target,
+                                                          files, app):
+    made = run(fake_cloud, app.all(), files)
+    target.mark()
+
+    run(fake_cloud, [app.fip], files,
+        ids={key: made.ids[key] for key in (app.public['id'],
+                                            app.port['id'])})
+
+    assert target.calls('GET', '/ports/{id}') == [('GET', '/ports/{id}')]
+    assert target.writes() == []
