@@ -447,3 +447,21 @@ def test_a_port_given_by_id_alone_is_read_for_its_address(fake_cloud, target,
 
     assert target.calls('GET', '/ports/{id}') == [('GET', '/ports/{id}')]
     assert target.writes() == []
+
+
+def test_one_waits_for_its_port_and_the_routers_on_its_network(fake_cloud,
+                                                               app):
+    # Neutron associates it only once a router joins the port's subnet to
+    # the external network; a router elsewhere is not waited for.
+    other_net = items.network('other-net')
+    other_sub = items.subnet('other-subnet', other_net, cidr='10.50.0.0/24',
+                             gateway='10.50.0.1')
+    elsewhere = items.router('elsewhere', gateway=app.public,
+                             interfaces=[(other_sub, None)])
+    importer = dr.Importer(fake_cloud.connect())
+    importer.items = app.all() + [other_net, other_sub, elsewhere]
+    kind = FloatingIPs(importer)
+
+    assert set(kind.needs(app.fip)) == {app.public['id'], app.port['id'],
+                                        app.router['id']}
+    assert kind.needs(app.spare) == (app.public['id'],)
