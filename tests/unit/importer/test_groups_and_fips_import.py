@@ -359,11 +359,14 @@ def test_one_moved_off_the_new_ports_own_address_is_put_back(
     where = (fip['port_id'], fip['fixed_ip_address'])
     fip.update(port_id=None, fixed_ip_address=None)
 
-    run(fake_cloud, shared.all(), files)
+    again = run(fake_cloud, shared.all(), files)
 
     assert (fip['port_id'], fip['fixed_ip_address']) == where
     assert target.bodies('PUT', '/floatingips/{id}') == [
         {'floatingip': {'port_id': where[0], 'fixed_ip_address': where[1]}}]
+    # The table says where it is once put back.
+    row, = again.rows_of(FloatingIPs)
+    assert (row['port'], row['fixed_ip']) == where
 
 
 def test_the_address_stands_for_the_source_s_as_best_the_port_can():
