@@ -127,7 +127,8 @@ class Type:
     noun: str = ''
     # The service whose work it is at import: at most `parallel` at a time
     # in each lane, the lanes side by side.  None: done in order, outside
-    # the overlapped work (made in a moment, or after everything else).
+    # the overlapped work (made in a moment: a keypair), where the first
+    # failure stops the rest.
     lane: str | None = None
     # Whether name_clash=adopt may take a same-named resource, once its
     # import home proves it equivalent.
@@ -318,6 +319,9 @@ TYPES = (
          refs=(Ref('network', ('external_network',)),
                Ref('port', ('port',))),
          correctable=('description', 'port', 'fixed_ip_address', 'tags'),
+         # Overlapped, so that each is tried whatever another's fate, once
+         # its port and the routers that join its network are there.
+         lane='network',
          quota=(Quota('floating_ips', 'floating IPs'),), follows=True,
          rank=2, shape='doublecircle'),
 )

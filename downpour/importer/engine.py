@@ -68,7 +68,13 @@ class Importer:
         # A row of a kind's output table (Kind.output) per item, by key.
         self.rows = {}
         self.items = []
+        self._by_key = None
         self._addressed = None
+        # The resource each item is, as this run last had it in hand
+        # (listed, or as its create answered): what a kind that comes
+        # later reads of it, with no request, though the lists were read
+        # before it was made.
+        self._seen = {}
         # The item a kind is busy with, for the message of a failure.
         self.working = None
         # Set by ``run``: the overlapped work of a real run.
@@ -130,6 +136,12 @@ class Importer:
 
     def items_of(self, kind):
         return [item for item in self.items if item['type'] == kind]
+
+    def item(self, key):
+        """The item of key ``key``; None when the run has none."""
+        if self._by_key is None:
+            self._by_key = {item['id']: item for item in self.items}
+        return self._by_key.get(key)
 
     def created_in_order(self):
         """What this run created, in the export's order: the pipeline's
@@ -242,6 +254,7 @@ class Importer:
                 obj = None
             if obj is not None:
                 self.found(item, obj.id)
+                self._seen[item['id']] = obj
                 # In the pipeline too: a port of ours gets back a group
                 # made again in the same run, a server a volume, only once
                 # it is there.
@@ -340,6 +353,7 @@ class Importer:
     def _make(self, kind, item):
         obj = kind.create(item)
         self.made(item, obj.id)
+        self._seen[item['id']] = obj
         kind.after_create(item, obj)
 
     def run(self, items, keep_going=False):
@@ -348,6 +362,7 @@ class Importer:
         each kind's failure is kept in ``failures`` and the next kind
         runs, so that every problem is named at once."""
         self.items = list(items)
+        self._by_key = None
         self._addressed = None
         self.failures = []
         unknown = sorted({item['type'] for item in items}
@@ -391,11 +406,15 @@ class Importer:
             raise ImportFailed(self._blame(items, exc)) from None
 
     def target(self, key):
-        """The target's resource that item ``key`` is, from the lists the
-        run read; None when it is yet to be made or not listed."""
+        """The target's resource that item ``key`` is, as the run last had
+        it (listed, or as its create answered); None when it is yet to be
+        made or not listed."""
         found = self.ids.get(key)
         if not found:
             return None
+        seen = self._seen.get(key)
+        if seen is not None and seen.id == found:
+            return seen
         for future in list(self._lists.values()):
             if future.done() and future.exception() is None:
                 for obj in future.result():

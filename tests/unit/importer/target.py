@@ -552,6 +552,10 @@ class Target:
                                    'subnet %s' % (address, subnet['id']))
             fixed_ips.append({'subnet_id': subnet['id'],
                               'ip_address': address})
+        if 'fixed_ips' not in body:
+            # Neutron's choice: an address of an IPv4 subnet of the
+            # network's.
+            fixed_ips = self._free_address(net)
         for group_id in body.get('security_groups') or []:
             self._find(self.groups, 'security group', group_id, status=400)
         # As Neutron fills a port in: a MAC of its own unless one is asked
@@ -573,6 +577,23 @@ class Target:
         port.update(self._port_change(port, {}))
         self.ports[port['id']] = port
         return port
+
+    def _free_address(self, net):
+        """The fixed IPs Neutron gives a port asked for none: the first
+        free address of the network's first IPv4 subnet."""
+        for subnet_id in net['subnets']:
+            subnet = self.subnets[subnet_id]
+            if subnet['ip_version'] != 4:
+                continue
+            taken = {ip['ip_address'] for port in self.ports.values()
+                     for ip in port['fixed_ips']}
+            taken.add(subnet.get('gateway_ip'))
+            free = [str(a) for a in ipaddress.ip_network(
+                subnet['cidr']).hosts() if int(a) % 256 >= 50
+                and str(a) not in taken]
+            if free:
+                return [{'subnet_id': subnet_id, 'ip_address': free[0]}]
+        return []
 
     @staticmethod
     def _port_change(port, change):
@@ -678,13 +699,25 @@ class Target:
         if not port_id:
             return {'port_id': None, 'fixed_ip_address': None}
         port = self._find(self.ports, 'port', port_id, status=404)
-        fixed = body.get('fixed_ip_address') or port['fixed_ips'][0][
-            'ip_address']
+        fixed = body.get('fixed_ip_address')
+        if fixed is None:
+            ipv4 = [ip for ip in port['fixed_ips']
+                    if ipaddress.ip_address(ip['ip_address']).version == 4]
+            if len(ipv4) != 1:
+                raise Refused(400, 'Port %s has %s fixed IPv4 addresses; '
+                                   'must provide a specific IPv4 address '
+                                   'when assigning a floating IP'
+                              % (port_id, len(ipv4) or 'no'))
+            fixed = ipv4[0]['ip_address']
         ip, = [ip for ip in port['fixed_ips'] if ip['ip_address'] == fixed] \
             or [None]
         if ip is None:
             raise Refused(400, 'Port %s does not have fixed ip %s'
                           % (port_id, fixed))
+        if ipaddress.ip_address(fixed).version != 4:
+            raise Refused(400, 'Cannot create floating IP and bind it to '
+                               '%s, since that is not an IPv4 address'
+                          % fixed)
         joined = any(
             (router.get('external_gateway_info') or {}).get('network_id')
             == fip['floating_network_id'] and any(

@@ -13,7 +13,7 @@ import pytest
 
 from downpour.importer.floating_ip import FloatingIPs, write_addresses
 from tests.unit.importer import items
-from tests.unit.importer.target import Target
+from tests.unit.importer.target import OTHER_PROJECT, Target
 from tests.unit.importer.test_engine import Files, dr, run
 
 
@@ -159,14 +159,16 @@ def test_floating_ips_are_allocated_associated_and_listed(fake_cloud, target,
     fip = target.fips[made.ids[app.fip['id']]]
     spare = target.fips[made.ids[app.spare['id']]]
     # On the external network chosen for the source's, on the new port with
-    # the same fixed IP, in one request each; then the tags.
-    assert target.bodies('POST', '/floatingips') == [
+    # the same fixed IP, in one request each; then the tags.  Side by side:
+    # in any order.
+    assert sorted(target.bodies('POST', '/floatingips'), key=lambda body:
+                  body['floatingip']['description']) == [
+        {'floatingip': {'floating_network_id': target.public['id'],
+                        'description': 'spare'}},
         {'floatingip': {'floating_network_id': target.public['id'],
                         'description': 'web-1 public',
                         'port_id': new_port['id'],
-                        'fixed_ip_address': '10.20.0.101'}},
-        {'floatingip': {'floating_network_id': target.public['id'],
-                        'description': 'spare'}}]
+                        'fixed_ip_address': '10.20.0.101'}}]
     assert (fip['port_id'], fip['fixed_ip_address']) == (new_port['id'],
                                                           '10.20.0.101')
     assert (spare['port_id'], spare['fixed_ip_address']) == (None, None)
@@ -286,3 +288,183 @@ def test_a_port_the_network_cannot_reach_stops_with_neutrons_word(
     with pytest.raises(dr.ImportFailed, match='not reachable'):
         run(fake_cloud, app.network_items() + [app.fip], files)
     assert target.fips == {}
+
+
+# -- on a network the import does not make (issue 21, item 10) ---------------
+
+class Shared:
+    """A server's port on a network shared with the project by another,
+    which the import chooses and does not make: the source's fixed IP is
+    not carried, the target gives the port an address of its own.  The
+    network's owner joins it to the external network with a router of
+    its own."""
+
+    def __init__(self, target):
+        self.net = target.add_network('common', project=OTHER_PROJECT,
+                                      shared=True)
+        self.subnet = target.add_subnet('common-subnet', self.net,
+                                        cidr='10.30.0.0/24',
+                                        gateway='10.30.0.1',
+                                        project=OTHER_PROJECT)
+        target.add_router('common-router', gateway=target.public,
+                          subnets=[self.subnet], project_id=OTHER_PROJECT,
+                          tenant_id=OTHER_PROJECT)
+        self.public = items.external('public')
+        self.common = dict(items.external('common'), external=False)
+        self.port = items.port('', self.common)
+        self.fip = items.floating_ip('192.0.2.40', self.public,
+                                     port=self.port, fixed_ip='10.77.0.15',
+                                     description='on common')
+
+    def all(self):
+        return [self.public, self.common, self.port, self.fip]
+
+
+def test_one_on_a_network_not_made_goes_to_the_new_ports_own_address(
+        fake_cloud, target, files):
+    shared = Shared(target)
+
+    made = run(fake_cloud, shared.all(), files)
+
+    new_port = target.ports[made.ids[shared.port['id']]]
+    own, = new_port['fixed_ips']
+    assert own['subnet_id'] == shared.subnet['id']
+    assert own['ip_address'] != '10.77.0.15'
+    fip = target.fips[made.ids[shared.fip['id']]]
+    assert (fip['port_id'], fip['fixed_ip_address']) == (
+        new_port['id'], own['ip_address'])
+    # In the one request, and in the table: where it went.
+    body, = target.bodies('POST', '/floatingips')
+    assert body['floatingip']['fixed_ip_address'] == own['ip_address']
+    assert made.rows_of(FloatingIPs) == [
+        {'old_address': '192.0.2.40',
+         'new_address': fip['floating_ip_address'],
+         'fixed_ip': own['ip_address'], 'port': new_port['id'],
+         'old': shared.fip['id'], 'new': fip['id']}]
+
+    # Again: nothing to put back, no request that changes anything.
+    target.mark()
+    look = run(fake_cloud, shared.all(), files, check_mode=True)
+    assert (look.pending, target.writes()) == ([], [])
+    assert look.rows_of(FloatingIPs) == made.rows_of(FloatingIPs)
+    run(fake_cloud, shared.all(), files)
+    assert target.writes() == []
+
+
+def test_one_moved_off_the_new_ports_own_address_is_put_back(
+        fake_cloud, target, files):
+    shared = Shared(target)
+    made = run(fake_cloud, shared.all(), files)
+    fip = target.fips[made.ids[shared.fip['id']]]
+    where = (fip['port_id'], fip['fixed_ip_address'])
+    fip.update(port_id=None, fixed_ip_address=None)
+
+    again = run(fake_cloud, shared.all(), files)
+
+    assert (fip['port_id'], fip['fixed_ip_address']) == where
+    assert target.bodies('PUT', '/floatingips/{id}') == [
+        {'floatingip': {'port_id': where[0], 'fixed_ip_address': where[1]}}]
+    # The table says where it is once put back.
+    row, = again.rows_of(FloatingIPs)
+    assert (row['port'], row['fixed_ip']) == where
+
+
+def test_the_address_stands_for_the_source_s_as_best_the_port_can():
+    class Port:
+        def __init__(self, *fixed):
+            self.fixed_ips = [{'subnet_id': s, 'ip_address': a}
+                              for s, a in fixed]
+
+    net = items.network('net')
+    low = items.subnet('low', net, cidr='10.1.0.0/24')
+    high = items.subnet('high', net, cidr='10.2.0.0/24')
+    v6 = items.subnet('v6', net, cidr='fd00::/64', ip_version=6)
+    port = items.port('', net, fixed=[(low, '10.1.0.5'), (high, '10.2.0.5'),
+                                      (v6, None)])
+    fip = items.floating_ip('192.0.2.50', items.external('public'),
+                            port=port, fixed_ip='10.2.0.5')
+
+    class Importer:
+        conn = None
+        ids = {low['id']: 'low-new', high['id']: 'high-new',
+               v6['id']: 'v6-new'}
+
+        @staticmethod
+        def item(key):
+            return {i['id']: i for i in (net, low, high, v6, port)}.get(key)
+
+    kind = FloatingIPs(Importer())
+    both = ('low-new', '10.1.0.5'), ('high-new', '10.2.0.5')
+    # The source's own, carried by the import.
+    assert kind.fixed_ip(fip, Port(*both)) == '10.2.0.5'
+    # Else the port's on the subnet that held it.
+    assert kind.fixed_ip(fip, Port(('v6-new', 'fd00::5'),
+                                   ('low-new', '10.1.0.5'),
+                                   ('high-new', '10.2.0.9'))) == '10.2.0.9'
+    # Else its first IPv4 one (a network the import does not make).
+    assert kind.fixed_ip(fip, Port(('v6-new', 'fd00::5'),
+                                   ('other', '10.9.0.7'),
+                                   ('else', '10.9.1.7'))) == '10.9.0.7'
+    # None: for Neutron to say why it takes none.
+    assert kind.fixed_ip(fip, Port(('v6-new', 'fd00::5'))) is None
+
+
+def test_one_that_fails_does_not_stop_the_others_and_is_named(
+        fake_cloud, target, files, app):
+    # A port no router joins to the external network: Neutron refuses its
+    # floating IP.  It comes first; the others are made all the same.
+    alone = items.network('alone-net')
+    alone_sub = items.subnet('alone-subnet', alone, cidr='10.40.0.0/24',
+                             gateway='10.40.0.1')
+    alone_port = items.port('', alone, fixed=[(alone_sub, '10.40.0.9')])
+    doomed = items.floating_ip('192.0.2.60', app.public, port=alone_port,
+                               fixed_ip='10.40.0.9')
+    listed = [app.public, alone, alone_sub, alone_port] + \
+        app.network_items()[1:] + [doomed, app.fip, app.spare]
+
+    with pytest.raises(dr.ImportFailed) as failed:
+        run(fake_cloud, listed, files)
+
+    message = str(failed.value)
+    assert "floating ip '192.0.2.60' (source ID %s)" % doomed['id'] in message
+    assert 'not reachable' in message
+    assert app.fip['id'] not in message and app.spare['id'] not in message
+    made = {(f['description'], f['fixed_ip_address'])
+            for f in target.fips.values()}
+    assert made == {('web-1 public', '10.20.0.101'), ('spare', None)}
+    # Both are recorded.
+    uuids = files.uuids_map()
+    assert {('floating ip', app.fip['id']),
+            ('floating ip', app.spare['id'])} <= set(uuids)
+    assert ('floating ip', doomed['id']) not in uuids
+
+
+def test_a_port_given_by_id_alone_is_read_for_its_address(fake_cloud, target,
+                                                          files, app):
+    made = run(fake_cloud, app.all(), files)
+    target.mark()
+
+    run(fake_cloud, [app.fip], files,
+        ids={key: made.ids[key] for key in (app.public['id'],
+                                            app.port['id'])})
+
+    assert target.calls('GET', '/ports/{id}') == [('GET', '/ports/{id}')]
+    assert target.writes() == []
+
+
+def test_one_waits_for_its_port_and_the_routers_on_its_network(fake_cloud,
+                                                               app):
+    # Neutron associates it only once a router joins the port's subnet to
+    # the external network; a router elsewhere is not waited for.
+    other_net = items.network('other-net')
+    other_sub = items.subnet('other-subnet', other_net, cidr='10.50.0.0/24',
+                             gateway='10.50.0.1')
+    elsewhere = items.router('elsewhere', gateway=app.public,
+                             interfaces=[(other_sub, None)])
+    importer = dr.Importer(fake_cloud.connect())
+    importer.items = app.all() + [other_net, other_sub, elsewhere]
+    kind = FloatingIPs(importer)
+
+    assert set(kind.needs(app.fip)) == {app.public['id'], app.port['id'],
+                                        app.router['id']}
+    assert kind.needs(app.spare) == (app.public['id'],)
