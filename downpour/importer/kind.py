@@ -234,10 +234,10 @@ class Part:
 class Chosen(Kind):
     """Types that are never created but chosen among what the target has
     that the item may be (``scope``): the map entry (flavor_map,
-    network_map), else the one of the same name, else ``fallback``.  Those
-    with no match are listed in ``missing``, for the play to stop on; so
-    are those with more than one, which are named: a name does not say
-    which."""
+    network_map; an ID or a name), else the one of the same name, else
+    ``fallback``.  Those with no match are listed in ``missing``, for the
+    play to stop on; so are those with more than one, which are named: a
+    name does not say which, an ID in the map does."""
 
     def mapping(self):
         """The playbook's map for this type (its declaration's ``map``)."""
@@ -252,8 +252,13 @@ class Chosen(Kind):
             self.imp.working = item
             candidates = self.scope(item, listing)
             mapped = self.mapping().get(item['name'])
-            named = item['name'] if mapped is None else mapped
-            found = [c for c in candidates if c.name == named]
+            if mapped is None:
+                found = [c for c in candidates if c.name == item['name']]
+            else:
+                # By its ID (as the line below tells the user to when a
+                # name is given to several), else by its name.
+                found = [c for c in candidates if c.id == str(mapped)] or \
+                    [c for c in candidates if c.name == str(mapped)]
             if not found and mapped is None:
                 # The best of the others, first.
                 found = self.fallback(item, candidates)[:1]

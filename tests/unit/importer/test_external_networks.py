@@ -81,3 +81,27 @@ def test_a_shared_network_is_chosen_among_those_shared_with_the_project(
     alone = _external('elsewhere', is_external=False)
     look = run(fake_cloud, [alone], files, check_mode=True)
     assert alone['id'] not in look.ids
+
+
+def test_a_network_map_entry_naming_one_of_two_by_its_id_chooses_it(
+        fake_cloud, files):
+    """What the line naming both says to do: name one by its ID."""
+    target = Target(fake_cloud)
+    own = target.add_network('common')  # the project's own
+    first = target.add_network('common', project=OTHER_PROJECT, shared=True)
+    second = target.add_network('common', project=OTHER_PROJECT,
+                                shared=True)
+    item = _external('common', is_external=False)
+
+    look = dr.Importer(fake_cloud.connect(), check_mode=True,
+                       network_map={'common': second['id']})
+    look.run([item])
+
+    assert look.ids[item['id']] == second['id'] != first['id']
+    assert look.missing == [] and look.unmatched == []
+    # An ID the project's own network has is no shared network.
+    look = dr.Importer(fake_cloud.connect(), check_mode=True,
+                       network_map={'common': own['id']})
+    look.run([item])
+    assert item['id'] not in look.ids
+    assert look.missing == [item['id']]
