@@ -45,6 +45,17 @@ def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv):
     elif skipped:
         lines.append('%d of %d tasks skipped: the look found nothing for '
                      'them to do' % (skipped, len(made)))
+    # What was made again from the export's newer capture (replace_stale):
+    # the user must know that the old one is gone, and which it was.
+    for entry in created.values():
+        if entry.get('replaced'):
+            lines.append('replaced, made from an older capture: %s %r %s '
+                         '(captured %s) -> %s (captured %s)' % (
+                             str(entry.get('type', '')).replace('_', ' '),
+                             entry.get('name'), entry['replaced'],
+                             entry.get('was_captured') or 'at an unknown '
+                             'time', entry.get('new'),
+                             entry.get('captured')))
     # What the import made that stays once the migration is done, and why,
     # so that a person who finds it knows what it is.
     for item in items or []:

@@ -39,12 +39,14 @@ class Importer:
 
     def __init__(self, conn, ids=None, journal=None, check_mode=False,
                  parallel=4, name_clash='create', widen_default_group=False,
-                 **maps):
+                 replace_stale=False, **maps):
         """``maps``: the playbook's map of each chosen type, by the name
         its declaration gives (flavor_map, network_map ...).
         ``widen_default_group``: the source's default security group's
         rules may go into the target project's own, even when ports this
-        import did not make are in it."""
+        import did not make are in it.  ``replace_stale``: what the
+        import made from an older capture than the export's is made
+        again from the export's (else the import stops on it)."""
         self.conn = conn
         unknown = set(maps) - set(MAPS)
         if unknown:
@@ -55,6 +57,17 @@ class Importer:
         self.unmatched = []
         self.name_clash = name_clash
         self.widen_default_group = bool(widen_default_group)
+        self.replace_stale = bool(replace_stale)
+        # What the import made from another capture than the export's: a
+        # line each, and their keys.
+        self.stale = []
+        self.stale_keys = []
+        # Of each item replaced for that: what it was, by key.
+        self.replaced = {}
+        # What the replacements took the place of, kept until the end of
+        # the run (a volume may be a server's root until the server is
+        # made again): (kind, resource).
+        self.retired = []
         self.missing = []
         self.clashes = []
         self.ids = dict(ids or {})
@@ -193,8 +206,10 @@ class Importer:
                 return  # recorded already, as soon as it existed
             self.found(item, new_id)
             self.journal.record(item, new_id, CREATED)
-            self.created.append({'type': item['type'], 'name': item['name'],
-                                 'old': item['id'], 'new': new_id})
+            made = {'type': item['type'], 'name': item['name'],
+                    'old': item['id'], 'new': new_id}
+            made.update(self.replaced.get(item['id']) or {})
+            self.created.append(made)
             self.changed = True
 
     def wait(self, item):
@@ -234,6 +249,11 @@ class Importer:
             recorded = self.journal.recall(item)
             obj = by_id.get(recorded[0]) if recorded else None
             ours = bool(recorded) and recorded[1] == CREATED
+            if ours and obj is not None and self._stale(kind, item, obj):
+                if self.wait(item) or not self.replace_stale:
+                    continue
+                self._replace(kind, item, obj)
+                obj = None
             reason = kind.unusable(item, obj) if obj is not None else None
             if reason is not None:
                 if not ours:
@@ -276,6 +296,48 @@ class Importer:
             self.working = item
             for key, needs, work in kind.steps(item):
                 self.later(kind, item, needs, work, key=key)
+
+    def _stale(self, kind, item, obj):
+        """Whether our ``obj`` was made from another capture than the one
+        ``item`` carries (the rule for every type whose items say when
+        their capture was taken).  A row that does not say (an earlier
+        downpour's) is stale: nothing shows that it holds this capture.
+        Noted, and without ``replace_stale`` a real run stops on it."""
+        now = item.get('captured_at')
+        was = self.journal.captured(item)
+        if not now or was == now:
+            return False
+        line = '%s: %s was made from the capture taken at %s; the export ' \
+            'holds one taken at %s' % (describe(item), obj.id,
+                                       was or 'an unknown time (recorded '
+                                       'by an earlier downpour)', now)
+        if item['id'] not in self.stale_keys:
+            self.stale_keys.append(item['id'])
+            self.stale.append(line)
+        if self.replace_stale:
+            kept = kind.kept_stale(item, obj)
+            if kept is not None:
+                raise ImportFailed('%s; %s' % (line, kept))
+        elif not self.check_mode:
+            raise ImportFailed('%s: run the import with -e '
+                               'replace_stale=true to make it again from '
+                               "the export's" % line)
+        return True
+
+    def _replace(self, kind, item, obj):
+        """Make ``item`` again from the export's capture, in the place of
+        our stale ``obj``: deleted first when the new one takes its place
+        (a server, on the same ports), else kept until the end of the run
+        (``Kind.beside``: a volume, a disk image, that a server may still
+        be on)."""
+        self.replaced[item['id']] = {
+            'replaced': obj.id,
+            'was_captured': self.journal.captured(item) or '',
+            'captured': item['captured_at']}
+        if kind.beside:
+            self.retired.append((kind, obj))
+        else:
+            kind.discard(obj)
 
     def _clash(self, kind, item, same):
         """Handle a name the target already uses; True when ``item`` was
@@ -392,6 +454,9 @@ class Importer:
                 self.failures.append(((kind.definition.name,), str(exc)))
         if self.pipeline is not None:
             self.pipeline.run()
+        # Once every replacement is made and in use.
+        for kind, obj in self.retired:
+            kind.retire(obj)
 
     def _run_kind(self, kind, items):
         try:
@@ -461,6 +526,7 @@ def run_module(conn, params, check_mode, warn):
         parallel=params.get('parallel', 4),
         name_clash=params.get('name_clash', 'create'),
         widen_default_group=params.get('widen_default_group', False),
+        replace_stale=params.get('replace_stale', False),
         **{name: params.get(name) for name in MAPS})
     failed = None
     try:
@@ -489,5 +555,6 @@ def run_module(conn, params, check_mode, warn):
         'ids': importer.ids, 'missing': importer.missing,
         'clashes': importer.clashes, 'choices': importer.choices,
         'unmatched': importer.unmatched, 'pending': importer.pending,
+        'stale': importer.stale,
         'pending_types': importer.pending_types,
         'created': importer.created_in_order(), **outputs}

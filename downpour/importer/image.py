@@ -62,3 +62,16 @@ class Images(Kind):
 
     def discard(self, obj):
         self.conn.image.delete_image(obj.id, ignore_missing=True)
+
+    # One made from an older capture (a server's disk) stays until the end
+    # of the run: the server on it is made again on its replacement.
+    beside = True
+
+    def retire(self, obj):
+        """Delete our replaced image unless a server of the project is
+        still on it (one that is not the import's own, booted from it
+        since): Glance would let it go from under that server."""
+        if any((getattr(s, 'image', None) or {}).get('id') == obj.id
+               for s in self.conn.compute.servers()):
+            return
+        self.discard(obj)

@@ -49,9 +49,17 @@ class Journal:
     A row is appended, and flushed to disk, the moment a resource exists,
     before anything else can fail.  The last row of a key wins: a resource
     the target lost and a later run made again has a newer row.
+
+    The sixth column, Captured, is when the capture a server or volume (or
+    a server's disk image) was made from was taken, as the export said
+    (empty for what is made from no capture).  A journal of an earlier
+    downpour has five: its rows load with the capture unknown (''), which
+    ``Importer`` takes as stale when the export says when its capture was
+    taken (doc/source/decisions.rst).
     """
 
-    HEADER = ('Resource Type', 'Resource Name', 'Old', 'New', 'How')
+    HEADER = ('Resource Type', 'Resource Name', 'Old', 'New', 'How',
+              'Captured')
     MAP_HEADER = HEADER[:4]
 
     def __init__(self, path):
@@ -67,30 +75,41 @@ class Journal:
             if whole < len(data):
                 self._whole = whole
             for row in rows:
-                if len(row) == 5 and row != list(self.HEADER) \
+                if len(row) == 5:
+                    row = [*row, '']  # an earlier downpour's: unknown
+                if len(row) == 6 and row[:5] != list(self.HEADER[:5]) \
                         and row[2] and row[3]:
                     self.rows.pop((row[0], row[2]), None)
-                    self.rows[(row[0], row[2])] = (row[1], row[3], row[4])
+                    self.rows[(row[0], row[2])] = (row[1], row[3], row[4],
+                                                   row[5])
 
     def recall(self, item):
         """(new ID, how) recorded for ``item``, or None."""
         row = self.rows.get((csv_type(item), item['id']))
         return (row[1], row[2]) if row else None
 
+    def captured(self, item):
+        """When the capture that what is recorded for ``item`` was made
+        from was taken: '' when not known (none, or a row of an earlier
+        downpour), None when nothing is recorded."""
+        row = self.rows.get((csv_type(item), item['id']))
+        return row[3] if row else None
+
     def owned_ids(self):
         """Every target ID the journal records, whatever the item."""
-        return {new for _name, new, _how in self.rows.values()}
+        return {row[1] for row in self.rows.values()}
 
     def record(self, item, new_id, how):
         key = (csv_type(item), item['id'])
+        row = (item['name'], new_id, how, str(item.get('captured_at') or ''))
         with self._lock:
-            if self.rows.get(key) == (item['name'], new_id, how):
+            if self.rows.get(key) == row:
                 return
             self.rows.pop(key, None)
-            self.rows[key] = (item['name'], new_id, how)
+            self.rows[key] = row
             if not self.path:
                 return
-            self._append((key[0], item['name'], key[1], new_id, how))
+            self._append((key[0], item['name'], key[1], *row[1:]))
 
     def _append(self, row):
         """One row at the end of the file, in one write, on disk before
@@ -122,7 +141,7 @@ class Journal:
         out = io.StringIO()
         writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator='\n')
         writer.writerow(self.MAP_HEADER)
-        for (kind, old), (name, new, _how) in self.rows.items():
+        for (kind, old), (name, new, *_rest) in self.rows.items():
             if kind not in UNMAPPED:
                 writer.writerow((kind, name, old, new))
         return out.getvalue()

@@ -134,6 +134,25 @@ class Kind:
         do; None: it is replaced."""
         return None
 
+    # Whether a resource of ours made from an older capture than the
+    # export's is made again beside it, and retired once the run is done
+    # (a volume, an image, that a server may still use until it is made
+    # again), rather than discarded first (a server: the new one takes
+    # its ports).
+    beside = False
+
+    def kept_stale(self, item, obj):
+        """Why our ``obj``, made from an older capture, is not replaced
+        all the same (as ``irreplaceable`` says of an unusable one); None:
+        it is."""
+        return None
+
+    def retire(self, obj):
+        """Our ``obj``, which a resource made from a newer capture
+        replaced in this run: deleted, as nothing of the import uses it
+        any more."""
+        self.discard(obj)
+
     def proof(self, item, obj):
         """Why ``obj`` is not equivalent to ``item`` (None: it is)."""
         return 'never adopted'

@@ -77,9 +77,13 @@ class Servers(Kind):
                 'those volumes may go, and run the import again' %
                 ', '.join(doomed))
 
+    def kept_stale(self, item, obj):
+        return self.irreplaceable(item, obj)
+
     def discard(self, obj):
-        """Delete our server in ERROR, keeping every volume on it: the
-        server made again in its place is made on the same ones."""
+        """Delete our server (in ERROR, or made from an older capture),
+        keeping every volume on it: the server made again in its place is
+        made on the same ones (or on those that replaced them)."""
         for volume_id in self._doomed_with(obj):
             self.conn.compute.update_volume_attachment(
                 obj, volume_id, delete_on_termination=False)

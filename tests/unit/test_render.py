@@ -417,3 +417,31 @@ def test_tags_pairs_macs_and_routes_stay_data(tmp_path, value):
         assert not is_trusted_as_template(got) or (
             not render._resolves_to_str(value) and '{' not in value)
     assert port['port_security_enabled'] is True
+
+
+def test_captures_carry_when_they_were_taken(fake_cloud, tmp_path):
+    """A server's and a volume's capture times go with the items made from
+    them (the server's disk image, the server, the volume): the import
+    records them and compares them at the next export (issue 22)."""
+    records = _sample_export(fake_cloud)
+    when = {}
+    for n, record in enumerate(records):
+        if record.blob is not None:
+            record.blob.captured_at = '2026-12-07T22:10:%02d+00:00' % n
+            when[record.old_id] = record.blob.captured_at
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(records), encoding='utf-8')
+    play, = _load(str(path))
+    items = [i for key, value in play['vars'].items()
+             if key.startswith('downpour_') and isinstance(value, list)
+             for i in value]
+    carried = {i['type']: i.get('captured_at') for i in items
+               if i.get('captured_at')}
+    assert set(carried) == {'server_snapshot', 'volume', 'server'}
+    image, = [i for i in items if i['type'] == 'image']
+    assert 'captured_at' not in image  # an image's bytes are no capture
+    web, = [i for i in items if i['type'] == 'server'
+            and i.get('captured_at')]
+    snapshot, = [i for i in items if i['type'] == 'server_snapshot']
+    assert web['captured_at'] == snapshot['captured_at']
+    assert web['image'] == snapshot['id']

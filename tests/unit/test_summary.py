@@ -107,3 +107,21 @@ def test_what_stays_in_the_target_is_named_with_why(tmp_path):
     lines = summary.downpour_summary(ITEMS + [snapshot], {}, [],
                                      str(tmp_path), 'u.csv')
     assert not [line for line in lines if line.startswith('left in')]
+
+
+def test_what_was_replaced_from_a_newer_capture_is_said(tmp_path):
+    made = [{'changed': True, 'created': [
+        {'type': 'server', 'name': 'db', 'old': 'v2', 'new': 'z',
+         'replaced': 'y', 'was_captured': '2026-11-30T21:00:05+00:00',
+         'captured': '2026-12-07T22:10:41+00:00'},
+        {'type': 'server', 'name': 'web', 'old': 'v1', 'new': 'w',
+         'replaced': 'u', 'was_captured': '',
+         'captured': '2026-12-07T22:10:41+00:00'}]}]
+    lines = summary.downpour_summary(ITEMS, {}, made, str(tmp_path), 'u.csv')
+    assert lines[0] == '2 created, 0 already there'
+    assert "replaced, made from an older capture: server 'db' y (captured " \
+        '2026-11-30T21:00:05+00:00) -> z (captured ' \
+        '2026-12-07T22:10:41+00:00)' in lines
+    assert "replaced, made from an older capture: server 'web' u (captured " \
+        'at an unknown time) -> w (captured 2026-12-07T22:10:41+00:00)' \
+        in lines

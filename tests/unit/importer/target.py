@@ -283,6 +283,8 @@ class Target:
             ('POST', '/servers/{id}/os-volume_attachments', self._attach),
             ('PUT', '/servers/{id}/os-volume_attachments/{volume}',
              self._update_attachment),
+            ('DELETE', '/servers/{id}/os-volume_attachments/{volume}',
+             self._detach),
             ('POST', '/servers/{id}/os-interface', self._attach_port)]
         glance = [
             ('GET', '/images', self._list_images),
@@ -956,6 +958,21 @@ class Target:
             'id': volume_id, 'volumeId': volume_id,
             'serverId': server['id'],
             'device': volume['attachments'][-1]['device']}}
+
+    def _detach(self, request):
+        server = self._find(self.servers, 'server', request.match_id)
+        volume = self._find(self.volumes, 'volume', request.match_volume)
+        attached = server['os-extended-volumes:volumes_attached']
+        if not any(a['id'] == volume['id'] for a in attached):
+            raise Refused(404, 'volume %s is not attached to server %s'
+                          % (volume['id'], server['id']))
+        server['os-extended-volumes:volumes_attached'] = [
+            a for a in attached if a['id'] != volume['id']]
+        volume['attachments'] = [a for a in volume['attachments']
+                                 if a['server_id'] != server['id']]
+        if not volume['attachments']:
+            volume['status'] = 'available'
+        return 202, None
 
     def _update_attachment(self, request):
         # Compute API 2.85: in any state of the server, ERROR too.

@@ -88,8 +88,17 @@ class Files:
             return list(csv.reader(stream))
 
     def journal_rows(self):
-        """The journal's rows, header left out."""
-        return self._read(self.journal)[1:] if self.journal.exists() else []
+        """The journal's rows, header left out, without their capture
+        time (the sixth column, which the tests of staleness read with
+        ``journal_captures``)."""
+        return [row[:5] for row in self._read(self.journal)[1:]] \
+            if self.journal.exists() else []
+
+    def journal_captures(self):
+        """The capture time of each row, by (type, old ID): the last."""
+        return {(row[0], row[2]): row[5]
+                for row in self._read(self.journal)[1:]} \
+            if self.journal.exists() else {}
 
     def uuids_rows(self):
         return self._read(self.uuids)[1:] if self.uuids.exists() else []
@@ -2347,7 +2356,7 @@ def test_the_documentation_is_yaml_and_lists_every_option():
                                                        'adopt']
     assert set(yaml.safe_load(module.RETURN)) == {
         'ids', 'pending', 'pending_types', 'created', 'clashes', 'missing',
-        'choices', 'unmatched',
+        'choices', 'unmatched', 'stale',
         'addresses'}
 
 

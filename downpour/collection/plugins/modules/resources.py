@@ -106,6 +106,20 @@ options:
       empty name asks for the default.
     type: dict
     default: {}
+  replace_stale:
+    description:
+      - Whether a server or volume (or a server's disk image) this import
+        made from an older capture than the one its item carries
+        (C(captured_at)) is made again from the item's.  A volume is made
+        anew and put on its server in the place of the old one, which is
+        then deleted; a server is deleted (its volumes kept) and booted
+        anew on the same ports.  Each is said in C(created), with
+        C(replaced), the ID it replaced.
+      - Without it, such a resource is named in C(stale), and a real run
+        stops on it before changing it.  A journal row of an earlier
+        downpour, which does not say its capture, counts as stale.
+    type: bool
+    default: false
   parallel:
     description:
       - Resources in the works at a time for each service (the networks,
@@ -133,7 +147,9 @@ pending_types:
   returned: always
 created:
   description: One dict (type, name, old, new) per resource created, in
-    the order of the resources given.
+    the order of the resources given; one made again from a newer
+    capture also has replaced (the target ID it replaced), was_captured
+    and captured (the capture times).
   type: list
   returned: always
 clashes:
@@ -150,6 +166,11 @@ missing:
 choices:
   description: One line per volume type and availability zone, saying
     what the target's is and why.
+  type: list
+  returned: always
+stale:
+  description: One line per resource this import made from an older
+    capture than the one exported, with both capture times.
   type: list
   returned: always
 unmatched:
@@ -182,6 +203,7 @@ class DownpourResources(OpenStackModule):
         'name_clash': {'type': 'str', 'default': 'create',
                        'choices': ['create', 'stop', 'adopt']},
         'widen_default_group': {'type': 'bool', 'default': False},
+        'replace_stale': {'type': 'bool', 'default': False},
         'network_map': {'type': 'dict', 'default': {}},
         'flavor_map': {'type': 'dict', 'default': {}},
         'volume_type_map': {'type': 'dict', 'default': {}},
