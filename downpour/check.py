@@ -323,10 +323,24 @@ HEADERS = ('Check', 'Needed', 'Free after import', 'Verdict')
 class Result:
     rows: list
     problems: list
+    # What the import would meet that is no shortage but that the user
+    # must decide on before the night: lines naming each resource of the
+    # import's own made from an older capture, each name the target
+    # already uses.  Either makes the check's exit status 1.
+    stale: list = dataclasses.field(default_factory=list)
+    clashes: list = dataclasses.field(default_factory=list)
+    # How many resources are in each state (STATES), in that order.
+    states: dict = dataclasses.field(default_factory=dict)
 
     @property
     def fits(self):
         return not self.problems
+
+    @property
+    def ready(self):
+        """Whether the import fits, resolves, and meets nothing stale and
+        no name of the target's: exit status 0."""
+        return self.fits and not self.stale and not self.clashes
 
 
 def _in_units(key, value):
@@ -391,6 +405,44 @@ def choice_rows(export, look):
     return rows, problems
 
 
+# What each resource of the export is to the target, as the look found it.
+NEW, IMPORTED, STALE, CLASH = 'new', 'already imported', 'stale', 'clash'
+STATES = (NEW, IMPORTED, STALE, CLASH)
+
+
+def resource_rows(export, look):
+    """A row per resource the import makes (not the chosen ones, which
+    have theirs): what it is to the target.  (rows, {state: count})."""
+    importer = look.importer
+    stale = dict(zip(importer.stale_keys, importer.stale, strict=True))
+    counts = dict.fromkeys(STATES, 0)
+    rows = []
+    for item in export.items:
+        definition = definitions.BY_NAME.get(item['type'])
+        if definition is None or definition.chosen:
+            continue
+        key = item['id']
+        said = [m for m in look.clashes
+                if m.startswith(describe_item(item) + ':')]
+        if key in stale:
+            state, why = STALE, stale[key]
+        elif key in look.ids:
+            # Made by an earlier run, or adopted, reused: found.
+            state, why = IMPORTED, look.ids[key]
+        elif said:
+            state, why = CLASH, said[0]
+        else:
+            state, why = NEW, ''
+        counts[state] += 1
+        what = '%s %s' % (item.get('csv_type') or item['type'],
+                          item.get('name'))
+        rows.append((what, '', '', '%s%s' % (state, ': ' + why if why
+                                              else '')))
+    rows.append(('resources', sum(counts.values()), '', ', '.join(
+        '%d %s' % (counts[s], s) for s in STATES)))
+    return rows, counts
+
+
 def run_check(conn, output_dir):
     """The whole check: (Export, Look, costs, Result)."""
     export = Export.load(output_dir)
@@ -412,7 +464,13 @@ def run_check(conn, output_dir):
     for types, message in seen.failures:
         rows.append((', '.join(types), '', '', 'FAILS: ' + message))
         problems.append(message)
-    return export, seen, cost, Result(rows=rows, problems=problems), found
+    resources, states = resource_rows(export, seen)
+    rows += resources
+    clashes = [m for m in seen.clashes if export.name_clash != 'stop'
+               and not m.endswith('proven equivalent')]
+    return export, seen, cost, Result(
+        rows=rows, problems=problems, stale=list(seen.importer.stale),
+        clashes=clashes, states=states), found
 
 
 # -- splitting a resource file by what fits ----------------------------------
@@ -551,7 +609,9 @@ def write_split(export, seen, cost, found):
 
 def write_marks(export, seen, cost, found, result):
     """check.yml beside the playbook: the item keys ``downpour graph``
-    marks (missing in the target, clashing, not fitting now)."""
+    marks (missing in the target, clashing, not fitting now, stale).  The
+    only file check writes (fit.yml and rest.yml too with --fit): source
+    IDs and the problem lines, nothing of the target's credentials."""
     missing = sorted(i['id'] for i in export.items
                      if _chosen(i) and seen.lacks(i['id']))
     clashes = sorted(i['id'] for i in export.items if any(
@@ -566,7 +626,8 @@ def write_marks(export, seen, cost, found, result):
                              if i['id'] not in taken)
     data = {'fits': result.fits, 'problems': list(result.problems),
             'missing': missing, 'clash': clashes,
-            'not_fitting': not_fitting}
+            'not_fitting': not_fitting,
+            'stale': list(seen.importer.stale_keys)}
     path = os.path.join(export.output_dir, 'check.yml')
     render.write_atomic(path, yaml.safe_dump(data, sort_keys=False,
                                              allow_unicode=True))

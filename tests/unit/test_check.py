@@ -8,6 +8,7 @@ import os
 import types
 
 import pytest
+import requests
 import yaml
 
 from downpour import check, export, manifest, render
@@ -395,3 +396,134 @@ def test_check_follows_the_playbooks_volume_type_and_zone_maps(fake_cloud,
     assert seen.choices == importer.choices
     assert "server availability zone 'nova' -> 'nova' (az_map)" in \
         seen.choices
+
+
+# -- the states of the resources, and the exit status (issue 22, item 3) ----
+
+REHEARSAL = '2026-11-30T21:00:05+00:00'
+CUTOVER = '2026-12-07T22:10:41+00:00'
+
+
+def _captured_output_dir(fake_cloud, tmp_path):
+    """The sample's output directory, its captures taken at CUTOVER."""
+    sample.register(fake_cloud)
+    records = export.Exporter(fake_cloud.connect(), 'resources.yml') \
+        .resolve(ENTRIES)
+    for record in records:
+        if record.blob is not None:
+            record.blob.captured_at = CUTOVER
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'playbook.yml').write_text(render.render_playbook(records))
+    return out
+
+
+def _check(capsys, out, cloud='fake'):
+    status = app.main(['--os-cloud', cloud, 'check', '-f', 'json',
+                       str(out)])
+    stdout, err = capsys.readouterr()
+    listed = json.loads(stdout) if stdout else []
+    rows = {r['Check']: r for r in listed}
+    # Each resource's state (names may repeat: a list).
+    rows['states'] = [r['Verdict'].split(':')[0] for r in listed
+                      if r['Verdict'].split(':')[0] in check.STATES]
+    return status, rows, err
+
+
+def test_check_says_what_each_resource_is_and_exits_1_on_stale_or_clash(
+        capsys, fake_cloud, tmp_path, monkeypatch):
+    from tests.unit import querycloud
+    querycloud.make_clouds_yaml(tmp_path, monkeypatch)
+    out = _captured_output_dir(fake_cloud, tmp_path)
+    target = Target(fake_cloud)
+    _quotas(fake_cloud)
+
+    status, rows, err = _check(capsys, out)
+
+    assert status == 0, err
+    made = rows['states'].count('new')
+    # The target's own default group: the source's default goes into it.
+    found, = [k for k, r in rows.items() if k != 'states'
+              and r['Verdict'].startswith('already imported')]
+    assert found == 'security group default'
+    assert rows['states'].count('already imported') == 1
+    assert rows['resources']['Verdict'] == (
+        '%d new, 1 already imported, 0 stale, 0 clash' % made)
+    assert rows['resources']['Needed'] == made + 1
+    assert rows['volume web-data']['Verdict'] == 'new'
+
+    # An earlier run made the data volume from an older capture, and the
+    # spare one; the target has a network of the export's name.
+    items = {i['name']: i for i in check.Export.load(str(out)).items
+             if i['type'] == 'volume'}
+    assert items['web-data']['captured_at'] == CUTOVER
+    journal = dr_journal(out)
+    data = target.add_volume('web-data')
+    journal.record(dict(items['web-data'], captured_at=REHEARSAL),
+                   data['id'], 'created')
+    spare = target.add_volume('spare')
+    journal.record(items['spare'], spare['id'], 'created')
+    theirs = target.add_network('app-net')
+    target.mark()
+
+    status, rows, err = _check(capsys, out)
+
+    assert status == 1
+    assert rows['volume web-data']['Verdict'] == (
+        "stale: volume 'web-data' (source ID %s): %s was made from the "
+        'capture taken at %s; the export holds one taken at %s' % (
+            items['web-data']['id'], data['id'], REHEARSAL, CUTOVER))
+    assert rows['volume spare']['Verdict'] == 'already imported: ' + \
+        spare['id']
+    assert rows['network app-net']['Verdict'].startswith(
+        "clash: network 'app-net'")
+    assert theirs['id'] in rows['network app-net']['Verdict']
+    assert rows['resources']['Verdict'] == (
+        '%d new, 2 already imported, 1 stale, 1 clash' % (made - 3))
+    assert 'stale: volume' in err and 'replace_stale=true' in err
+    assert target.writes() == []
+    marks = yaml.safe_load((out / 'check.yml').read_text())
+    assert marks['stale'] == [items['web-data']['id']]
+
+    # The clash alone: still 1.
+    journal.record(items['web-data'], data['id'], 'created')
+    status, rows, err = _check(capsys, out)
+    assert status == 1
+    assert rows['volume web-data']['Verdict'].startswith('already imported')
+    assert 'stale: ' not in err and '0 stale, 1 clash' in err
+
+
+def dr_journal(out):
+    from downpour.importer import Journal
+    return Journal(str(out / 'journal.csv'))
+
+
+@pytest.mark.parametrize('case', ['no directory', 'unreachable', '401'])
+def test_check_exits_2_when_it_cannot_run(capsys, fake_cloud, tmp_path,
+                                          monkeypatch, requests_mock, case):
+    from tests.unit import querycloud
+    from tests.unit.fakecloud import AUTH_URL
+    querycloud.make_clouds_yaml(tmp_path, monkeypatch)
+    out = _captured_output_dir(fake_cloud, tmp_path)
+    Target(fake_cloud)
+    _quotas(fake_cloud)
+    cloud = 'fake'
+    if case == 'no directory':
+        out = tmp_path / 'nowhere'
+    elif case == 'unreachable':
+        for url in (AUTH_URL, AUTH_URL + '/v3'):
+            requests_mock.get(url, exc=requests.exceptions.ConnectionError(
+                'Connection refused'))
+    else:
+        requests_mock.post(AUTH_URL + '/v3/auth/tokens', status_code=401,
+                           json={'error': {'code': 401,
+                                           'message': 'refused'}})
+
+    status, rows, err = _check(capsys, out, cloud)
+
+    assert status == 2, err
+    assert rows == {'states': []}
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('downpour: error: '), err
+    assert 'Traceback' not in err
+    assert not (out / 'check.yml').exists()
