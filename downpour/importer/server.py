@@ -87,10 +87,13 @@ class Servers(Kind):
         for volume_id in self._doomed_with(obj):
             self.conn.compute.update_volume_attachment(
                 obj, volume_id, delete_on_termination=False)
+        # Read before the wait, which fetches ``obj`` again: a server
+        # being deleted may show its volumes no more.
+        volumes = [v.get('id') for v in obj.attached_volumes or []]
         self.conn.compute.delete_server(obj)
         self.conn.compute.wait_for_delete(obj, wait=WAIT_SERVER)
-        for attached in obj.attached_volumes or []:
-            self._release(obj, attached.get('id'))
+        for volume_id in volumes:
+            self._release(obj, volume_id)
 
     def _release(self, server, volume_id):
         """Wait until ``volume_id``, on the deleted ``server``, is free.

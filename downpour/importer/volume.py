@@ -106,6 +106,11 @@ class Volumes(Kind):
             if server is not None:
                 self.conn.compute.delete_volume_attachment(
                     server, volume.id, ignore_missing=True)
+            elif attachment.get('attachment_id'):
+                # Its server deleted (made again): an attachment a Nova
+                # without Cinder's service token left (Servers._release).
+                self.conn.block_storage.delete_attachment(
+                    attachment['attachment_id'], ignore_missing=True)
         if volume.attachments:
             self.conn.block_storage.wait_for_status(
                 volume, 'available', failures=['error'], interval=2,
