@@ -456,7 +456,14 @@ class Importer:
             self.pipeline.run()
         # Once every replacement is made and in use.
         for kind, obj in self.retired:
-            kind.retire(obj)
+            try:
+                kind.retire(obj)
+            except Exception as exc:  # noqa: BLE001 - openstacksdk's many
+                raise ImportFailed(
+                    '%s %s, replaced in this run by one made from a newer '
+                    'capture, could not be deleted: %s; delete it once '
+                    'nothing uses it' % (kind.definition.csv, obj.id,
+                                         exc)) from None
 
     def _run_kind(self, kind, items):
         try:

@@ -252,3 +252,25 @@ def test_what_is_not_the_imports_own_is_never_stale(fake_cloud, tmp_path,
                 replace_stale=True)
     assert look.stale == [] and look.pending == []
     assert look.ids[disk['id']] == theirs['id']
+
+
+def test_a_replaced_volume_that_cannot_be_deleted_is_named(
+        fake_cloud, tmp_path, files):
+    """The replacement is made and recorded; the old one, which the
+    journal no longer names, is named in the failure, for the user."""
+    target = Target(fake_cloud)
+    items = _workload(target, files, tmp_path)
+    data = _by_name(items)['data']
+    old = run(fake_cloud, items, files).ids[data['id']]
+    at(items, b'cutover', CUTOVER)
+    target.refuse('DELETE', '/volumes/{id}', status=500, message='boom')
+
+    with pytest.raises(dr.ImportFailed) as failed:
+        run_(fake_cloud, items, files, replace_stale=True)
+
+    assert str(failed.value).startswith('volume %s, replaced in this run '
+                                        'by one made from a newer capture, '
+                                        'could not be deleted: ' % old)
+    assert 'boom' in str(failed.value)
+    new = files.uuids_map()[('volume', data['id'])]
+    assert new != old and target.volume_data[new] == b'data of cutover'
