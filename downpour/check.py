@@ -31,6 +31,7 @@ from downpour.errors import DownpourError
 from downpour.export import RESOURCES
 from downpour.importer import Importer, ImportFailed, Journal, definitions
 from downpour.importer import describe as describe_item
+from downpour.importer.engine import SOURCE_PROJECT, source_project
 from downpour.manifest import MANIFEST
 from downpour.resourcefile import ResourceFile
 
@@ -116,6 +117,37 @@ class Export:
         if marker not in filename:
             return default
         return self.sizes.get(filename.split(marker, 1)[1], default)
+
+
+# -- the export's own project -----------------------------------------------
+
+class SourceProjectRefused(DownpourError):
+    """The target is the project the export read: check exits 2."""
+
+
+def refuse_source_project(conn, output_dir, allow=False):
+    """Refuse to look at the project the export read (the manifest's
+    ``source``), as the import refuses to import into it; with ``allow``,
+    only say it.  An export without the record (an older downpour) is
+    not checked."""
+    try:
+        with open(os.path.join(output_dir, MANIFEST),
+                  encoding='utf-8') as stream:
+            recorded = (yaml.safe_load(stream) or {}).get('source')
+    except (OSError, yaml.YAMLError, AttributeError):
+        # Export.load says what is wrong with the directory.
+        return
+    with cloud.cloud_errors('logging in to the target', conn=conn):
+        which = source_project(conn, recorded)
+    if which is None:
+        return
+    said = SOURCE_PROJECT % which
+    if not allow:
+        raise SourceProjectRefused(
+            '%s: refusing to check an import into the source; '
+            '--allow-source-project to do it on purpose' % said)
+    LOG.warning('%s: checking an import into it, as '
+                '--allow-source-project asks', said)
 
 
 # -- the look ---------------------------------------------------------------

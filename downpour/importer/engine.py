@@ -445,10 +445,49 @@ class Importer:
         return '%s: %s' % (what, exc)
 
 
+# What the import and downpour check say when the target is the project the
+# export read; %s: which project (source_project()).
+SOURCE_PROJECT = 'the target is the project the export read (%s)'
+
+
+def source_project(conn, source):
+    """Which project ``source`` (the export's, as the manifest records it)
+    is, in words, when ``conn`` works in that same project; else None.
+
+    The project ID is the identity: it is unique in its cloud, and the
+    same ID in another cloud does not happen, while one cloud may be
+    reached at several addresses (an alias, a proxy).  The host only
+    helps to name it.
+    """
+    source = source if isinstance(source, dict) else {}
+    wanted = source.get('project_id')
+    if not wanted or str(conn.current_project_id) != str(wanted):
+        return None
+    name = source.get('project_name')
+    return 'project %s%s at %s' % (
+        wanted, ' "%s"' % name if name else '',
+        source.get('host') or 'an unrecorded address')
+
+
 def run_module(conn, params, check_mode, warn):
     """The import as the Ansible module runs it: ``params`` are the
     module's arguments, ``warn`` says a line to the user.  (failed,
     result): the message and what the module returns."""
+    try:
+        source = source_project(conn, params.get('source_project'))
+    except Exception:  # noqa: BLE001 - a login that fails
+        # Said by the run below, as any failure to reach the target.
+        source = None
+    if source is not None:
+        said = SOURCE_PROJECT % source
+        if not params.get('allow_source_project'):
+            # Before the lock and the journal: nothing is touched.
+            return ('%s: refusing to import into the source; -e '
+                    'allow_source_project=true to do it on purpose' % said,
+                    {'changed': False, 'created': []})
+        if check_mode:
+            warn('%s: importing into it, as allow_source_project asks'
+                 % said)
     if params.get('journal'):
         # Before the journal is read: another run may be writing it.
         try:

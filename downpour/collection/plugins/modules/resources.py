@@ -82,6 +82,18 @@ options:
         is in, is taken as it is (and gains what it lacks).
     type: bool
     default: false
+  source_project:
+    description:
+      - The cloud and project the export read (C(project_id), C(host),
+        C(project_name)).  When the target is that same project (the
+        same project ID), the module fails before it looks at anything,
+        naming it, unless I(allow_source_project) is true.
+    type: dict
+    default: {}
+  allow_source_project:
+    description: Import into the project the export read, on purpose.
+    type: bool
+    default: false
   network_map:
     description: Target network name by source network name, for the
       external (or shared) networks of the source, which are not created
@@ -182,6 +194,8 @@ class DownpourResources(OpenStackModule):
         'name_clash': {'type': 'str', 'default': 'create',
                        'choices': ['create', 'stop', 'adopt']},
         'widen_default_group': {'type': 'bool', 'default': False},
+        'source_project': {'type': 'dict', 'default': {}},
+        'allow_source_project': {'type': 'bool', 'default': False},
         'network_map': {'type': 'dict', 'default': {}},
         'flavor_map': {'type': 'dict', 'default': {}},
         'volume_type_map': {'type': 'dict', 'default': {}},
