@@ -31,7 +31,8 @@ from downpour.errors import DownpourError
 from downpour.export import RESOURCES
 from downpour.importer import Importer, ImportFailed, Journal, definitions
 from downpour.importer import describe as describe_item
-from downpour.importer.engine import SOURCE_PROJECT, source_project
+from downpour.importer.engine import ORPHAN, SOURCE_PROJECT, source_project
+from downpour.importer.orphans import orphans
 from downpour.manifest import MANIFEST
 from downpour.resourcefile import ResourceFile
 
@@ -62,6 +63,9 @@ class Export:
     # Blob size in bytes by its path in the output directory.
     sizes: dict
     widen_default_group: bool = False
+    # Items a hand edit left with nothing that needs them: the import
+    # leaves them out (importer/orphans.py), so check and graph do too.
+    orphans: list = dataclasses.field(default_factory=list)
 
     @classmethod
     def load(cls, output_dir):
@@ -102,7 +106,10 @@ class Export:
         except FileNotFoundError:
             LOG.warning('%s has no %s: image sizes are not counted',
                         output_dir, MANIFEST)
-        return cls(output_dir=output_dir, items=items,
+        left_out = orphans(items)
+        gone = {item['id'] for item in left_out}
+        items = [item for item in items if item['id'] not in gone]
+        return cls(output_dir=output_dir, items=items, orphans=left_out,
                    maps={t.map: dict(variables.get(t.map) or {})
                          for t in definitions.ORDER if t.map},
                    name_clash=str(variables.get('name_clash') or 'create'),
@@ -441,10 +448,17 @@ def run_check(conn, output_dir):
         rows.append(('name clash', '', '', message))
         if export.name_clash == 'stop':
             problems.append(message)
+    rows += orphan_rows(export)
     for types, message in seen.failures:
         rows.append((', '.join(types), '', '', 'FAILS: ' + message))
         problems.append(message)
     return export, seen, cost, Result(rows=rows, problems=problems), found
+
+
+def orphan_rows(export):
+    """A row for each item the import leaves out after a hand edit."""
+    return [('left out', '', '', '%s: %s' % (describe_item(item), ORPHAN))
+            for item in export.orphans]
 
 
 # -- splitting a resource file by what fits ----------------------------------

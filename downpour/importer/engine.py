@@ -18,6 +18,7 @@ from .kind import (
     csv_type,
     describe,
 )
+from .orphans import orphans
 from .pipeline import Pipeline
 
 # The kinds, in the order the work is done: each needs only those before
@@ -79,6 +80,8 @@ class Importer:
         self.working = None
         # Set by ``run``: the overlapped work of a real run.
         self.pipeline = None
+        # Keys of the items no item left in the playbook refers to.
+        self.orphans = []
         # Each of LISTS, once fetched (or being fetched): a future.
         self._lists = {}
         self._list_lock = threading.Lock()
@@ -361,6 +364,10 @@ class Importer:
         stops the run; with ``keep_going`` (the look of downpour check)
         each kind's failure is kept in ``failures`` and the next kind
         runs, so that every problem is named at once."""
+        # What a hand edit of the playbook left with nothing that needs
+        # it is not imported (orphans.py); the look says so.
+        self.orphans = [item['id'] for item in orphans(items)]
+        items = [item for item in items if item['id'] not in self.orphans]
         self.items = list(items)
         self._by_key = None
         self._addressed = None
@@ -445,6 +452,9 @@ class Importer:
         return '%s: %s' % (what, exc)
 
 
+# What the look and downpour check say of an item orphans() leaves out.
+ORPHAN = ('no item left in the playbook refers to it (taken out by hand): '
+          'not imported')
 # What the import and downpour check say when the target is the project the
 # export read; %s: which project (source_project()).
 SOURCE_PROJECT = 'the target is the project the export read (%s)'
@@ -522,6 +532,9 @@ def run_module(conn, params, check_mode, warn):
     if check_mode:
         for message in importer.clashes:
             warn(message)
+        for item in params['resources']:
+            if item['id'] in importer.orphans:
+                warn('%s: %s' % (describe(item), ORPHAN))
     # In check mode, "changed" says that a run would change something.
     return None, {
         'changed': importer.changed or bool(importer.pending),
@@ -529,4 +542,5 @@ def run_module(conn, params, check_mode, warn):
         'clashes': importer.clashes, 'choices': importer.choices,
         'unmatched': importer.unmatched, 'pending': importer.pending,
         'pending_types': importer.pending_types,
+        'orphans': importer.orphans,
         'created': importer.created_in_order(), **outputs}

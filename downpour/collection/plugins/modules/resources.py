@@ -154,6 +154,13 @@ clashes:
     the import does about it.
   type: list
   returned: always
+orphans:
+  description: Keys of the items left out because no other item refers
+    to them any more (their referrers were taken out of the playbook by
+    hand) and their type is only there for others (a server's capture,
+    flavor or group, a volume's type).
+  type: list
+  returned: always
 missing:
   description: The flavors, external networks, volume types and zones the
     target lacks (their C(id) in I(resources)).
