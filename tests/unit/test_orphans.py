@@ -69,8 +69,11 @@ def test_what_goes_with_a_server_taken_out():
 
 
 def test_the_import_leaves_out_the_capture_of_a_server_taken_out(
-        fake_cloud, tmp_path):
+        fake_cloud, tmp_path, monkeypatch):
+    from downpour.importer import Importer
     from tests.unit.importer.test_engine import Files
+    # As the module runs it (see the test below).
+    monkeypatch.setattr(Importer, 'prune_orphans', True)
     lists = _sample_lists(fake_cloud, tmp_path)
     lists['downpour_servers'] = [i for i in lists['downpour_servers']
                                  if i['name'] != 'web-1']
@@ -173,3 +176,21 @@ def test_the_play_stops_on_a_missing_flavor_only_when_it_is_needed(orphaned):
         'downpour_ids': {},
         'downpour_target': {'orphans': ['flavor_001'] if orphaned else []}})
     assert templar.template(trust_as_template(check_['found'])) is orphaned
+
+
+def test_the_module_leaves_out_and_names_an_item_nothing_needs(
+        fake_cloud, capsys, tmp_path):
+    from tests.unit.importer.items import flavor, network
+    from tests.unit.importer.test_engine import Files, ansible
+    Target(fake_cloud)
+    alone, net = flavor('huge', vcpus=64), network('app-net')
+
+    look = ansible(capsys, Files(tmp_path), [alone, net], check_mode=True)
+
+    assert look['orphans'] == [alone['id']]
+    # Not looked for: the target has none as large, and that stops nothing.
+    assert look['missing'] == [] and look['pending'] == [net['id']]
+    assert [w['event']['msg'] if isinstance(w, dict) else w
+            for w in look['warnings']] == [
+        "flavor 'huge' (source ID %s): no item left in the playbook refers "
+        'to it (taken out by hand): not imported' % alone['id']]

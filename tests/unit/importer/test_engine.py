@@ -2401,7 +2401,7 @@ def test_the_documentation_is_yaml_and_lists_every_option():
                                                        'adopt']
     assert set(yaml.safe_load(module.RETURN)) == {
         'ids', 'pending', 'pending_types', 'created', 'clashes', 'missing',
-        'choices', 'unmatched',
+        'choices', 'unmatched', 'orphans',
         'addresses'}
 
 
