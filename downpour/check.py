@@ -31,6 +31,8 @@ from downpour.errors import DownpourError
 from downpour.export import RESOURCES
 from downpour.importer import Importer, ImportFailed, Journal, definitions
 from downpour.importer import describe as describe_item
+from downpour.importer.engine import ORPHAN, SOURCE_PROJECT, source_project
+from downpour.importer.orphans import orphans
 from downpour.manifest import MANIFEST
 from downpour.resourcefile import ResourceFile
 
@@ -61,6 +63,9 @@ class Export:
     # Blob size in bytes by its path in the output directory.
     sizes: dict
     widen_default_group: bool = False
+    # Items a hand edit left with nothing that needs them: the import
+    # leaves them out (importer/orphans.py), so check and graph do too.
+    orphans: list = dataclasses.field(default_factory=list)
 
     @classmethod
     def load(cls, output_dir):
@@ -101,7 +106,10 @@ class Export:
         except FileNotFoundError:
             LOG.warning('%s has no %s: image sizes are not counted',
                         output_dir, MANIFEST)
-        return cls(output_dir=output_dir, items=items,
+        left_out = orphans(items)
+        gone = {item['id'] for item in left_out}
+        items = [item for item in items if item['id'] not in gone]
+        return cls(output_dir=output_dir, items=items, orphans=left_out,
                    maps={t.map: dict(variables.get(t.map) or {})
                          for t in definitions.ORDER if t.map},
                    name_clash=str(variables.get('name_clash') or 'create'),
@@ -116,6 +124,37 @@ class Export:
         if marker not in filename:
             return default
         return self.sizes.get(filename.split(marker, 1)[1], default)
+
+
+# -- the export's own project -----------------------------------------------
+
+class SourceProjectRefused(DownpourError):
+    """The target is the project the export read: check exits 2."""
+
+
+def refuse_source_project(conn, output_dir, allow=False):
+    """Refuse to look at the project the export read (the manifest's
+    ``source``), as the import refuses to import into it; with ``allow``,
+    only say it.  An export without the record (an older downpour) is
+    not checked."""
+    try:
+        with open(os.path.join(output_dir, MANIFEST),
+                  encoding='utf-8') as stream:
+            recorded = (yaml.safe_load(stream) or {}).get('source')
+    except (OSError, yaml.YAMLError, AttributeError):
+        # Export.load says what is wrong with the directory.
+        return
+    with cloud.cloud_errors('logging in to the target', conn=conn):
+        which = source_project(conn, recorded)
+    if which is None:
+        return
+    said = SOURCE_PROJECT % which
+    if not allow:
+        raise SourceProjectRefused(
+            '%s: refusing to check an import into the source; '
+            '--allow-source-project to do it on purpose' % said)
+    LOG.warning('%s: checking an import into it, as '
+                '--allow-source-project asks', said)
 
 
 # -- the look ---------------------------------------------------------------
@@ -461,6 +500,7 @@ def run_check(conn, output_dir):
         rows.append(('name clash', '', '', message))
         if export.name_clash == 'stop':
             problems.append(message)
+    rows += orphan_rows(export)
     for types, message in seen.failures:
         rows.append((', '.join(types), '', '', 'FAILS: ' + message))
         problems.append(message)
@@ -471,6 +511,12 @@ def run_check(conn, output_dir):
     return export, seen, cost, Result(
         rows=rows, problems=problems, stale=list(seen.importer.stale),
         clashes=clashes, states=states), found
+
+
+def orphan_rows(export):
+    """A row for each item the import leaves out after a hand edit."""
+    return [('left out', '', '', '%s: %s' % (describe_item(item), ORPHAN))
+            for item in export.orphans]
 
 
 # -- splitting a resource file by what fits ----------------------------------

@@ -155,6 +155,28 @@ def scrub(message, secrets):
     return message
 
 
+def identity(conn):
+    """Which cloud and project ``conn`` works in, as the manifest records
+    it: the identity endpoint's host (and port), the project's ID and
+    name.  Never a credential, a token or a user."""
+    config = getattr(getattr(conn, 'config', None), 'config', None) or {}
+    auth = config.get('auth') or {}
+    host = None
+    if auth.get('auth_url'):
+        try:
+            # host[:port], without user:password@, path or query.
+            host = urllib.parse.urlsplit(
+                str(auth['auth_url'])).netloc.rpartition('@')[2] or None
+        except ValueError:
+            host = None
+    try:
+        name = conn.session.auth.get_access(conn.session).project_name
+    except Exception:  # noqa: BLE001 - only for the message; an ID is enough
+        name = None
+    return {'host': host, 'project_id': conn.current_project_id,
+            'project_name': name}
+
+
 def _safe_url(url):
     """The URL without user:password@ or a query string."""
     if not url:

@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import os
 
-from downpour import ansiblefiles, manifest, outdir, render, transfer
+from downpour import ansiblefiles, cloud, manifest, outdir, render, transfer
 from downpour.errors import ResolveError
 from downpour.importer.definitions import ORDER
 from downpour.resources import BY_SECTION, BY_TYPE
@@ -250,8 +250,11 @@ def _write(conn, exporter, records, output_dir, cloud_name, captures,
             record.params['properties'] = dict(
                 record.params.get('properties') or {},
                 **record.blob.properties)
-    render.write_playbook(records, output_dir)
+    # Carried by the playbook too: the import may run elsewhere, with only
+    # the output directory.
+    source = cloud.identity(conn)
+    render.write_playbook(records, output_dir, source=source)
     ansiblefiles.write(output_dir)
     manifest.write(records, output_dir, cloud_name=cloud_name,
-                   warnings=exporter.warnings)
+                   warnings=exporter.warnings, source=source)
     captures.state.finish()

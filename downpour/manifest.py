@@ -15,7 +15,7 @@ from downpour.render import write_atomic
 MANIFEST = 'manifest.yml'
 
 
-def build(records, cloud_name=None, warnings=()):
+def build(records, cloud_name=None, warnings=(), source=None):
     resources = []
     for record in records:
         item = {'type': record.type, 'name': record.name,
@@ -40,14 +40,17 @@ def build(records, cloud_name=None, warnings=()):
         'exported_at': datetime.datetime.now(
             datetime.UTC).isoformat(timespec='seconds'),
         'source_cloud': cloud_name,
+        # Which cloud and project the export read (cloud.identity): check
+        # and the import refuse to run in that same project.
+        'source': dict(source or {}),
         'resources': resources,
         # What could not be copied as it is, and what was done instead.
         'warnings': list(warnings),
     }
 
 
-def write(records, output_dir, cloud_name=None, warnings=()):
-    text = yaml.safe_dump(build(records, cloud_name, warnings),
+def write(records, output_dir, cloud_name=None, warnings=(), source=None):
+    text = yaml.safe_dump(build(records, cloud_name, warnings, source),
                           sort_keys=False,
                           allow_unicode=True, default_flow_style=False)
     write_atomic(os.path.join(output_dir, MANIFEST), text)

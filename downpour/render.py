@@ -186,7 +186,9 @@ def _title(lists):
     return title[0].upper() + title[1:]
 
 
-def render_playbook(records):
+def render_playbook(records, source=None):
+    """``source``: the cloud and project the export read
+    (cloud.identity), which the import refuses to import into."""
     env = environment()
     batches = {key: Batch(key, tuple(sorted(
         t.name for t in definitions.ORDER if t.list == key)))
@@ -219,10 +221,12 @@ def render_playbook(records):
         maps=[t.map for t in chosen],
         defaulted=any(t.defaulted for t in chosen),
         about={t.list: textwrap.wrap(t.about, 70) for t in chosen},
-        all_lists=' + '.join('downpour_' + b.key for b in used) or '[]')
+        all_lists=' + '.join('downpour_' + b.key for b in used) or '[]',
+        source=dict(source or {}))
 
 
-def write_playbook(records, output_dir):
-    write_atomic(os.path.join(output_dir, PLAYBOOK), render_playbook(records))
+def write_playbook(records, output_dir, source=None):
+    write_atomic(os.path.join(output_dir, PLAYBOOK),
+                 render_playbook(records, source))
     write_atomic(os.path.join(output_dir, REQUIREMENTS),
                  environment().get_template('requirements.yml.j2').render())

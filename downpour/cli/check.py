@@ -50,10 +50,17 @@ class Check(lister.Lister):
                  'its order, whose resources fit together now) and '
                  'OUTPUT_DIR/rest.yml (the others): resource files for '
                  'downpour export')
+        parser.add_argument(
+            '--allow-source-project', action='store_true',
+            help='check even when the target is the project the export '
+                 'read (refused otherwise, exit 2): for an import into the '
+                 'source on purpose, with -e allow_source_project=true')
         return parser
 
     def take_action(self, parsed_args):
         conn = self.app.connect()
+        check.refuse_source_project(conn, parsed_args.output_dir,
+                                    parsed_args.allow_source_project)
         export, seen, cost, result, found = check.run_check(
             conn, parsed_args.output_dir)
         self._ready = result.ready

@@ -12,7 +12,8 @@ def _type(item):
     return item.get('csv_type') or str(item.get('type', '')).replace('_', ' ')
 
 
-def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv):
+def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv,
+                     orphans=()):
     """Lines: per type, how many were created by this run and how many
     the target had already (this import's from an earlier run, a keypair
     reused, a flavor or external network chosen, a resource adopted); the
@@ -26,6 +27,8 @@ def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv):
     found_ids = found_ids or {}
     rows = {}
     for item in items or []:
+        if item.get('id') in (orphans or ()):
+            continue
         kind = _type(item)
         row = rows.setdefault(kind, [0, 0])
         if item.get('id') in created:
@@ -56,6 +59,11 @@ def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv):
                              entry.get('was_captured') or 'at an unknown '
                              'time', entry.get('new'),
                              entry.get('captured')))
+    # Taken out with the items that needed them, by the hand edit.
+    for item in items or []:
+        if item.get('id') in (orphans or ()):
+            lines.append('left out: %s %r, no item left in the playbook '
+                         'refers to it' % (_type(item), item.get('name')))
     # What the import made that stays once the migration is done, and why,
     # so that a person who finds it knows what it is.
     for item in items or []:

@@ -138,6 +138,12 @@ class Type:
     # (a keypair: the same one is reused, another stops the import).
     same_name: str = 'clash'
     quota: tuple = ()
+    # Whether it is in an export only for the items that refer to it (a
+    # server's capture, its flavor and group): when a hand edit of the
+    # playbook removes them all, it goes too (orphans.py).  Not a type the
+    # resource file names, nor a port (a VIP port is there for the ports
+    # whose address pairs name its address, which is no reference).
+    for_others: bool = False
     # downpour check --fit takes it along with what it refers to (a router
     # with the networks it joins, a floating IP with its port).
     follows: bool = False
@@ -174,12 +180,14 @@ _BLOB = ('filename', 'checksum', 'digests')
 
 TYPES = (
     Type('flavor', flavor.Flavors, list='flavors',
+         for_others=True,
          info=('vcpus', 'ram', 'disk'), rank=1, shape='tab',
          map='flavor_map',
          about="The target's flavor for each of these: the flavor_map "
                'entry, else the flavor of the same name, else the smallest '
                'one as large.'),
     Type('external_network', external_network.ExternalNetworks,
+         for_others=True,
          list='external_networks', info=('external',), rank=5,
          shape='hexagon',
          map='network_map',
@@ -187,11 +195,13 @@ TYPES = (
                "entry, else the network of the same name, else the target's "
                'only external one.'),
     Type('volume_type', volume_type.VolumeTypes, list='volume_types',
+         for_others=True,
          rank=1, shape='tab', map='volume_type_map', defaulted=True,
          about="The target's volume type for each of these: the "
                'volume_type_map entry, else the type of the same name, else '
                "the target's default."),
     Type('availability_zone', availability_zone.AvailabilityZones,
+         for_others=True,
          list='availability_zones', info=('service',), rank=1,
          shape='tab', map='az_map', defaulted=True,
          about="The target's zone for each of these: the az_map entry, else "
@@ -243,6 +253,7 @@ TYPES = (
                 Quota('security_group_rules', 'security group rules', 0)),
          rank=2, shape='octagon'),
     Type('server_group', server_group.ServerGroups, csv='server group',
+         for_others=True,
          list='server_groups', noun='server groups',
          carried=('policy', 'rules'), lane='compute',
          quota=(Quota('server_groups', 'server groups'),
@@ -257,6 +268,7 @@ TYPES = (
                 Quota('image_size_total', 'image storage (MiB)', 0)),
          rank=1, shape='note'),
     Type('server_snapshot', server_snapshot.ServerSnapshots,
+         for_others=True,
          csv='server snapshot', mapped=False, list='images', verb='upload',
          carried=('attributes',) + _BLOB, info=('stays',),
          correctable=('name', 'tags'),

@@ -18,6 +18,7 @@ from .kind import (
     csv_type,
     describe,
 )
+from .orphans import orphans
 from .pipeline import Pipeline
 
 # The kinds, in the order the work is done: each needs only those before
@@ -36,6 +37,13 @@ LISTS_AT_ONCE = 8
 
 class Importer:
     """Runs the kinds in dependency order over a list of items."""
+
+    # Whether ``run`` leaves out what a hand edit of the playbook left
+    # with nothing that needs it (orphans.py): so the module does, which
+    # is given the playbook's lists; check has them left out already
+    # (check.Export.load).  Off for a bare list of items, as a type's own
+    # tests give (a flavor alone).
+    prune_orphans = False
 
     def __init__(self, conn, ids=None, journal=None, check_mode=False,
                  parallel=4, name_clash='create', widen_default_group=False,
@@ -92,6 +100,8 @@ class Importer:
         self.working = None
         # Set by ``run``: the overlapped work of a real run.
         self.pipeline = None
+        # Keys of the items no item left in the playbook refers to.
+        self.orphans = []
         # Each of LISTS, once fetched (or being fetched): a future.
         self._lists = {}
         self._list_lock = threading.Lock()
@@ -423,6 +433,11 @@ class Importer:
         stops the run; with ``keep_going`` (the look of downpour check)
         each kind's failure is kept in ``failures`` and the next kind
         runs, so that every problem is named at once."""
+        # What a hand edit of the playbook left with nothing that needs
+        # it is not imported (orphans.py); the look says so.
+        self.orphans = [item['id'] for item in orphans(items)] \
+            if self.prune_orphans else []
+        items = [item for item in items if item['id'] not in self.orphans]
         self.items = list(items)
         self._by_key = None
         self._addressed = None
@@ -517,10 +532,52 @@ class Importer:
         return '%s: %s' % (what, exc)
 
 
+# What the look and downpour check say of an item orphans() leaves out.
+ORPHAN = ('no item left in the playbook refers to it (taken out by hand): '
+          'not imported')
+# What the import and downpour check say when the target is the project the
+# export read; %s: which project (source_project()).
+SOURCE_PROJECT = 'the target is the project the export read (%s)'
+
+
+def source_project(conn, source):
+    """Which project ``source`` (the export's, as the manifest records it)
+    is, in words, when ``conn`` works in that same project; else None.
+
+    The project ID is the identity: it is unique in its cloud, and the
+    same ID in another cloud does not happen, while one cloud may be
+    reached at several addresses (an alias, a proxy).  The host only
+    helps to name it.
+    """
+    source = source if isinstance(source, dict) else {}
+    wanted = source.get('project_id')
+    if not wanted or str(conn.current_project_id) != str(wanted):
+        return None
+    name = source.get('project_name')
+    return 'project %s%s at %s' % (
+        wanted, ' "%s"' % name if name else '',
+        source.get('host') or 'an unrecorded address')
+
+
 def run_module(conn, params, check_mode, warn):
     """The import as the Ansible module runs it: ``params`` are the
     module's arguments, ``warn`` says a line to the user.  (failed,
     result): the message and what the module returns."""
+    try:
+        source = source_project(conn, params.get('source_project'))
+    except Exception:  # noqa: BLE001 - a login that fails
+        # Said by the run below, as any failure to reach the target.
+        source = None
+    if source is not None:
+        said = SOURCE_PROJECT % source
+        if not params.get('allow_source_project'):
+            # Before the lock and the journal: nothing is touched.
+            return ('%s: refusing to import into the source; -e '
+                    'allow_source_project=true to do it on purpose' % said,
+                    {'changed': False, 'created': []})
+        if check_mode:
+            warn('%s: importing into it, as allow_source_project asks'
+                 % said)
     if params.get('journal'):
         # Before the journal is read: another run may be writing it.
         try:
@@ -535,6 +592,7 @@ def run_module(conn, params, check_mode, warn):
         widen_default_group=params.get('widen_default_group', False),
         replace_stale=params.get('replace_stale', False),
         **{name: params.get(name) for name in MAPS})
+    importer.prune_orphans = True
     failed = None
     try:
         importer.run(params['resources'])
@@ -556,6 +614,9 @@ def run_module(conn, params, check_mode, warn):
     if check_mode:
         for message in importer.clashes:
             warn(message)
+        for item in params['resources']:
+            if item['id'] in importer.orphans:
+                warn('%s: %s' % (describe(item), ORPHAN))
     # In check mode, "changed" says that a run would change something.
     return None, {
         'changed': importer.changed or bool(importer.pending),
@@ -564,4 +625,5 @@ def run_module(conn, params, check_mode, warn):
         'unmatched': importer.unmatched, 'pending': importer.pending,
         'stale': importer.stale,
         'pending_types': importer.pending_types,
+        'orphans': importer.orphans,
         'created': importer.created_in_order(), **outputs}

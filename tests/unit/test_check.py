@@ -527,3 +527,71 @@ def test_check_exits_2_when_it_cannot_run(capsys, fake_cloud, tmp_path,
     assert len(lines) == 1 and lines[0].startswith('downpour: error: '), err
     assert 'Traceback' not in err
     assert not (out / 'check.yml').exists()
+
+
+# -- the project the export read (issue 22, item 2) ---------------------------
+
+def _from_source(out, project_id=PROJECT_ID):
+    """The manifest as export writes it when it read ``project_id``."""
+    path = out / 'manifest.yml'
+    data = yaml.safe_load(path.read_text())
+    data['source'] = {'host': '127.0.0.1:15000', 'project_id': project_id,
+                      'project_name': 'demo'}
+    path.write_text(yaml.safe_dump(data))
+
+
+def test_check_refuses_the_project_the_export_read_with_exit_2(
+        capsys, fake_cloud, tmp_path, monkeypatch):
+    from tests.unit import querycloud
+    querycloud.make_clouds_yaml(tmp_path, monkeypatch)
+    out = _output_dir(fake_cloud, tmp_path)
+    _from_source(out)
+    target = Target(fake_cloud)
+    _quotas(fake_cloud)
+    target.mark()
+
+    status = app.main(['--os-cloud', 'fake', 'check', str(out)])
+
+    stdout, err = capsys.readouterr()
+    assert status == 2
+    assert err.splitlines() == [
+        'downpour: error: the target is the project the export read '
+        '(project %s "demo" at 127.0.0.1:15000): refusing to check an '
+        'import into the source; --allow-source-project to do it on '
+        'purpose' % PROJECT_ID]
+    assert stdout == ''
+    # Not even looked at, and nothing written beside the playbook.
+    assert target.calls() == []
+    assert not (out / 'check.yml').exists()
+
+    status = app.main(['--os-cloud', 'fake', 'check',
+                       '--allow-source-project', str(out)])
+
+    _stdout, err = capsys.readouterr()
+    assert status == 0
+    assert 'checking an import into it, as --allow-source-project asks' \
+        in err
+    assert target.calls('GET')
+
+
+def test_check_runs_against_another_project_and_an_older_export(
+        capsys, fake_cloud, tmp_path, monkeypatch):
+    from tests.unit import querycloud
+    querycloud.make_clouds_yaml(tmp_path, monkeypatch)
+    out = _output_dir(fake_cloud, tmp_path)
+    Target(fake_cloud)
+    _quotas(fake_cloud)
+    # An export by an older downpour records no source.
+    path = out / 'manifest.yml'
+    data = yaml.safe_load(path.read_text())
+    del data['source']
+    path.write_text(yaml.safe_dump(data))
+    assert app.main(['--os-cloud', 'fake', 'check', str(out)]) == 0
+    _from_source(out, project_id='0e0e0e0e0e0e4e0e8e0e0e0e0e0e0e0e')
+    assert app.main(['--os-cloud', 'fake', 'check', str(out)]) == 0
+    assert 'refusing' not in capsys.readouterr().err
+
+
+def test_parser_takes_the_override():
+    assert parse('out').allow_source_project is False
+    assert parse('--allow-source-project', 'out').allow_source_project

@@ -10,6 +10,7 @@ import yaml
 from downpour import export
 from downpour.errors import ResolveError
 from downpour.resourcefile import Entry, ResourceFile
+from tests.unit.fakecloud import PASSWORD, PROJECT_ID, TOKEN, USER_ID
 from tests.unit.resources import sample
 
 
@@ -246,9 +247,17 @@ def test_export_writes_playbook_manifest_and_blobs(fake_cloud, tmp_path):
     # Private to its owner: disks hold keys, databases, tokens.
     for path in [out, *out.rglob('*')]:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+    # Which cloud and project the export read, in both: the import may
+    # run elsewhere, with only the output directory.
+    assert manifest['source'] == {'host': '127.0.0.1:15000',
+                                  'project_id': PROJECT_ID,
+                                  'project_name': 'demo'}
+    assert play['vars']['downpour_source'] == manifest['source']
     text = (out / 'manifest.yml').read_text() + (
         out / 'playbook.yml').read_text()
     assert 'fake-password' not in text
+    for secret in (PASSWORD, TOKEN, USER_ID):
+        assert secret not in text
     rows = {(r.type, r.name): r for r in result.resources}
     assert rows[('image', 'cirros')].size == len(sample.IMAGE_BYTES)
     assert rows[('server', 'web-2')].old_id == sample.SERVER_2

@@ -133,6 +133,35 @@ def test_hostile_values_come_back_identical_and_untemplated(tmp_path,
         assert isinstance(got, str)
 
 
+@pytest.mark.parametrize('value', HOSTILE, ids=range(len(HOSTILE)))
+def test_the_source_project_is_carried_as_data(tmp_path, value):
+    """The cloud and project the export read reach the import as the
+    playbook's downpour_source, as they were, never templated; every
+    task of the module is given it and the override."""
+    from ansible.template import Templar, is_trusted_as_template
+    source = {'host': value, 'project_id': value, 'project_name': value}
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(_hostile_records(value), source),
+                    encoding='utf-8')
+    play, = _load(str(path))
+
+    got = play['vars']['downpour_source']
+    assert got == source
+    for text in got.values():
+        assert isinstance(text, str)
+        assert not is_trusted_as_template(text) or (
+            not render._resolves_to_str(value) and '{' not in value)
+        assert Templar(variables={}).template(text) == value
+    assert play['vars']['allow_source_project'] is False
+    modules = [t for t in all_tasks(play)
+               if 'downpour.migrate.resources' in t]
+    assert len(modules) == 2
+    for task in modules:
+        args = task['downpour.migrate.resources']
+        assert args['source_project'] == '{{ downpour_source }}'
+        assert args['allow_source_project'] == '{{ allow_source_project }}'
+
+
 def test_untrusted_value_is_not_evaluated_by_ansible(tmp_path):
     from ansible.template import Templar
     value = "{{ lookup('pipe', 'echo pwned') }}"
@@ -171,7 +200,9 @@ def _sample_export(fake_cloud):
 
 
 def test_playbook_matches_golden(fake_cloud):
-    text = render.render_playbook(_sample_export(fake_cloud))
+    from downpour import cloud
+    text = render.render_playbook(_sample_export(fake_cloud),
+                                  cloud.identity(fake_cloud.connect()))
     golden = os.path.join(GOLDEN, 'sample-playbook.yml')
     if os.environ.get('DOWNPOUR_REGEN_GOLDEN'):
         with open(golden, 'w', encoding='utf-8') as stream:
@@ -180,10 +211,10 @@ def test_playbook_matches_golden(fake_cloud):
         assert text == stream.read()
 
 
-def _write(records, directory):
+def _write(records, directory, source=None):
     """What an export writes for ansible-playbook: the playbook, and the
     collection and files it runs with."""
-    render.write_playbook(records, str(directory))
+    render.write_playbook(records, str(directory), source)
     ansiblefiles.write(str(directory))
 
 
@@ -207,8 +238,9 @@ def test_hostile_playbook_passes_syntax_check(tmp_path):
     tool = _ansible_tool('ansible-playbook')
     if tool is None:
         pytest.skip('ansible-playbook is not installed')
-    records = _hostile_records(HOSTILE[0] + '\n' + HOSTILE[5])
-    _write(records, tmp_path)
+    value = HOSTILE[0] + '\n' + HOSTILE[5]
+    records = _hostile_records(value)
+    _write(records, tmp_path, source={'host': value, 'project_id': value})
     result = subprocess.run(  # noqa: S603
         [tool, '--syntax-check', str(tmp_path / 'playbook.yml')],
         capture_output=True, text=True, check=False, cwd=tmp_path)

@@ -2348,6 +2348,60 @@ def test_the_module_fails_naming_the_resource_and_keeps_the_map(
     assert files.uuids_map() == {('network', items[0]['id']): made['id']}
 
 
+def test_the_module_refuses_the_project_the_export_read(fake_cloud, capsys,
+                                                      files, tmp_path):
+    """Pointed at the source's own project (the same project ID, at
+    whatever address), the import stops before it looks at anything or
+    takes the lock; with allow_source_project it runs, saying so."""
+    from downpour.importer import lock
+    from tests.unit.fakecloud import PROJECT_ID
+    target = Target(fake_cloud)
+    items = [network('app-net')]
+    source = {'project_id': PROJECT_ID, 'project_name': 'shop',
+              'host': 'keystone.example.org:5000'}
+    target.mark()
+
+    for check_mode in (True, False):
+        refused = ansible(capsys, files, items, check_mode=check_mode,
+                          source_project=source)
+
+        assert refused['failed'] is True
+        assert refused['msg'] == (
+            'the target is the project the export read (project %s "shop" '
+            'at keystone.example.org:5000): refusing to import into the '
+            'source; -e allow_source_project=true to do it on purpose'
+            % PROJECT_ID)
+        assert target.calls() == []
+        assert not files.journal.exists() and not files.uuids.exists()
+        assert not (tmp_path / lock.LOCK).exists()
+
+    look = ansible(capsys, files, items, check_mode=True,
+                   source_project=source, allow_source_project=True)
+
+    assert look['pending'] == [items[0]['id']]
+    assert [w['event']['msg'] if isinstance(w, dict) else w
+            for w in look['warnings']] == [
+        'the target is the project the export read (project %s "shop" at '
+        'keystone.example.org:5000): importing into it, as '
+        'allow_source_project asks' % PROJECT_ID]
+    done = ansible(capsys, files, items, source_project=source,
+                   allow_source_project=True)
+    assert done['changed'] is True
+    assert target.named(target.networks, 'app-net')
+
+
+def test_the_module_imports_into_another_project_than_the_exports(
+        fake_cloud, capsys, files):
+    target = Target(fake_cloud)
+    items = [network('app-net')]
+    other = {'project_id': OTHER_PROJECT, 'host': '127.0.0.1:15000'}
+
+    done = ansible(capsys, files, items, source_project=other)
+
+    assert done['changed'] is True and not done.get('warnings')
+    assert target.named(target.networks, 'app-net')
+
+
 def test_the_documentation_is_yaml_and_lists_every_option():
     module = shipped()[1]
     doc = yaml.safe_load(module.DOCUMENTATION)
@@ -2356,7 +2410,7 @@ def test_the_documentation_is_yaml_and_lists_every_option():
                                                        'adopt']
     assert set(yaml.safe_load(module.RETURN)) == {
         'ids', 'pending', 'pending_types', 'created', 'clashes', 'missing',
-        'choices', 'unmatched', 'stale',
+        'choices', 'unmatched', 'stale', 'orphans',
         'addresses'}
 
 

@@ -82,6 +82,18 @@ options:
         is in, is taken as it is (and gains what it lacks).
     type: bool
     default: false
+  source_project:
+    description:
+      - The cloud and project the export read (C(project_id), C(host),
+        C(project_name)).  When the target is that same project (the
+        same project ID), the module fails before it looks at anything,
+        naming it, unless I(allow_source_project) is true.
+    type: dict
+    default: {}
+  allow_source_project:
+    description: Import into the project the export read, on purpose.
+    type: bool
+    default: false
   network_map:
     description: Target network name by source network name, for the
       external (or shared) networks of the source, which are not created
@@ -158,6 +170,13 @@ clashes:
     the import does about it.
   type: list
   returned: always
+orphans:
+  description: Keys of the items left out because no other item refers
+    to them any more (their referrers were taken out of the playbook by
+    hand) and their type is only there for others (a server's capture,
+    flavor or group, a volume's type).
+  type: list
+  returned: always
 missing:
   description: The flavors, external networks, volume types and zones the
     target lacks (their C(id) in I(resources)).
@@ -204,6 +223,8 @@ class DownpourResources(OpenStackModule):
                        'choices': ['create', 'stop', 'adopt']},
         'widen_default_group': {'type': 'bool', 'default': False},
         'replace_stale': {'type': 'bool', 'default': False},
+        'source_project': {'type': 'dict', 'default': {}},
+        'allow_source_project': {'type': 'bool', 'default': False},
         'network_map': {'type': 'dict', 'default': {}},
         'flavor_map': {'type': 'dict', 'default': {}},
         'volume_type_map': {'type': 'dict', 'default': {}},
