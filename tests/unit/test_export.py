@@ -7,6 +7,7 @@ import stat
 import pytest
 import yaml
 
+import downpour
 from downpour import export
 from downpour.errors import ResolveError
 from downpour.resourcefile import Entry, ResourceFile
@@ -230,6 +231,8 @@ def test_export_writes_playbook_manifest_and_blobs(fake_cloud, tmp_path):
     assert requirements['collections'][0]['name'] == 'openstack.cloud'
     manifest = yaml.safe_load((out / 'manifest.yml').read_text())
     assert manifest['source_cloud'] == 'source'
+    # The exact build that wrote it (the commit of a development build).
+    assert manifest['downpour_version'] == downpour.build()
     image, = [r for r in manifest['resources'] if r['type'] == 'image']
     assert image['blob'] == 'blobs/' + sample.IMAGE
     assert image['checksum']['algo'] == 'sha512'
