@@ -33,9 +33,10 @@ def _checkout_commit():
         return None
     try:
         # git from PATH, with our own arguments.
+        command = ['git', '-C', top, 'describe', '--always',
+                   '--abbrev=12', '--dirty=+modified', '--exclude', '*']
         proc = subprocess.run(  # noqa: S603
-            ['git', '-C', top,  # noqa: S607 'describe', '--always', '--abbrev=12',
-             '--dirty=+modified', '--exclude', '*'],
+            command,
             capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
