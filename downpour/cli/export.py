@@ -88,6 +88,8 @@ class Export(lister.Lister):
         parallel = _positive(parsed_args.parallel)
         capturing = _positive(parsed_args.captures, '--captures')
         resource_file = ResourceFile.load(parsed_args.resource_file)
+        # Before the cloud is asked anything.
+        export.check_not_empty(resource_file)
         conn = self.app.connect()
         reporter = progress.for_console(self.app.stderr,
                                         self.app.options.verbose_level)
