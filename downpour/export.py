@@ -10,8 +10,16 @@ import dataclasses
 import logging
 import os
 
-from downpour import ansiblefiles, cloud, manifest, outdir, render, transfer
-from downpour.errors import ResolveError
+from downpour import (
+    ansiblefiles,
+    cloud,
+    manifest,
+    outdir,
+    render,
+    space,
+    transfer,
+)
+from downpour.errors import DownpourError, ResolveError
 from downpour.importer.definitions import ORDER
 from downpour.resources import BY_SECTION, BY_TYPE
 from downpour.resources.base import Inventory
@@ -104,8 +112,8 @@ class Exporter:
             matches = [o for o in objects if rtype.called(o) == wanted]
         where = '%s: %s' % (self.source, entry.describe())
         if not matches:
-            raise ResolveError('%s matches nothing in the source cloud'
-                               % where)
+            raise _NotFound('%s matches nothing in the source cloud'
+                            % where, entry)
         if len(matches) > 1:
             raise ResolveError(
                 '%s matches %d resources (%s); give its id instead'
@@ -131,8 +139,17 @@ class Exporter:
                           % (image.name, image.id))
 
     def resolve(self, entries):
+        # Every entry is looked up before any is followed, so that all the
+        # names the source lacks are said at once, not one per run.
+        found, problems = [], []
         for entry in entries:
-            rtype, obj = self.lookup(entry)
+            try:
+                found.append((entry,) + self.lookup(entry))
+            except ResolveError as exc:
+                problems.append(exc)
+        if problems:
+            raise _all_of(self.source, problems)
+        for entry, rtype, obj in found:
             existing = self.find(rtype.type, obj.id)
             if existing is None:
                 existing = rtype.build(self, obj, entry)
@@ -142,6 +159,27 @@ class Exporter:
         for rtype in BY_TYPE.values():
             rtype.after_resolve(self)
         return ordered(self._order)
+
+
+class _NotFound(ResolveError):
+
+    def __init__(self, message, entry):
+        super().__init__(message)
+        self.entry = entry
+
+
+def _all_of(source, problems):
+    """One error for every entry that cannot be looked up."""
+    if len(problems) == 1:
+        return problems[0]
+    missing = [p.entry.describe() for p in problems
+               if isinstance(p, _NotFound)]
+    said = ['%s: %d entries match nothing in the source cloud: %s' % (
+        source, len(missing), ', '.join(missing))] if len(missing) > 1 \
+        else []
+    said += [str(p) for p in problems
+             if len(missing) < 2 or not isinstance(p, _NotFound)]
+    return ResolveError('; '.join(said))
 
 
 def ordered(records):
@@ -187,27 +225,52 @@ def _entries(resource_file):
     return entries
 
 
+def check_not_empty(resource_file):
+    """Refuse a resource file that names nothing: an export of nothing
+    would be a playbook that imports nothing, reported as a success."""
+    if not _entries(resource_file):
+        raise DownpourError(
+            '%s names no resources: nothing to export (add some with '
+            'downpour query)' % getattr(resource_file, 'path',
+                                        'the resource file'))
+
+
 def export(conn, resource_file, output_dir, *, keep_captures=False,
            parallel=4, cloud_name=None, reuse_captures=False,
            recapture=False, capturing=8,
            volume_format=transfer.VOLUME_FORMAT):
+    check_not_empty(resource_file)
     exporter = Exporter(conn, source=getattr(resource_file, 'path', None))
     # The lock first: a second export into this directory stops at once.
     with outdir.private_files():
-        outdir.make_private(output_dir)
-        with outdir.locked(output_dir):
-            records = exporter.resolve(_entries(resource_file))
-            exporter.warn_leftover_captures()
-            _keep_resource_file(resource_file, output_dir)
-            state = outdir.ExportState(output_dir, fresh=recapture)
-            if state.resuming:
-                LOG.warning('continuing the export into %s begun at %s '
-                            '(--recapture takes its captures again)',
-                            output_dir, outdir.iso(state.started_at))
-            _write(conn, exporter, records, output_dir, cloud_name,
-                   transfer.Captures(state, reuse_captures),
-                   keep_captures=keep_captures, parallel=parallel,
-                   capturing=capturing, volume_format=volume_format)
+        created = outdir.make_private(output_dir)
+        writing = False
+        try:
+            with outdir.locked(output_dir) as lock:
+                try:
+                    records = exporter.resolve(_entries(resource_file))
+                    exporter.warn_leftover_captures()
+                    state = outdir.ExportState(output_dir, fresh=recapture)
+                    captures = transfer.Captures(state, reuse_captures)
+                    space.check(records, output_dir, captures)
+                except BaseException:
+                    # Nothing written: the directory is left as it was.
+                    lock.discard()
+                    raise
+                writing = True
+                _keep_resource_file(resource_file, output_dir)
+                if state.resuming:
+                    LOG.warning('continuing the export into %s begun at %s '
+                                '(--recapture takes its captures again)',
+                                output_dir, outdir.iso(state.started_at))
+                _write(conn, exporter, records, output_dir, cloud_name,
+                       captures, keep_captures=keep_captures,
+                       parallel=parallel, capturing=capturing,
+                       volume_format=volume_format)
+        except BaseException:
+            if not writing:
+                outdir.remove_created(created)
+            raise
     rows = []
     for record in records:
         size = record.blob.size if record.blob else None

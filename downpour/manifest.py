@@ -9,7 +9,7 @@ import os
 
 import yaml
 
-from downpour import __version__
+import downpour
 from downpour.render import write_atomic
 
 MANIFEST = 'manifest.yml'
@@ -36,7 +36,8 @@ def build(records, cloud_name=None, warnings=(), source=None):
                 item['disk_format'] = record.blob.disk_format
         resources.append(item)
     return {
-        'downpour_version': __version__,
+        # The exact build (with the commit of a development build).
+        'downpour_version': downpour.build(),
         'exported_at': datetime.datetime.now(
             datetime.UTC).isoformat(timespec='seconds'),
         'source_cloud': cloud_name,

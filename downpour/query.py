@@ -246,6 +246,22 @@ def _covers(entry, match):
     return getattr(entry, named_by) == match.name
 
 
+def unmatched(filters, matches):
+    """The name patterns (option, pattern) the user gave that matched
+    nothing: a typo, or a resource of another project, is said, not
+    silently left out."""
+    found = collections.defaultdict(list)
+    for match in matches:
+        found[match.section].append(match.name)
+    missing = []
+    for section, definition in definitions.BY_SECTION.items():
+        for pattern in filters.names(section):
+            if not any(fnmatch.fnmatchcase(name or '', pattern)
+                       for name in found[section]):
+                missing.append((definition.option, pattern))
+    return missing
+
+
 def matches_any(name, patterns):
     """Whole-name, case-sensitive shell pattern match."""
     return any(fnmatch.fnmatchcase(name or '', pattern)

@@ -10,6 +10,7 @@ one line, ``downpour: error: ...``, and the exit status is 1; a traceback
 is shown only with ``--debug``.
 """
 
+import argparse
 import logging
 import sys
 
@@ -42,6 +43,42 @@ def describe_error(err, secrets=()):
     return cloud.scrub(' '.join(message.split()), secrets)
 
 
+# keystoneauth's options for a client of one service: downpour talks to
+# every service of a cloud, so one service type, API version or endpoint
+# would be wrong for all the others (an endpoint override sends every
+# request to that one URL).  They are left out of the help, and refused in
+# one line when given (not silently ignored; their OS_* variables are not
+# read).
+_SINGLE_SERVICE_OPTIONS = ('--os-service-type', '--os-service-name',
+                           '--os-api-version', '--os-endpoint-override')
+
+
+def _drop_options(parser, options):
+    # argparse has no public way to remove an option.
+    for option in options:
+        action = parser._option_string_actions.pop(option, None)
+        if action is None:
+            continue
+        for other in action.option_strings:
+            parser._option_string_actions.pop(other, None)
+        parser._remove_action(action)
+        for group in parser._action_groups:
+            if action in group._group_actions:
+                group._group_actions.remove(action)
+        parser.add_argument(*action.option_strings, dest=action.dest,
+                            nargs=action.nargs, action=_Refused,
+                            help=argparse.SUPPRESS)
+
+
+class _Refused(argparse.Action):
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error('%s is for a client of one service; downpour uses '
+                     'every service of the cloud: give per-service settings '
+                     '(such as compute_api_version) in clouds.yaml instead'
+                     % option_string)
+
+
 class _ErrorLog(logging.LoggerAdapter):
     """cliff logs a failed command's exception with LOG.error(err)."""
 
@@ -71,7 +108,7 @@ class DownpourApp(app.App):
         super().__init__(
             description='Move a tenant\'s workload from one OpenStack cloud '
                         'to another.',
-            version=downpour.__version__,
+            version=downpour.build(),
             command_manager=commandmanager.CommandManager('downpour.cli'),
             **kwargs)
 
@@ -97,6 +134,7 @@ class DownpourApp(app.App):
                 parser, [], default='password')
             loading.register_session_argparse_arguments(parser)
             adapter.register_adapter_argparse_arguments(parser)
+        _drop_options(parser, _SINGLE_SERVICE_OPTIONS)
         return parser
 
     def configure_logging(self):

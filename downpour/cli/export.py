@@ -25,10 +25,13 @@ def _positive(text, option='--parallel'):
 
 
 class Export(lister.Lister):
-    """Read the resources of a resource file, and everything they need,
-    from the cloud, and write OUTPUT_DIR/playbook.yml with the downloaded
-    blobs.  Run the playbook against the target cloud with
-    ``OS_CLOUD=target ansible-playbook OUTPUT_DIR/playbook.yml``.
+    """Copy what a resource file names, and what it needs, out of the cloud.
+
+    Reads the resources of RESOURCE_FILE, and everything they need, from
+    the source cloud, downloads their contents into OUTPUT_DIR/blobs and
+    writes OUTPUT_DIR/playbook.yml.  Before it downloads, it checks that
+    OUTPUT_DIR's disk has room for the estimated contents.  Import with:
+    ansible-playbook OUTPUT_DIR/playbook.yml -e cloud=TARGET
     """
 
     def get_parser(self, prog_name):
@@ -85,6 +88,8 @@ class Export(lister.Lister):
         parallel = _positive(parsed_args.parallel)
         capturing = _positive(parsed_args.captures, '--captures')
         resource_file = ResourceFile.load(parsed_args.resource_file)
+        # Before the cloud is asked anything.
+        export.check_not_empty(resource_file)
         conn = self.app.connect()
         reporter = progress.for_console(self.app.stderr,
                                         self.app.options.verbose_level)

@@ -3,10 +3,11 @@
 import argparse
 import dataclasses
 import logging
+import os
 
 from cliff import lister
 
-from downpour import query
+from downpour import query, resourcefile
 from downpour.importer import definitions
 from downpour.resourcefile import ResourceFile
 
@@ -20,7 +21,7 @@ class Query(lister.Lister):
     their options) are kept, and nothing is added twice.  Name patterns are
     shell-style ('*', '?', '[seq]'), match the whole name and are
     case-sensitive; quote them.  Only the sections with a filter are
-    searched.  Prints the entries added.
+    searched.  Prints the entries added, and says when nothing was.
     """
 
     def get_parser(self, prog_name):
@@ -56,18 +57,38 @@ class Query(lister.Lister):
         filters.check()
         resource_file = ResourceFile.load(parsed_args.resource_file,
                                           missing_ok=True)
+        existed = os.path.exists(resource_file.path)
         matches = query.find(self.app.connect(), filters)
         added = query.add_matches(resource_file, matches, filters)
+        # Patterns that found nothing: a typo, or another project's name.
+        unmatched = ', '.join(
+            '%s %s' % (option, resourcefile.quote(pattern))
+            for option, pattern in query.unmatched(filters, matches))
+        if unmatched and matches:
+            LOG.warning('nothing matched %s', unmatched)
+        # Nothing matched is an answer, not a failure: exit 0 (see
+        # doc/source/decisions.rst), with a warning even under -q.
         if added:
             resource_file.save()
-            LOG.info('%d entries added to %s', len(added),
+            LOG.info('%s added to %s', _count(len(added), 'entry', 'entries'),
                      resource_file.path)
-        else:
-            LOG.warning('nothing new matched: %s is unchanged',
+        elif matches:
+            LOG.warning('nothing added: the %s that matched %s already in %s',
+                        _count(len(matches), 'resource', 'resources'),
+                        'is' if len(matches) == 1 else 'are',
                         resource_file.path)
+        else:
+            LOG.warning('nothing added: no resource matched%s; %s %s',
+                        ' ' + unmatched if unmatched else '',
+                        resource_file.path,
+                        'is unchanged' if existed else 'was not created')
         return (('Section', 'Name', 'ID'),
                 [(match.section, match.name or '', match.id)
                  for _entry, match in added])
+
+
+def _count(number, one, many):
+    return '%d %s' % (number, one if number == 1 else many)
 
 
 def _add_names(parser, definition):

@@ -47,6 +47,9 @@ class Blob:
     # A volume's size (GiB): the target makes the volume from the capture
     # only if the capture's bytes fit in it.
     volume_size_gib: int | None = None
+    # A server's capture: at most this many bytes (its virtual disk), when
+    # known before it is taken; for the export's check of free space.
+    size_bound: int | None = None
     # Filled by the transfer: what was verified.
     size: int | None = None
     hash_algo: str | None = None

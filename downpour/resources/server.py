@@ -197,8 +197,10 @@ class Server(ResourceType):
                 'server boots from that capture' % (what, image_id))
             wants_state = True
         if wants_state:
+            flavor = record.refs.get('flavor')
             record.refs['image'] = ServerSnapshot.for_server(
-                exporter, obj, source_image)
+                exporter, obj, source_image,
+                disk_gib=flavor.params.get('disk') if flavor else 0)
         else:
             record.refs['image'] = exporter.record(Image, source_image)
 

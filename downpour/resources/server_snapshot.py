@@ -21,7 +21,7 @@ class ServerSnapshot(ResourceType):
         return 'snapshot-' + checked_uuid(record.old_id, repr(record))
 
     @classmethod
-    def for_server(cls, exporter, server, source_image):
+    def for_server(cls, exporter, server, source_image, disk_gib=0):
         key = server.id
         existing = exporter.find(cls.type, key)
         if existing is not None:
@@ -43,6 +43,16 @@ class ServerSnapshot(ResourceType):
             params=params,
             info={'server': server.id, 'server_name': server.name or ''},
             blob=Blob(kind='server', file_id=server.id, source_id=server.id,
-                      what='server %r (%s)' % (server.name, server.id)))
+                      what='server %r (%s)' % (server.name, server.id),
+                      size_bound=_disk_bytes(disk_gib, source_image)))
         exporter.add(record)
         return record
+
+
+def _disk_bytes(disk_gib, source_image):
+    """The server's virtual disk: its flavor's disk, or, for a flavor of
+    disk 0, its image's virtual size (None when Glance does not say)."""
+    if disk_gib:
+        return int(disk_gib) * 1024 ** 3
+    virtual = getattr(source_image, 'virtual_size', None)
+    return int(virtual) if virtual else None

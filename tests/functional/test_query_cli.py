@@ -143,3 +143,40 @@ def test_export_follows_no_planted_link_and_refuses_a_shared_directory(
     assert proc.returncode == 0, proc.stderr
     assert (out / 'playbook.yml').exists()
     assert victim.read_text(encoding='utf-8') == 'precious\n'
+
+
+def test_empty_and_partial_runs_say_so(project, tmp_path):
+    """A query that finds nothing says so (exit 0, no file); an export of
+    a file naming two resources the source lacks names both, exits 1 and
+    leaves the directory as it was; the fixed file then exports into it
+    without a word about the failed run."""
+    path = tmp_path / 'resources.yml'
+    proc = downpour(project.clouds_yaml, '--os-cloud', 'fresh', 'query',
+                    '--volume-name', 'q-none-*', '--network-name', 'nope',
+                    str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "nothing added: no resource matched --network-name 'nope', "
+        "--volume-name 'q-none-*'; %s was not created" % path]
+    assert not path.exists()
+
+    path.write_text('networks:\n  - name: q-web\n  - name: q-gone\n'
+                    'security_groups:\n  - name: q-lost\n', encoding='utf-8')
+    out = tmp_path / 'out'
+    out.mkdir(mode=0o700)
+    proc = downpour(project.clouds_yaml, '--os-cloud', 'fresh', 'export',
+                    str(path), str(out))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "downpour: error: %s: 2 entries match nothing in the source cloud: "
+        "networks[1] (name 'q-gone'), security_groups[0] (name 'q-lost')"
+        % path]
+    assert list(out.iterdir()) == []
+
+    path.write_text('networks:\n  - name: q-web\n', encoding='utf-8')
+    proc = downpour(project.clouds_yaml, '--os-cloud', 'fresh', 'export',
+                    str(path), str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / 'playbook.yml').exists()
+    assert 'continuing' not in proc.stderr
+    assert 'warning' not in proc.stderr.lower()

@@ -7,8 +7,10 @@ import stat
 import pytest
 import yaml
 
-from downpour import export
-from downpour.errors import ResolveError
+import downpour
+from downpour import export, outdir
+from downpour.cli import app
+from downpour.errors import DownpourError, ResolveError
 from downpour.resourcefile import Entry, ResourceFile
 from tests.unit.fakecloud import PASSWORD, PROJECT_ID, TOKEN, USER_ID
 from tests.unit.resources import sample
@@ -231,6 +233,8 @@ def test_export_writes_playbook_manifest_and_blobs(fake_cloud, tmp_path):
     assert requirements['collections'][0]['name'] == 'openstack.cloud'
     manifest = yaml.safe_load((out / 'manifest.yml').read_text())
     assert manifest['source_cloud'] == 'source'
+    # The exact build that wrote it (the commit of a development build).
+    assert manifest['downpour_version'] == downpour.build()
     image, = [r for r in manifest['resources'] if r['type'] == 'image']
     assert image['blob'] == 'blobs/' + sample.IMAGE
     assert image['checksum']['algo'] == 'sha512'
@@ -376,3 +380,104 @@ def test_image_properties_that_point_into_the_source_are_left_out(
     assert warning.endswith('left out: img_signature, '
                             'img_signature_hash_method, instance_uuid, '
                             'kernel_id, ramdisk_id')
+
+
+def test_every_missing_name_is_said_at_once(fake_cloud):
+    with pytest.raises(ResolveError) as err:
+        _resolve(fake_cloud, [Entry('servers', name='web-1', index=0),
+                              Entry('servers', name='nope', index=1),
+                              Entry('volumes', name='gone', index=0),
+                              Entry('keypairs', name='lost', index=0)])
+    assert str(err.value) == (
+        "resources.yml: 3 entries match nothing in the source cloud: "
+        "servers[1] (name 'nope'), volumes[0] (name 'gone'), "
+        "keypairs[0] (name 'lost')")
+
+
+def test_a_missing_name_and_an_ambiguous_one_are_both_said(
+        fake_cloud, requests_mock):
+    sample.register(fake_cloud)
+    twins = sample.volumes()
+    twins[1]['name'] = 'web-data'
+    fake_cloud.get('block-storage', '/volumes/detail',
+                   json={'volumes': twins})
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    with pytest.raises(ResolveError) as err:
+        exporter.resolve([Entry('volumes', name='web-data', index=0),
+                          Entry('volumes', name='gone', index=1)])
+    text = str(err.value)
+    assert "volumes[0] (name 'web-data') matches 2 resources" in text
+    assert "volumes[1] (name 'gone') matches nothing" in text
+
+
+def test_an_empty_resource_file_is_refused_before_anything(
+        fake_cloud, tmp_path):
+    sample.register(fake_cloud)
+    conn = fake_cloud.connect()
+    asked = len(fake_cloud.history)
+    for text in ('', '{}\n', 'servers: []\nvolumes: []\n'):
+        resources = tmp_path / 'r.yml'
+        resources.write_text(text)
+        with pytest.raises(DownpourError) as err:
+            export.export(conn, ResourceFile.load(str(resources)),
+                          str(tmp_path / 'out'))
+        assert str(err.value) == (
+            '%s names no resources: nothing to export (add some with '
+            'downpour query)' % resources)
+    assert not (tmp_path / 'out').exists()
+    assert len(fake_cloud.history) == asked
+
+
+def test_the_command_refuses_an_empty_file_before_connecting(tmp_path,
+                                                             capsys):
+    resources = tmp_path / 'r.yml'
+    resources.write_text('')
+    status = app.main(['--os-cloud', 'nowhere', 'export', str(resources),
+                       str(tmp_path / 'out')])
+    assert status == 1
+    assert capsys.readouterr().err.splitlines() == [
+        'downpour: error: %s names no resources: nothing to export (add '
+        'some with downpour query)' % resources]
+
+
+@pytest.mark.parametrize('before', ['new', 'empty', 'exported'])
+def test_a_failed_export_leaves_the_directory_as_it_was(fake_cloud, tmp_path,
+                                                        before, caplog):
+    """Failed before anything was written (names the source lacks): no
+    lock, no half-made directory; the next run, fixed, just works."""
+    sample.register(fake_cloud)
+    resources = _web_2_without_state(fake_cloud, tmp_path)
+    out = tmp_path / 'new' / 'out'
+    if before == 'empty':
+        out.mkdir(parents=True, mode=0o700)
+    elif before == 'exported':
+        export.export(fake_cloud.connect(), ResourceFile.load(str(resources)),
+                      str(out))
+    wrong = tmp_path / 'wrong.yml'
+    wrong.write_text('servers:\n  - name: web-9\n  - name: web-2\n'
+                     'networks:\n  - name: nowhere\n')
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*'))
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob('*')} \
+        if out.exists() else {}
+    if before == 'exported':
+        (out / outdir.LOCK).unlink()  # as a killed export would not
+        files.remove(str((out / outdir.LOCK).relative_to(tmp_path)))
+        del stamps[out / outdir.LOCK]
+    with pytest.raises(ResolveError, match='2 entries match nothing'):
+        export.export(fake_cloud.connect(), ResourceFile.load(str(wrong)),
+                      str(out))
+    assert sorted(str(p.relative_to(tmp_path))
+                  for p in tmp_path.rglob('*')) == files
+    assert {p: p.stat().st_mtime_ns for p in out.rglob('*')} == stamps
+    # The next run, with the file fixed.
+    caplog.clear()
+    result = export.export(fake_cloud.connect(),
+                           ResourceFile.load(str(resources)), str(out))
+    assert (out / 'playbook.yml').exists()
+    assert not [r for r in caplog.records if 'continuing' in r.getMessage()]
+    # It says nothing about the failed run: what an export into a
+    # never-used directory says.
+    clean = export.export(fake_cloud.connect(),
+                          ResourceFile.load(str(resources)),
+                          str(tmp_path / 'clean'))
+    assert result.warnings == clean.warnings

@@ -6,6 +6,7 @@ install bring it: these tests need it)."""
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -175,3 +176,47 @@ def test_a_resource_file_is_resolved_in_the_source(fake_cloud, tmp_path,
     assert {r.method for r in fake_cloud.history} <= {'GET', 'POST'}
     assert [r.path for r in fake_cloud.history if r.method == 'POST'] == [
         '/v3/auth/tokens']
+
+
+@pytest.mark.parametrize('where', ['missing/g.svg', 'a-file/g.svg', '.',
+                                   '/dev/full'])
+def test_an_output_that_cannot_be_written_is_one_line(out, tmp_path, capsys,
+                                                      where):
+    (tmp_path / 'a-file').write_text('x')
+    target = where if where.startswith('/') else str(tmp_path / where)
+    status = app.main(['graph', str(out), '--format', 'dot', '-o', target])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.splitlines() == ['downpour: error: cannot write %s: %s' % (
+        target, {'missing/g.svg': 'no such directory: %s' % (
+                     tmp_path / 'missing'),
+                 'a-file/g.svg': 'no such directory: %s' % (
+                     tmp_path / 'a-file'),
+                 '.': 'is a directory: give a file name',
+                 '/dev/full': 'No space left on device'}[where])]
+
+
+def test_a_bad_output_is_said_before_the_cloud_is_asked(fake_cloud, tmp_path,
+                                                         monkeypatch, capsys):
+    from tests.unit import querycloud
+    querycloud.make_clouds_yaml(tmp_path, monkeypatch)
+    path = tmp_path / 'r.yml'
+    path.write_text('servers:\n  - name: web-2\n')
+    target = str(tmp_path / 'missing' / 'g.svg')
+    assert app.main(['--os-cloud', 'fake', 'graph', str(path),
+                     '-o', target]) == 1
+    assert 'cannot write %s' % target in capsys.readouterr().err
+    assert fake_cloud.history == []
+
+
+def test_png_goes_to_a_pipe_never_to_the_terminal(out, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stdout, 'isatty', lambda: True)
+    assert app.main(['graph', str(out), '--format', 'png']) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ''
+    assert captured.err.splitlines() == [
+        'downpour: error: a PNG is binary, not for the terminal: give '
+        '-o FILE.png, or redirect the output']
+    # SVG is text: the terminal may show it.
+    assert app.main(['graph', str(out), '--format', 'svg']) == 0
+    assert '<svg' in capsys.readouterr().out

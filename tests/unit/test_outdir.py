@@ -154,3 +154,58 @@ def test_an_output_directory_of_another_user_is_refused(tmp_path,
     with pytest.raises(outdir.DownpourError,
                        match='belongs to another user'):
         outdir.make_private(str(out))
+
+
+def test_an_output_path_that_is_a_file_is_said_without_a_false_warning(
+        tmp_path, caplog):
+    path = tmp_path / 'out'
+    path.write_text('not a directory')
+    os.chmod(path, 0o644)
+    with caplog.at_level(logging.WARNING), \
+            pytest.raises(outdir.DownpourError) as caught:
+        outdir.make_private(str(path))
+    assert str(caught.value) == (
+        'the output directory %s is a file, not a directory: give a new or '
+        'existing directory' % path)
+    assert caplog.records == []
+
+
+def test_a_discarded_lock_is_removed_and_the_next_run_takes_a_new_one(
+        tmp_path):
+    with outdir.locked(str(tmp_path)) as held:
+        held.discard()
+    assert not (tmp_path / outdir.LOCK).exists()
+    with outdir.locked(str(tmp_path)):
+        assert (tmp_path / outdir.LOCK).read_text().strip() == str(
+            os.getpid())
+    # Kept by a run that wrote (an export to continue): flock makes it
+    # harmless.
+    assert (tmp_path / outdir.LOCK).exists()
+
+
+def test_a_lock_on_a_file_removed_meanwhile_is_not_taken_as_held(tmp_path):
+    """A run opened the lock file just before the holder removed it: its
+    flock succeeds, on a file no later run will open; it must take the
+    new file instead."""
+    lock = tmp_path / outdir.LOCK
+    lock.write_text('')
+    opened = outdir._open_lock(str(tmp_path), str(lock))
+    try:
+        lock.unlink()
+        assert not outdir._still_there(opened, str(lock))
+    finally:
+        os.close(opened)
+    with outdir.locked(str(tmp_path)):
+        assert lock.exists()
+
+
+def test_remove_created_takes_only_empty_directories(tmp_path):
+    made = outdir.make_private(str(tmp_path / 'a' / 'b'))
+    assert made == [str(tmp_path / 'a'), str(tmp_path / 'a' / 'b')]
+    outdir.remove_created(made)
+    assert not (tmp_path / 'a').exists()
+    made = outdir.make_private(str(tmp_path / 'c'))
+    (tmp_path / 'c' / 'kept').write_text('x')
+    outdir.remove_created(made)
+    assert (tmp_path / 'c' / 'kept').exists()
+    assert outdir.make_private(str(tmp_path / 'c')) == []

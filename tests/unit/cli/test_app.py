@@ -1,5 +1,9 @@
 """The downpour application: errors, logging, connecting."""
 
+import os
+import subprocess
+from importlib import metadata
+
 import pytest
 
 import downpour
@@ -13,12 +17,80 @@ def run(capsys, *argv):
     return status, out, err
 
 
-def test_version(capsys):
+def test_version_names_the_exact_build(capsys):
     with pytest.raises(SystemExit) as info:
         app.main(['--version'])
     assert info.value.code == 0
-    assert capsys.readouterr().out.strip() == (
-        'downpour %s' % downpour.__version__)
+    out = capsys.readouterr().out.strip()
+    assert out == 'downpour %s' % downpour.build()
+    # The installed version as pbr made it, a development build's .devN
+    # included (version_string() drops it).
+    installed = metadata.version('os-downpour')
+    assert downpour.__version__ == installed
+    assert out.startswith('downpour %s' % installed)
+    top = os.path.dirname(os.path.dirname(downpour.__file__))
+    if os.path.exists(os.path.join(top, '.git')):
+        # From a checkout: the commit that runs, not the install's.
+        head = subprocess.run(['git', '-C', top, 'rev-parse', 'HEAD'],
+                              capture_output=True, text=True,
+                              check=True).stdout.strip()
+        assert '(git %s' % head[:12] in out
+
+
+def test_installed_development_build_names_its_commit(monkeypatch):
+    monkeypatch.setattr(downpour, '_checkout_commit', lambda: None)
+    monkeypatch.setattr(downpour, '_installed_commit', lambda: '70df01d')
+    downpour.build.cache_clear()
+    try:
+        assert downpour.build() == '%s (git 70df01d)' % downpour.__version__
+    finally:
+        downpour.build.cache_clear()
+
+
+@pytest.mark.parametrize('option', ['--os-service-type', '--os-service-name',
+                                    '--os-api-version',
+                                    '--os-endpoint-override'])
+def test_single_service_options_are_hidden_and_refused(capsys, option):
+    with pytest.raises(SystemExit):
+        app.main(['--help'])
+    assert option not in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        app.DownpourApp([]).parser.parse_known_args(
+            [option, 'x', 'query'])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (
+        'downpour: error: %s is for a client of one service; downpour uses '
+        'every service of the cloud: give per-service settings (such as '
+        'compute_api_version) in clouds.yaml instead' % option)
+
+
+def test_region_and_interface_stay(clouds_yaml):
+    options, _rest = app.DownpourApp([]).parser.parse_known_args(
+        ['--os-region-name', 'r1', '--os-interface', 'internal'])
+    assert (options.os_region_name, options.os_interface) == (
+        'r1', 'internal')
+
+
+def _commands():
+    application = app.DownpourApp([])
+    for name, entry in sorted(application.command_manager):
+        if entry.value.startswith('downpour.'):
+            yield name, entry.load()(application, None)
+
+
+@pytest.mark.parametrize('name', ['check', 'export', 'graph', 'query'])
+def test_help_is_plain_text(name):
+    """The help shows what cliff takes from docstrings and help strings:
+    no reStructuredText markup in either."""
+    command = dict(_commands())[name]
+    parser = command.get_parser('downpour %s' % name)
+    texts = [command.get_description(), parser.format_help()]
+    for text in texts:
+        assert '`' not in text
+        assert ':ref:' not in text and ':doc:' not in text
+    # The first line is what `downpour --help` lists: a whole sentence.
+    assert command.get_description().splitlines()[0].endswith('.')
 
 
 def test_help_lists_commands_and_needs_no_cloud(capsys, clouds_yaml,

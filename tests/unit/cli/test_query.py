@@ -119,12 +119,51 @@ def test_query_creates_then_updates_the_file(capsys, clouds_yaml, cloud,
         == {'name': 'web'}
 
 
-def test_nothing_matched_leaves_no_file(capsys, clouds_yaml, cloud,
-                                        tmp_path):
+def test_nothing_matched_says_so_and_leaves_no_file(capsys, clouds_yaml,
+                                                   cloud, tmp_path):
+    """Nothing matched is an answer (exit 0), said plainly: which pattern
+    found nothing, and that no file was written."""
     path = tmp_path / 'r.yml'
     status = app.main(['--os-cloud', 'fake', 'query', '--server-name',
                        'nothing-like-this', str(path)])
-    _out, err = capsys.readouterr()
+    out, err = capsys.readouterr()
     assert status == 0
-    assert 'nothing new matched' in err
+    assert out.strip() == ''
+    assert err.splitlines() == [
+        "nothing added: no resource matched --server-name "
+        "'nothing-like-this'; %s was not created" % path]
     assert not path.exists()
+
+
+def test_a_pattern_that_matched_nothing_is_named_beside_what_was_added(
+        capsys, clouds_yaml, cloud, tmp_path):
+    path = tmp_path / 'r.yml'
+    status = app.main(['--os-cloud', 'fake', 'query', '-f', 'value',
+                       '--server-name', 'db', '--server-name', 'dbb',
+                       '--volume-name', 'Data', '--keypair-name', 'ops',
+                       str(path)])
+    out, err = capsys.readouterr()
+    assert status == 0
+    assert 'ops' in out
+    assert err.splitlines() == [
+        "nothing matched --volume-name 'Data', --server-name 'dbb'",
+        '3 entries added to %s' % path]
+    # One entry: singular.  The keypair is there already: said so.
+    status = app.main(['--os-cloud', 'fake', 'query', '--keypair-name',
+                       'ops', '--server-name', 'web', str(path)])
+    assert status == 0
+    assert capsys.readouterr().err.splitlines() == [
+        '1 entry added to %s' % path]
+    before = path.read_text(encoding='utf-8')
+    status = app.main(['--os-cloud', 'fake', 'query', '--keypair-name',
+                       'ops', str(path)])
+    assert status == 0
+    assert capsys.readouterr().err.splitlines() == [
+        'nothing added: the 1 resource that matched is already in %s' % path]
+    assert path.read_text(encoding='utf-8') == before
+    status = app.main(['--os-cloud', 'fake', 'query', '--keypair-name',
+                       'nope', str(path)])
+    assert capsys.readouterr().err.splitlines() == [
+        "nothing added: no resource matched --keypair-name 'nope'; %s is "
+        "unchanged" % path]
+    assert path.read_text(encoding='utf-8') == before
