@@ -251,6 +251,7 @@ def _write(conn, exporter, records, output_dir, cloud_name, captures,
                 record.params.get('properties') or {},
                 **record.blob.properties)
     render.write_playbook(records, output_dir)
+    render.write_readme(output_dir)
     ansiblefiles.write(output_dir)
     manifest.write(records, output_dir, cloud_name=cloud_name,
                    warnings=exporter.warnings)

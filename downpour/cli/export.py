@@ -27,8 +27,10 @@ def _positive(text, option='--parallel'):
 class Export(lister.Lister):
     """Read the resources of a resource file, and everything they need,
     from the cloud, and write OUTPUT_DIR/playbook.yml with the downloaded
-    blobs.  Run the playbook against the target cloud with
-    ``OS_CLOUD=target ansible-playbook OUTPUT_DIR/playbook.yml``.
+    blobs.  Servers' disks and volumes are copied in the source first (a
+    capture: a temporary image, deleted once downloaded).
+    OUTPUT_DIR/README.txt says what each file is.  Then import with
+    ``ansible-playbook OUTPUT_DIR/playbook.yml -e cloud=<target cloud name>``.
     """
 
     def get_parser(self, prog_name):
