@@ -317,6 +317,7 @@ def _write(conn, exporter, records, output_dir, cloud_name, captures,
     # the output directory.
     source = cloud.identity(conn)
     render.write_playbook(records, output_dir, source=source)
+    render.write_readme(output_dir)
     ansiblefiles.write(output_dir)
     manifest.write(records, output_dir, cloud_name=cloud_name,
                    warnings=exporter.warnings, source=source)

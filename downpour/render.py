@@ -13,6 +13,7 @@ import textwrap
 import jinja2
 import yaml
 
+from downpour import __version__
 from downpour.importer import definitions
 
 # Replaced whole, readable by its owner only: as the import writes its
@@ -23,6 +24,8 @@ from downpour.resources import BY_TYPE
 TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), 'templates')
 PLAYBOOK = 'playbook.yml'
 REQUIREMENTS = 'requirements.yml'
+# What each file of the output directory is, for whoever finds it there.
+README = 'README.txt'
 
 
 @dataclasses.dataclass
@@ -230,3 +233,9 @@ def write_playbook(records, output_dir, source=None):
                  render_playbook(records, source))
     write_atomic(os.path.join(output_dir, REQUIREMENTS),
                  environment().get_template('requirements.yml.j2').render())
+
+
+def write_readme(output_dir):
+    write_atomic(os.path.join(output_dir, README),
+                 environment().get_template('output-readme.txt.j2').render(
+                     version=__version__))

@@ -189,7 +189,7 @@ def already_verified(output_dir, blob, captures=None, reporter=None,
         if reporter is not None:
             # Its age, always: an export left unfinished last week and run
             # again tonight continues with last week's captures.
-            reporter.note(blob, '%s the capture taken at %s (%s)' % (
+            reporter.note(blob, '%s the disk copy taken at %s (%s)' % (
                 'keeping' if captures.own(stamp['captured_at'])
                 else 'reusing', stamp['captured_at'],
                 _age(stamp['captured_at'])))
@@ -550,7 +550,7 @@ def _wait(what, fetch, ready, failed=('error', 'killed', 'deleted'),
 
 
 def _wait_image(conn, image_id, what, cancel=None):
-    return _wait('%s: capture image %s' % (what, image_id),
+    return _wait('%s: image %s (the copy of its disk)' % (what, image_id),
                  lambda: conn.image.get_image(image_id), 'active',
                  cancel=cancel)
 
@@ -572,11 +572,12 @@ def _recorded_capture(conn, output_dir, blob, captures, reporter):
     image = conn.image.find_image(image_id, ignore_missing=True)
     if image is None or (image.status or '').lower() in (
             'killed', 'deleted', 'pending_delete'):
-        reporter.note(blob, 'the capture %s an earlier run was downloading '
-                      'is gone from the source: capturing again' % image_id)
+        reporter.note(blob, 'the disk copy (image %s) an earlier run was '
+                      'downloading is gone from the source: copying the '
+                      'disk again' % image_id)
         _unlink(path)
         return None, None
-    reporter.note(blob, 'continuing with the capture taken at %s (%s)'
+    reporter.note(blob, 'continuing with the disk copy taken at %s (%s)'
                   % (captured_at, _age(captured_at)))
     return image_id, captured_at
 
@@ -589,8 +590,8 @@ def _record_capture(output_dir, blob, image_id, captured_at):
 
 
 def _kept(exc, image_id):
-    return TransferError('%s; its capture, image %s in the source, is kept '
-                         'for the next export to continue from'
+    return TransferError('%s; its disk copy, image %s in the source, is '
+                         'kept for the next export to continue from'
                          % (exc, image_id))
 
 
@@ -766,7 +767,8 @@ def _quietly(action, *args):
     try:
         action(*args)
     except Exception as exc:  # a failed clean-up must not hide the result
-        LOG.warning('could not delete a temporary capture: %s', exc)
+        LOG.warning('could not delete a temporary image, snapshot or volume '
+                    'the export made in the source: %s', exc)
 
 
 def fetch(conn, blob, output_dir, keep_captures=False, reporter=None,

@@ -28,10 +28,13 @@ class Export(lister.Lister):
     """Copy what a resource file names, and what it needs, out of the cloud.
 
     Reads the resources of RESOURCE_FILE, and everything they need, from
-    the source cloud, downloads their contents into OUTPUT_DIR/blobs and
-    writes OUTPUT_DIR/playbook.yml.  Before it downloads, it checks that
-    OUTPUT_DIR's disk has room for the estimated contents.  Import with:
-    ansible-playbook OUTPUT_DIR/playbook.yml -e cloud=TARGET
+    the source cloud, downloads their contents into OUTPUT_DIR/blobs
+    (servers' disks and volumes are first copied in the source, into a
+    temporary image deleted once downloaded) and writes
+    OUTPUT_DIR/playbook.yml, with OUTPUT_DIR/README.txt saying what each
+    file is.  Before it downloads, it checks that OUTPUT_DIR's disk has
+    room for the estimated contents.  Import with:
+    ansible-playbook OUTPUT_DIR/playbook.yml -e cloud=<target cloud name>
     """
 
     def get_parser(self, prog_name):

@@ -17,7 +17,7 @@ def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv,
     """Lines: per type, how many were created by this run and how many
     the target had already (this import's from an earlier run, a keypair
     reused, a flavor or external network chosen, a resource adopted); the
-    tasks skipped because the look found nothing for them; the files."""
+    tasks skipped because the check before the import found nothing for them; the files."""
     created = {}
     for result in made or []:
         if not isinstance(result, dict):
@@ -44,10 +44,11 @@ def downpour_summary(items, found_ids, made, playbook_dir, uuids_csv,
     skipped = sum(1 for result in made or []
                   if isinstance(result, dict) and result.get('skipped'))
     if skipped and len(made) == 1:
-        lines.append('nothing to make: the look found it all there')
+        lines.append('nothing to make: the check before the import found '
+                     'it all there')
     elif skipped:
-        lines.append('%d of %d tasks skipped: the look found nothing for '
-                     'them to do' % (skipped, len(made)))
+        lines.append('%d of %d tasks skipped: the check before the import '
+                     'found nothing for them to do' % (skipped, len(made)))
     # What was made again from the export's newer capture (replace_stale):
     # the user must know that the old one is gone, and which it was.
     for entry in created.values():

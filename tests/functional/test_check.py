@@ -214,7 +214,7 @@ def test_check_fits_then_is_short_and_fit_splits(tmp_path, migration):
     assert recap_changed(again.stdout) == 0
     summary = _summary(again.stdout)
     assert 'server: 0 created, 1 already there' in summary, summary
-    assert 'nothing to make: the look found it all there' in summary, \
+    assert 'nothing to make: the check before the import found it all there' in summary, \
         summary
     olds = [row['Old'] for row in csv.DictReader(
         open(out2 / 'uuids.csv', encoding='utf-8'))]

@@ -155,7 +155,7 @@ def test_one_writer_fresh_captures_and_private_files(source, tmp_path):
     _write_volume(volume, os.urandom(MiB))
     reused = _export(source, out, '--reuse-captures')
     assert _head(blob, MiB) == written
-    assert 'reusing the capture taken at %s (' % (
+    assert 'reusing the disk copy taken at %s (' % (
         recaptured['captured_at']) in reused.stderr, reused.stderr
     assert _volume_entry(out)['captured_at'] == \
         recaptured['captured_at']
@@ -187,7 +187,7 @@ def test_a_killed_volume_download_continues_from_its_capture(source,
 
     again = _export(source, out)
     lines = [line for line in again.stderr.splitlines() if volume.id in line]
-    assert 'continuing with the capture taken at' in lines[0], lines
+    assert 'continuing with the disk copy taken at' in lines[0], lines
     resumed = next(line for line in lines if 'resuming at' in line)
     total = (out / 'blobs' / volume.id).stat().st_size
     assert 'resuming at %s of %s' % (progress.human(kept),

@@ -262,3 +262,8 @@ def test_demo_workload_moves_to_target(tmp_path, workflow_env):
         len(list(dst.network.security_group_rules(
             project_id=target.project_id))))
     assert csv_path.read_bytes() == first_csv
+    # The README the export wrote explains every file the export and the
+    # imports left in the output directory.
+    readme = (out / 'README.txt').read_text()
+    for name in sorted(p.name for p in out.iterdir()):
+        assert name in readme, name

@@ -267,6 +267,27 @@ def test_export_writes_playbook_manifest_and_blobs(fake_cloud, tmp_path):
     assert rows[('server', 'web-2')].old_id == sample.SERVER_2
 
 
+def test_export_explains_its_output_directory(fake_cloud, tmp_path):
+    sample.register(fake_cloud)
+    resources = _web_2_without_state(fake_cloud, tmp_path)
+    out = tmp_path / 'out'
+    export.export(fake_cloud.connect(), ResourceFile.load(str(resources)),
+                  str(out), cloud_name='source')
+    readme = out / 'README.txt'
+    # Private like the blobs it describes.
+    assert stat.S_IMODE(readme.stat().st_mode) & 0o077 == 0
+    text = readme.read_text()
+    assert 'ansible-playbook OUT/playbook.yml -e cloud=<target cloud name>' \
+        in text
+    # Every file a user finds beside it is named, and the sensitive one
+    # is called so.
+    written = {p.name for p in out.iterdir()} - {'README.txt'}
+    for name in written | {'journal.csv', 'uuids.csv', 'addresses.csv'}:
+        assert name.rstrip('/') in text, name
+    assert 'blobs/ holds the contents of the disks' in text
+    assert 'fake-password' not in text
+
+
 def test_subnets_come_before_the_servers_on_their_network(fake_cloud):
     """Nova will not boot on a network without a subnet, router or not."""
     _, records = _resolve(fake_cloud,

@@ -48,7 +48,8 @@ def test_a_run_with_nothing_to_do_and_an_address_table(tmp_path):
         ITEMS, found, [{'skipped': True}, {'skipped': True}],
         str(tmp_path), 'u.csv')
     assert lines[0] == '0 created, 5 already there'
-    assert '2 of 2 tasks skipped: the look found nothing for them to do' \
+    assert '2 of 2 tasks skipped: the check before the import found nothing ' \
+        'for them to do' \
         in lines
     assert lines[-1] == ('addresses.csv (old address -> new address): %s'
                          % (tmp_path / 'addresses.csv'))
@@ -59,7 +60,7 @@ def test_the_one_task_skipped_is_said_plainly(tmp_path):
     lines = summary.downpour_summary(ITEMS, found, [{'skipped': True}],
                                      str(tmp_path), 'u.csv')
     assert lines[0] == '0 created, 5 already there'
-    assert 'nothing to make: the look found it all there' in lines
+    assert 'nothing to make: the check before the import found it all there' in lines
     assert not any('tasks skipped' in line for line in lines)
 
 
@@ -94,14 +95,14 @@ def test_what_stays_in_the_target_is_named_with_why(tmp_path):
     snapshot = {'type': 'server_snapshot', 'id': 'snapshot-v1',
                 'name': 'web-snapshot', 'csv_type': 'server snapshot',
                 'stays': 'the disk of server web (v1) as the export '
-                         'captured it; the new server was booted from it'}
+                         'copied it; the new server was booted from it'}
     made = [{'created': [{'type': 'server_snapshot', 'name': 'web-snapshot',
                           'old': 'snapshot-v1', 'new': 'img-1'}]}]
     for found, made_now in (({}, made), ({'snapshot-v1': 'img-1'}, [])):
         lines = summary.downpour_summary(ITEMS + [snapshot], found, made_now,
                                          str(tmp_path), 'u.csv')
         assert "left in the target: server snapshot 'web-snapshot' " \
-            '(img-1), the disk of server web (v1) as the export captured ' \
+            '(img-1), the disk of server web (v1) as the export copied ' \
             'it; the new server was booted from it' in lines
     # Not made (the run failed before it): nothing is said of it.
     lines = summary.downpour_summary(ITEMS + [snapshot], {}, [],

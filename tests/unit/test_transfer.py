@@ -851,7 +851,7 @@ def test_a_new_export_captures_again_unless_told_to_reuse(fake_cloud,
                    reporter=reporter,
                    captures=transfer.Captures(newest, reuse=True))
     assert source.made == ['cap-1', 'cap-2']
-    assert any('reusing the capture taken at %s (0 min ago)'
+    assert any('reusing the disk copy taken at %s (0 min ago)'
                % second.captured_at in line for line in lines), lines
 
 
@@ -901,7 +901,7 @@ def test_a_capture_gone_from_the_source_is_taken_again(fake_cloud,
                    reporter=progress.Lines(lines.append),
                    captures=transfer.Captures(state))
     assert source.made == ['cap-1']
-    assert any('the capture gone an earlier run was downloading is gone'
+    assert any('the disk copy (image gone) an earlier run was downloading is gone'
                in line for line in lines), lines
 
 

@@ -60,7 +60,7 @@ options:
         name that this import did not make.
       - C(create) makes a new one beside it (the default).
       - C(stop) stops before anything is created (the playbook stops on
-        the look's C(clashes)).
+        the C(clashes) the first, check-mode task returned).
       - C(adopt) takes the same-named resource when it is proven
         equivalent (subnet CIDR, IP version and gateway; a network whose
         subnets all are; a router with the same gateway and interfaces;
