@@ -206,7 +206,7 @@ def test_hostile_values_arrive_identical(tmp_path, migration):
     assert {p for p in inside if os.sep not in p} == {
         'playbook.yml', 'manifest.yml', 'requirements.yml', 'uuids.csv',
         'journal.csv', 'blobs', 'collections', 'resources.yml', 'inventory',
-        'ansible.cfg', 'filter_plugins',
+        'ansible.cfg', 'filter_plugins', 'README.txt',
         # The export's lock and its record of when it began and ended; the
         # import's lock.
         '.downpour.lock', '.downpour-export.json',
