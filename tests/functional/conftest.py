@@ -32,6 +32,7 @@ Fixtures
     environment whose clouds.yaml names them ``src`` and ``dst`` (see
     ``helpers.environment``).
 """
+import concurrent.futures
 import dataclasses
 import importlib.util
 import os
@@ -139,22 +140,31 @@ class FreshProject:
     admin: object
 
 
-@pytest.fixture
-def fresh_project(localcloud, request):
-    made = []
+class Projects:
+    """Fresh projects, each with a member user of its own (role
+    ``member``, raised quotas), made on demand; ``remove_all`` deletes
+    everything in them (their address groups too), the users and the
+    projects, then runs what ``after`` was given (an admin's network that
+    their ports were on)."""
 
-    def make(cloud):
-        admin = localcloud.connect(f"{cloud}-admin")
-        name = f"test-{request.node.name[:40]}-{secrets.token_hex(4)}"
+    def __init__(self, localcloud, prefix):
+        self.localcloud = localcloud
+        self.prefix = prefix
+        self.made = []
+        self.cleanups = []
+
+    def make(self, cloud):
+        admin = self.localcloud.connect(f"{cloud}-admin")
+        name = f"{self.prefix}-{secrets.token_hex(4)}"
         project = admin.identity.create_project(name=name, domain_id="default")
         password = secrets.token_urlsafe(16)
         user = admin.identity.create_user(name=name, password=password, domain_id="default",
                                           default_project_id=project.id)
-        made.append((admin, project, user))
+        self.made.append((admin, project, user))
         admin.identity.assign_project_role_to_user(
             project, user, admin.identity.find_role("member", ignore_missing=False))
         _provision_module().raise_quotas(admin, project.id)
-        base = localcloud.cloud_config(cloud)
+        base = self.localcloud.cloud_config(cloud)
         cloud_config = {
             "auth": {
                 "auth_url": base["auth"]["auth_url"],
@@ -171,18 +181,45 @@ def fresh_project(localcloud, request):
         return FreshProject(cloud, project.id, user.id, cloud_config,
                             _connect(cloud_config), admin)
 
-    yield make
+    def after(self, cleanup):
+        self.cleanups.append(cleanup)
 
-    errors = []
-    for admin, project, user in reversed(made):
+    @staticmethod
+    def _remove(admin, project, user):
         try:
             delete_project_resources(admin, project.id, user.id)
-        except Exception as exc:  # report, but still remove the project
-            errors.append(f"{project.name}: {exc!r}")
-        admin.identity.delete_user(user, ignore_missing=True)
-        admin.identity.delete_project(project, ignore_missing=True)
-    if errors:
-        pytest.fail("cleanup of fresh projects failed: " + "; ".join(errors), pytrace=False)
+            for group in admin.network.address_groups(project_id=project.id):
+                admin.network.delete_address_group(group, ignore_missing=True)
+        finally:
+            # Report, but still remove the project.
+            admin.identity.delete_user(user, ignore_missing=True)
+            admin.identity.delete_project(project, ignore_missing=True)
+
+    def remove_all(self):
+        errors = []
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            futures = {pool.submit(self._remove, *made): made[1].name
+                       for made in self.made}
+            for future, name in futures.items():
+                try:
+                    future.result()
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    errors.append(f"{name}: {exc!r}")
+        for cleanup in self.cleanups:
+            try:
+                cleanup()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(repr(exc))
+        if errors:
+            pytest.fail("cleanup of fresh projects failed: " + "; ".join(errors),
+                        pytrace=False)
+
+
+@pytest.fixture
+def fresh_project(localcloud, request):
+    projects = Projects(localcloud, f"test-{request.node.name[:40]}")
+    yield projects.make
+    projects.remove_all()
 
 
 @dataclasses.dataclass

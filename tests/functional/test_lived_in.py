@@ -25,22 +25,15 @@ its own journal.csv and uuids.csv:
   manifest.yml too), and no target group opens that port.
 """
 
-import concurrent.futures
 import csv
 import ipaddress
-import secrets
 import time
 import types
 
 import pytest
 import yaml
 
-from tests.functional.conftest import (
-    FreshProject,
-    _connect,
-    _provision_module,
-    delete_project_resources,
-)
+from tests.functional.conftest import Projects
 from tests.functional.helpers import (
     BIN,
     environment,
@@ -81,67 +74,9 @@ TARGET_VOLUME_BYTES = known(b'target volume')
 
 # --- projects shared by the whole module ----------------------------------
 
-class Projects:
-    """``fresh_project`` for a module: made on demand, all removed (with
-    their address groups) when the module ends."""
-
-    def __init__(self, localcloud):
-        self.localcloud = localcloud
-        self.made = []
-
-    def make(self, cloud):
-        admin = self.localcloud.connect('%s-admin' % cloud)
-        name = 'test-lived-in-%s' % secrets.token_hex(4)
-        project = admin.identity.create_project(name=name,
-                                                domain_id='default')
-        password = secrets.token_urlsafe(16)
-        user = admin.identity.create_user(
-            name=name, password=password, domain_id='default',
-            default_project_id=project.id)
-        self.made.append((admin, project, user))
-        admin.identity.assign_project_role_to_user(
-            project, user,
-            admin.identity.find_role('member', ignore_missing=False))
-        _provision_module().raise_quotas(admin, project.id)
-        base = self.localcloud.cloud_config(cloud)
-        config = {
-            'auth': {'auth_url': base['auth']['auth_url'],
-                     'username': name, 'password': password,
-                     'project_name': name,
-                     'user_domain_name': 'Default',
-                     'project_domain_name': 'Default'},
-            'region_name': base['region_name'],
-            'identity_api_version': 3,
-            'interface': 'public',
-        }
-        return FreshProject(cloud, project.id, user.id, config,
-                            _connect(config), admin)
-
-    def remove(self, admin, project, user):
-        delete_project_resources(admin, project.id, user.id)
-        for group in admin.network.address_groups(project_id=project.id):
-            admin.network.delete_address_group(group, ignore_missing=True)
-        admin.identity.delete_user(user, ignore_missing=True)
-        admin.identity.delete_project(project, ignore_missing=True)
-
-    def remove_all(self):
-        errors = []
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            futures = {pool.submit(self.remove, *made): made[1].name
-                       for made in self.made}
-            for future, name in futures.items():
-                try:
-                    future.result()
-                except Exception as exc:  # noqa: BLE001 - reported below
-                    errors.append('%s: %r' % (name, exc))
-        if errors:
-            pytest.fail('cleanup of the projects failed: '
-                        + '; '.join(errors), pytrace=False)
-
-
 @pytest.fixture(scope='module')
 def projects(localcloud):
-    made = Projects(localcloud)
+    made = Projects(localcloud, 'test-lived-in')
     yield made
     made.remove_all()
 

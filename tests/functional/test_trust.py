@@ -25,7 +25,6 @@ the shared network's name.
 import concurrent.futures
 import csv
 import json
-import secrets
 import subprocess
 import time
 import types
@@ -33,12 +32,7 @@ import types
 import pytest
 import yaml
 
-from tests.functional.conftest import (
-    FreshProject,
-    _connect,
-    _provision_module,
-    delete_project_resources,
-)
+from tests.functional.conftest import Projects
 from tests.functional.helpers import (
     BIN,
     environment,
@@ -62,85 +56,25 @@ LOCKED = ('another import of this output directory is running '
 
 # --- projects and admin networks shared by the whole module ---------------
 
-class Projects:
-    """``fresh_project`` for a module, and networks its admins make: all
-    removed when the module ends."""
-
-    def __init__(self, localcloud):
-        self.localcloud = localcloud
-        self.made = []
-        self.networks = []
-
-    def make(self, cloud):
-        admin = self.localcloud.connect('%s-admin' % cloud)
-        name = 'test-trust-%s' % secrets.token_hex(4)
-        project = admin.identity.create_project(name=name,
-                                                domain_id='default')
-        password = secrets.token_urlsafe(16)
-        user = admin.identity.create_user(
-            name=name, password=password, domain_id='default',
-            default_project_id=project.id)
-        self.made.append((admin, project, user))
-        admin.identity.assign_project_role_to_user(
-            project, user,
-            admin.identity.find_role('member', ignore_missing=False))
-        _provision_module().raise_quotas(admin, project.id)
-        base = self.localcloud.cloud_config(cloud)
-        config = {
-            'auth': {'auth_url': base['auth']['auth_url'],
-                     'username': name, 'password': password,
-                     'project_name': name,
-                     'user_domain_name': 'Default',
-                     'project_domain_name': 'Default'},
-            'region_name': base['region_name'],
-            'identity_api_version': 3,
-            'interface': 'public',
-        }
-        return FreshProject(cloud, project.id, user.id, config,
-                            _connect(config), admin)
-
-    def shared_network(self, project, cidr):
-        """A network of the cloud's admin with a subnet, shared (RBAC)
-        with ``project`` alone, so that no other project sees it."""
-        admin = project.admin
-        net = admin.network.create_network(name=SHARED)
-        self.networks.append((admin, net))
-        admin.network.create_subnet(network_id=net.id, name=SHARED + '-sub',
-                                    ip_version=4, cidr=cidr)
-        admin.network.create_rbac_policy(
-            object_type='network', object_id=net.id,
-            action='access_as_shared', target_project_id=project.project_id)
-        return net
-
-    def remove(self, admin, project, user):
-        delete_project_resources(admin, project.id, user.id)
-        admin.identity.delete_user(user, ignore_missing=True)
-        admin.identity.delete_project(project, ignore_missing=True)
-
-    def remove_all(self):
-        errors = []
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            futures = {pool.submit(self.remove, *made): made[1].name
-                       for made in self.made}
-            for future, name in futures.items():
-                try:
-                    future.result()
-                except Exception as exc:  # noqa: BLE001 - reported below
-                    errors.append('%s: %r' % (name, exc))
-        # Once the projects' ports on them are gone.
-        for admin, net in self.networks:
-            try:
-                admin.network.delete_network(net, ignore_missing=True)
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append('network %s: %r' % (net.id, exc))
-        if errors:
-            pytest.fail('cleanup of the projects failed: '
-                        + '; '.join(errors), pytrace=False)
+def shared_network(projects, project, cidr):
+    """A network of the cloud's admin with a subnet, shared (RBAC) with
+    ``project`` alone, so that no other project sees it; deleted once the
+    projects' ports on it are gone."""
+    admin = project.admin
+    net = admin.network.create_network(name=SHARED)
+    projects.after(lambda: admin.network.delete_network(
+        net, ignore_missing=True))
+    admin.network.create_subnet(network_id=net.id, name=SHARED + '-sub',
+                                ip_version=4, cidr=cidr)
+    admin.network.create_rbac_policy(
+        object_type='network', object_id=net.id,
+        action='access_as_shared', target_project_id=project.project_id)
+    return net
 
 
 @pytest.fixture(scope='module')
 def projects(localcloud):
-    made = Projects(localcloud)
+    made = Projects(localcloud, 'test-trust')
     yield made
     made.remove_all()
 
@@ -157,7 +91,7 @@ def build_source(projects, source):
     router = conn.network.create_router(
         name=ROUTER, external_gateway_info={'network_id': public.id})
     conn.network.add_interface_to_router(router, subnet_id=subnet.id)
-    shared = projects.shared_network(source, '10.84.0.0/24')
+    shared = shared_network(projects, source, '10.84.0.0/24')
     # The project sees it as shared with it, not as its own.
     seen = conn.network.get_network(shared.id)
     assert seen.is_shared and seen.project_id != source.project_id
@@ -285,7 +219,7 @@ def migrated(projects, tmp_path_factory):
                                   cidr=cidr, name=name + '-own')
         own[name] = net.id
     # Two networks of the shared network's name, shared with the project.
-    shared = [projects.shared_network(target, '10.84.0.0/24')
+    shared = [shared_network(projects, target, '10.84.0.0/24')
               for _ in range(2)]
     before = {name: network_state(target, net_id)
               for name, net_id in own.items()}
