@@ -46,6 +46,18 @@ def recap_changed(output):
     return sum(int(c) for c in counts)
 
 
+def laps():
+    """A function that prints how long it has been since the last call
+    (or this one), naming what was done: a test's timings in its output."""
+    clock = [time.monotonic()]
+
+    def lap(what):
+        now = time.monotonic()
+        print('%s: %.1f s' % (what, now - clock[0]))
+        clock[0] = now
+    return lap
+
+
 def wait_for(fetch, ready, what, timeout=300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -13,13 +13,13 @@ volume's file in the local cloud's file-backed Cinder.
 
 import csv
 import os
-import time
 
 import pytest
 import yaml
 
 from tests.functional.helpers import (
     BIN,
+    laps,
     recap_changed,
     run,
     upload_image,
@@ -76,12 +76,7 @@ def _address(conn, project_id):
 def test_a_cutover_replaces_what_the_rehearsal_made(tmp_path, migration):
     src, dst = migration.source.conn, migration.target.conn
     env = migration.env
-    clock = [time.monotonic()]
-
-    def lap(what):
-        now = time.monotonic()
-        print('%s: %.1f s' % (what, now - clock[0]))
-        clock[0] = now
+    lap = laps()
 
     server, data = _build_source(src)
     lap('source built')

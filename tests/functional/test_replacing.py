@@ -11,13 +11,13 @@ detach, bug 2004555) and the import ends those attachments itself.
 """
 
 import csv
-import time
 
 import pytest
 import yaml
 
 from tests.functional.helpers import (
     BIN,
+    laps,
     recap_changed,
     run,
     upload_image,
@@ -80,12 +80,7 @@ def test_a_server_in_error_is_replaced_on_the_same_volumes(tmp_path,
     src, dst = migration.source.conn, migration.target.conn
     admin = migration.target.admin
     env = migration.env
-    clock = [time.monotonic()]
-
-    def lap(what):
-        now = time.monotonic()
-        print('%s: %.1f s' % (what, now - clock[0]))
-        clock[0] = now
+    lap = laps()
 
     _build_source(src)
     lap('source built')

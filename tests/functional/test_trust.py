@@ -36,6 +36,7 @@ from tests.functional.conftest import Projects
 from tests.functional.helpers import (
     BIN,
     environment,
+    laps,
     recap_changed,
     run,
     upload_image,
@@ -184,12 +185,7 @@ def target_inventory(project):
 def migrated(projects, tmp_path_factory):
     """The source built and exported, the target prepared, then the
     import: once refused, then twice at once."""
-    clock = [time.monotonic()]
-
-    def lap(what):
-        now = time.monotonic()
-        print('\n%s: %.0f s' % (what, now - clock[0]))
-        clock[0] = now
+    lap = laps()
 
     source = projects.make('source')
     made = build_source(projects, source)

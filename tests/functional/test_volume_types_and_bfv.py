@@ -16,13 +16,13 @@ import base64
 import csv
 import json
 import secrets
-import time
 
 import pytest
 import yaml
 
 from tests.functional.helpers import (
     BIN,
+    laps,
     recap_changed,
     run,
     upload_image,
@@ -170,12 +170,7 @@ def test_volume_types_zones_and_boot_from_volume(tmp_path, volume_types,
     src, dst = migration.source.conn, migration.target.conn
     env = migration.env
     ssd, fast = volume_types['source'], volume_types['target']
-    clock = [time.monotonic()]
-
-    def lap(what):
-        now = time.monotonic()
-        print('%s: %.1f s' % (what, now - clock[0]))
-        clock[0] = now
+    lap = laps()
 
     _build_source(src, ssd)
     lap('source built')
