@@ -182,13 +182,18 @@ def test_unknown_name_names_file_section_and_entry(fake_cloud):
         "source cloud")
 
 
-def test_repeated_name_asks_for_an_id(fake_cloud, requests_mock):
+def _with_twin_volumes(fake_cloud):
+    """An exporter of a source with two volumes named web-data."""
     sample.register(fake_cloud)
     twins = sample.volumes()
     twins[1]['name'] = 'web-data'
     fake_cloud.get('block-storage', '/volumes/detail',
                    json={'volumes': twins})
-    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    return export.Exporter(fake_cloud.connect(), 'resources.yml')
+
+
+def test_repeated_name_asks_for_an_id(fake_cloud, requests_mock):
+    exporter = _with_twin_volumes(fake_cloud)
     with pytest.raises(ResolveError) as err:
         exporter.resolve([Entry('volumes', name='web-data', index=0)])
     assert 'matches 2 resources' in str(err.value)
@@ -417,12 +422,7 @@ def test_every_missing_name_is_said_at_once(fake_cloud):
 
 def test_a_missing_name_and_an_ambiguous_one_are_both_said(
         fake_cloud, requests_mock):
-    sample.register(fake_cloud)
-    twins = sample.volumes()
-    twins[1]['name'] = 'web-data'
-    fake_cloud.get('block-storage', '/volumes/detail',
-                   json={'volumes': twins})
-    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    exporter = _with_twin_volumes(fake_cloud)
     with pytest.raises(ResolveError) as err:
         exporter.resolve([Entry('volumes', name='web-data', index=0),
                           Entry('volumes', name='gone', index=1)])
