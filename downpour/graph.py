@@ -33,6 +33,9 @@ RANK = {t.name: t.rank for t in definitions.ORDER}
 SHAPES = {t.name: t.shape for t in definitions.ORDER}
 MARKS = {'missing': ('red', 'missing in the target'),
          'clash': ('darkorange', 'name used in the target'),
+         # Made by an earlier import from an older capture than the export
+         # holds: the import stops on it unless told to replace it.
+         'stale': ('purple', 'stale in the target'),
          'not_fitting': ('gray50', 'does not fit now')}
 # check.yml, written by downpour check beside the playbook.
 CHECK = 'check.yml'

@@ -73,18 +73,21 @@ def test_marks_of_the_last_check(out):
     (out / 'check.yml').write_text(yaml.safe_dump({
         'missing': ['flavor_001'],
         'clash': ['22222222-2222-4222-8222-222222222222'],
-        'not_fitting': ['88888888-8888-4888-8888-888888888882']}))
+        'not_fitting': ['88888888-8888-4888-8888-888888888882'],
+        'stale': ['88888888-8888-4888-8888-888888888881']}))
     nodes = _by_name(graph.from_output(str(out)))
     assert nodes[('flavor', 'm1.small')].marks == ('missing',)
     assert nodes[('network', 'app-net')].marks == ('clash',)
     assert nodes[('server', 'web-2')].marks == ('not_fitting',)
-    assert nodes[('server', 'web-1')].marks == ()
+    assert nodes[('server', 'web-1')].marks == ('stale',)
     text = graph.dot(graph.from_output(str(out)))
     assert 'server\\nweb-2\\ndoes not fit now", shape=box3d, ' \
         'color="gray50"' in text
     assert 'style="dashed"' in text
     assert 'name used in the target' in text
     assert 'missing in the target' in text
+    assert 'server\\nweb-1\\nstale in the target", shape=box3d, ' \
+        'color="purple"' in text
 
 
 @pytest.mark.parametrize('name', HOSTILE)
