@@ -46,6 +46,12 @@ def recap_changed(output):
     return sum(int(c) for c in counts)
 
 
+def default_group(conn, project_id):
+    """The project's own ``default`` security group."""
+    return next(g for g in conn.network.security_groups(
+        project_id=project_id) if g.name == 'default')
+
+
 def laps():
     """A function that prints how long it has been since the last call
     (or this one), naming what was done: a test's timings in its output."""

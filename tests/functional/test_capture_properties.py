@@ -7,7 +7,7 @@ from there, without the source's own bookkeeping."""
 import pytest
 import yaml
 
-from tests.functional.helpers import BIN, boot, run, upload_image
+from tests.functional.helpers import BIN, boot, default_group, run, upload_image
 
 pytestmark = pytest.mark.functional
 
@@ -20,8 +20,7 @@ def test_a_capture_carries_the_gone_images_properties(tmp_path, migration):
     net = src.network.create_network(name='cp-net')
     src.network.create_subnet(name='cp-subnet', network_id=net.id,
                               ip_version=4, cidr='10.59.0.0/24')
-    default = next(g for g in src.network.security_groups(
-        project_id=migration.source.project_id) if g.name == 'default')
+    default = default_group(src, migration.source.project_id)
     image = upload_image(src, 'cp-image', b'uefi guest\n' * 8192,
                          **BOOTS_WITH)
     server = boot(src, 'cp-app', image.id, net.id, default.id)

@@ -15,6 +15,7 @@ import yaml
 from tests.functional.helpers import (
     BIN,
     boot,
+    default_group,
     recap_changed,
     run,
     upload_image,
@@ -23,11 +24,6 @@ from tests.functional.helpers import (
 pytestmark = pytest.mark.functional
 
 SERVER = 'dg-app'
-
-
-def _default(conn, project_id):
-    return next(g for g in conn.network.security_groups(
-        project_id=project_id) if g.name == 'default')
 
 
 def _rules(conn, group_id):
@@ -41,7 +37,7 @@ def test_a_lived_in_default_group_is_not_widened(tmp_path, migration):
     src, dst = migration.source.conn, migration.target.conn
     # The source: a server in the project's default group, which lets ssh
     # in from anywhere.
-    default = _default(src, migration.source.project_id)
+    default = default_group(src, migration.source.project_id)
     src.network.create_security_group_rule(
         security_group_id=default.id, direction='ingress', ethertype='IPv4',
         protocol='tcp', port_range_min=22, port_range_max=22,
@@ -60,7 +56,7 @@ def test_a_lived_in_default_group_is_not_widened(tmp_path, migration):
     dst.network.create_subnet(name='private', network_id=theirs.id,
                               ip_version=4, cidr='10.0.0.0/24')
     their_port = dst.network.create_port(network_id=theirs.id, name='db')
-    target_default = _default(dst, migration.target.project_id)
+    target_default = default_group(dst, migration.target.project_id)
     assert their_port.security_group_ids == [target_default.id]
     before = _rules(dst, target_default.id)
 

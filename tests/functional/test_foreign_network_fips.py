@@ -22,6 +22,7 @@ import yaml
 from tests.functional.helpers import (
     BIN,
     boot,
+    default_group,
     recap_changed,
     run,
     upload_image,
@@ -91,8 +92,7 @@ def test_a_floating_ip_on_a_shared_network_goes_to_the_new_address(
     env = migration.env
     started = time.monotonic()
     public = src.network.find_network('public', ignore_missing=False)
-    default = next(g for g in src.network.security_groups(
-        project_id=migration.source.project_id) if g.name == 'default')
+    default = default_group(src, migration.source.project_id)
     image = upload_image(src, 'ff-image', IMAGE_BYTES)
     server = boot(src, SERVER, image.id, source_net.id, default.id)
     assert server.status == 'ACTIVE'

@@ -35,6 +35,7 @@ import yaml
 from tests.functional.helpers import (
     BIN,
     boot,
+    default_group,
     recap_changed,
     run,
     upload_image,
@@ -63,8 +64,7 @@ def _build_source(conn, project_id):
     router = conn.network.create_router(
         name=ROUTER, external_gateway_info={'network_id': public.id})
     conn.network.add_interface_to_router(router, subnet_id=subnet.id)
-    default = next(g for g in conn.network.security_groups(
-        project_id=project_id) if g.name == 'default')
+    default = default_group(conn, project_id)
     image = upload_image(conn, 'gf-image', IMAGE_BYTES)
 
     web_group = conn.compute.create_server_group(

@@ -6,7 +6,7 @@ counted by check nor uploaded by the import; the other server arrives."""
 import pytest
 import yaml
 
-from tests.functional.helpers import BIN, boot, run, upload_image
+from tests.functional.helpers import BIN, boot, default_group, run, upload_image
 
 pytestmark = pytest.mark.functional
 
@@ -37,8 +37,7 @@ def test_a_server_taken_out_by_hand_takes_its_capture_along(tmp_path,
     net = src.network.create_network(name='he-net')
     src.network.create_subnet(name='he-subnet', network_id=net.id,
                               ip_version=4, cidr='10.63.0.0/24')
-    default = next(g for g in src.network.security_groups(
-        project_id=migration.source.project_id) if g.name == 'default')
+    default = default_group(src, migration.source.project_id)
     image = upload_image(src, 'he-image', b'hand edit\n' * 8192)
     servers = {name: boot(src, name, image.id, net.id, default.id)
                for name in (KEPT, REMOVED)}
