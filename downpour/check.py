@@ -29,7 +29,7 @@ import yaml
 from downpour import cloud, render
 from downpour.errors import DownpourError
 from downpour.export import RESOURCES
-from downpour.importer import Importer, ImportFailed, Journal, definitions
+from downpour.importer import Importer, ImportFailed, Journal, definitions, octavia
 from downpour.importer import describe as describe_item
 from downpour.importer.engine import ORPHAN, SOURCE_PROJECT, source_project
 from downpour.importer.orphans import orphans
@@ -251,7 +251,8 @@ class Quota:
         return None if self.limit < 0 else self.limit - self.used
 
 
-_QUIET = (sdk_exc.SDKException, ksa_exc.ClientException)
+# ImportFailed: what the Octavia listings (the engine's) raise.
+_QUIET = (sdk_exc.SDKException, ksa_exc.ClientException, ImportFailed)
 
 
 def quotas(conn):
@@ -263,7 +264,8 @@ def quotas(conn):
     for what, fetch in (('compute', _compute_quotas),
                         ('block storage', _volume_quotas),
                         ('network', _network_quotas),
-                        ('image', _image_quotas)):
+                        ('image', _image_quotas),
+                        ('load balancer', _octavia_quotas)):
         try:
             found.update(fetch(conn, project))
         except _QUIET as exc:
@@ -350,6 +352,46 @@ def _image_quotas(conn, project):
                 detail.get('limit') is not None:
             found[key] = Quota(int(detail['limit']),
                                int(detail.get('usage') or 0))
+    return found
+
+
+# Octavia's quota of each kind of quota the types count, and how its
+# usage is read: a listing of the project's objects (Octavia reports no
+# usage), counted whole or by a list on each (a pool's members, a
+# policy's rules).
+_OCTAVIA = (
+    ('octavia_load_balancer', 'load_balancer', 'loadbalancers',
+     'loadbalancers', None),
+    ('octavia_listener', 'listener', 'listeners', 'listeners', None),
+    ('octavia_pool', 'pool', 'pools', 'pools', None),
+    ('octavia_member', 'member', 'pools', 'pools', 'members'),
+    ('octavia_health_monitor', 'health_monitor', 'healthmonitors',
+     'healthmonitors', None),
+    ('octavia_l7policy', 'l7policy', 'l7policies', 'l7policies', None),
+    ('octavia_l7rule', 'l7rule', 'l7policies', 'l7policies', 'rules'))
+
+
+def _octavia_quotas(conn, project):
+    """Octavia's quotas (GET /lbaas/quotas/<project>), each with what the
+    project's own listings count; none from a cloud without Octavia.  A
+    tenant whom Octavia's policy does not let read them is told so."""
+    if not conn.has_service('load-balancer'):
+        return {}
+    response = conn.load_balancer.get('/lbaas/quotas/%s' % project)
+    if response.status_code != 200:
+        sdk_exc.raise_from_response(response)
+    limits = response.json().get('quota') or {}
+    found, listed = {}, {}
+    for key, name, path, plural, each in _OCTAVIA:
+        limit = limits.get(name)
+        if limit is None:
+            continue  # an Octavia without that quota (l7 ones are newer)
+        if path not in listed:
+            listed[path] = octavia.listing(conn, '/lbaas/%s' % path, plural,
+                                           project_id=project)
+        used = sum(len(obj.get(each) or []) for obj in listed[path]) \
+            if each else len(listed[path])
+        found[key] = Quota(int(limit), used)
     return found
 
 

@@ -50,8 +50,11 @@ class ExportResult:
 class Exporter:
     """Holds the inventory and the records found so far."""
 
-    def __init__(self, conn, source=None):
+    def __init__(self, conn, source=None, with_load_balancers=False):
         self.conn = conn
+        # Whether a server brings the load balancers whose pools hold it
+        # (a load balancer always brings the servers of its pools).
+        self.with_load_balancers = with_load_balancers
         self.inventory = Inventory(conn)
         self.source = source or 'the resource file'
         self._records = {}
@@ -238,9 +241,10 @@ def check_not_empty(resource_file):
 def export(conn, resource_file, output_dir, *, keep_captures=False,
            parallel=4, cloud_name=None, reuse_captures=False,
            recapture=False, capturing=8,
-           volume_format=transfer.VOLUME_FORMAT):
+           volume_format=transfer.VOLUME_FORMAT, with_load_balancers=False):
     check_not_empty(resource_file)
-    exporter = Exporter(conn, source=getattr(resource_file, 'path', None))
+    exporter = Exporter(conn, source=getattr(resource_file, 'path', None),
+                        with_load_balancers=with_load_balancers)
     # The lock first: a second export into this directory stops at once.
     with outdir.private_files():
         created = outdir.make_private(output_dir)

@@ -80,6 +80,12 @@ class Export(lister.Lister):
                  'snapshot image, and an attached volume also a snapshot '
                  'and a temporary volume that count against its quota')
         parser.add_argument(
+            '--with-load-balancers', action='store_true',
+            help='bring, with each server, the load balancers whose pools '
+                 'hold it (with everything on them, and the other servers '
+                 'of their pools); a load balancer always brings its '
+                 'servers')
+        parser.add_argument(
             '--volume-format', choices=transfer.VOLUME_FORMATS,
             default=transfer.VOLUME_FORMAT,
             help="the format a volume's contents are captured in: qcow2 "
@@ -103,6 +109,7 @@ class Export(lister.Lister):
                 capturing=capturing, volume_format=parsed_args.volume_format,
                 reuse_captures=parsed_args.reuse_captures,
                 recapture=parsed_args.recapture,
+                with_load_balancers=parsed_args.with_load_balancers,
                 cloud_name=getattr(conn, 'downpour_cloud_name', None))
         LOG.info('playbook written to %s/playbook.yml', result.output_dir)
         return (_HEADERS, [(row.type, row.name, row.old_id,

@@ -106,6 +106,15 @@ class Importer:
         self._lists = {}
         self._list_lock = threading.Lock()
         self._lock = threading.Lock()
+        # One lock per key (``lock``), made on first use.
+        self._locks = {}
+
+    def lock(self, key):
+        """The one lock of ``key``, for the kinds whose cloud takes one
+        change at a time on a resource (Octavia, on a load balancer): the
+        pipeline's threads that work on it take turns, the others go on."""
+        with self._lock:
+            return self._locks.setdefault(key, threading.Lock())
 
     # -- the target's lists, each fetched once -----------------------------
 

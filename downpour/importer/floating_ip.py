@@ -4,7 +4,8 @@ new port."""
 import ipaddress
 
 from .files import write_table
-from .kind import Kind, differs
+from .kind import Kind, describe, differs
+from .octavia import LB_PATH, call
 
 ADDRESS_HEADER = ('Old Address', 'New Address', 'Fixed IP', 'Port', 'Old',
                   'New')
@@ -45,8 +46,10 @@ class FloatingIPs(Kind):
         # joins to the external network: the routers that join the port's
         # network are made (with their interfaces) first.
         port = self.imp.item(item.get('port')) or {}
+        network = port.get('network') or (
+            self.imp.item(item.get('vip_of')) or {}).get('vip_network')
         routers = [router['id'] for router in self.imp.items_of('router')
-                   if port.get('network') and port['network'] in [
+                   if network and network in [
                        interface.get('network')
                        for interface in router.get('interfaces') or []]]
         return super().needs(item) + tuple(routers)
@@ -82,7 +85,10 @@ class FloatingIPs(Kind):
 
     def _port(self, item):
         """The target's port ``item`` goes on, and its ID; (None, None) in
-        check mode when it is yet to be made."""
+        check mode when it is yet to be made.  One on a load balancer's
+        VIP goes on the new load balancer's VIP port (Octavia's)."""
+        if item.get('vip_of'):
+            return self._vip_port(item)
         port_id = self.resolve(item, item['port'], 'port')
         if port_id is None:
             return None, None
@@ -92,11 +98,25 @@ class FloatingIPs(Kind):
             port = self.conn.network.get_port(port_id)
         return port, port_id
 
+    def _vip_port(self, item):
+        lb_id = self.resolve(item, item['vip_of'], 'load balancer')
+        if lb_id is None:
+            return None, None
+        lb = self.imp.target(item['vip_of'])
+        if lb is None or not lb.get('vip_port_id'):
+            lb = call(self.conn, 'GET', '%s/%s' % (LB_PATH, lb_id),
+                      describe(item))['loadbalancer']
+        port = self.conn.network.get_port(lb['vip_port_id'])
+        return port, port.id
+
+    def _on_port(self, item):
+        return bool(item.get('port') or item.get('vip_of'))
+
     def corrections(self, item, obj):
         wanted = {'description': item.get('description') or ''}
         # One exported without a port is left on whatever port it was
         # given since: taking it off would cut a service off.
-        if item.get('port'):
+        if self._on_port(item):
             port, port_id = self._port(item)
             if port is None:
                 return {}  # check mode: its port is yet to be made
@@ -121,7 +141,7 @@ class FloatingIPs(Kind):
         attrs = {'floating_network_id': self.resolve(
                      item, item['network'], 'external network'),
                  'description': item.get('description') or ''}
-        if item.get('port'):
+        if self._on_port(item):
             port, attrs['port_id'] = self._port(item)
             fixed = self.fixed_ip(item, port)
             if fixed is not None:
@@ -139,8 +159,8 @@ class FloatingIPs(Kind):
             'old_address': item.get('address') or item['name'],
             'new_address': obj.floating_ip_address,
             'fixed_ip': (obj.fixed_ip_address or '')
-            if item.get('port') else '',
-            'port': (obj.port_id or '') if item.get('port') else '',
+            if self._on_port(item) else '',
+            'port': (obj.port_id or '') if self._on_port(item) else '',
             'old': item['id'], 'new': obj.id}
 
 

@@ -66,11 +66,25 @@ class FloatingIP(ResourceType):
             return 'floating IP %s (%s)' % (record.name, record.old_id)
         return text
 
+    @staticmethod
+    def _vips(exporter):
+        """The exported load balancers by their VIP port's ID."""
+        return {lb.info.get('vip_port_id'): lb
+                for lb in exporter.records_of('load_balancer')
+                if lb.info.get('vip_port_id')}
+
     @classmethod
     def _associate(cls, exporter, record):
-        """Tie ``record`` to its port's record, once that is exported."""
+        """Tie ``record`` to its port's record, once that is exported, or
+        to the load balancer whose VIP port (Octavia's) it is on."""
         port_id = record.info['port_id']
-        if not port_id or 'port' in record.refs:
+        if not port_id or 'port' in record.refs or 'vip_of' in record.refs:
+            return
+        lb = cls._vips(exporter).get(port_id)
+        if lb is not None:
+            record.refs['vip_of'] = lb
+            record.params['fixed_ip_address'] = \
+                record.info['fixed_ip_address']
             return
         port = exporter.find(Port.type, port_id)
         if port is not None:
@@ -81,13 +95,15 @@ class FloatingIP(ResourceType):
     @classmethod
     def after_resolve(cls, exporter):
         exported = {port.old_id for port in exporter.records_of(Port.type)}
+        exported |= set(cls._vips(exporter))
         if exported:
             for obj in cls.all(exporter):
                 if obj.port_id in exported:
                     exporter.record(cls, obj)
         for record in exporter.records_of(cls.type):
             cls._associate(exporter, record)
-            if record.info['port_id'] and 'port' not in record.refs:
+            if record.info['port_id'] and 'port' not in record.refs and \
+                    'vip_of' not in record.refs:
                 exporter.warn(
                     '%s is on port %s, which is not exported (export the '
                     'server it belongs to): it is allocated in the target '

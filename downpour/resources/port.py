@@ -12,6 +12,8 @@ from downpour.resources.security_group import SecurityGroup
 # IPv6 subnets whose addresses Neutron derives from the port's MAC: an
 # address cannot be asked for there, and the same MAC gives the same one.
 AUTO_ADDRESS_MODES = ('slaac', 'dhcpv6-stateless')
+# The device owner of the ports Octavia makes (a load balancer's VIP).
+OCTAVIA_OWNER = 'Octavia'
 
 
 class Port(ResourceType):
@@ -118,10 +120,12 @@ class Port(ResourceType):
         project = exporter.conn.current_project_id
         vips = []
         for port in cls.all(exporter):
+            # Octavia's VIP ports are its own: the new load balancer
+            # gets a new one.
             if port.id == obj.id or port.network_id != obj.network_id or \
                     port.device_id or port.project_id != project or \
-                    (port.device_owner or '').startswith(('network:',
-                                                          'compute:')):
+                    (port.device_owner or '').startswith(
+                        ('network:', 'compute:', OCTAVIA_OWNER)):
                 continue
             if any(_address(ip.get('ip_address')) in named
                    for ip in port.fixed_ips or []):

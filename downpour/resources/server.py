@@ -151,6 +151,10 @@ class Server(ResourceType):
             '%s: its user_data (if it has any) is shown only to admins and '
             'is not carried; to give the new server user data, set '
             'user_data on its item in playbook.yml' % what)
+        if exporter.with_load_balancers:
+            # Asked for: a load balancer brings every server of its pools,
+            # which a server alone does not need.
+            exporter.home('load_balancer').for_server(exporter, obj)
         return record
 
     @classmethod

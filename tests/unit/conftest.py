@@ -1,1 +1,1 @@
-from tests.unit.fakecloud import fake_cloud  # noqa: F401  (fixture)
+from tests.unit.fakecloud import fake_cloud, lb_cloud  # noqa: F401 (fixtures)

@@ -34,12 +34,18 @@ CATALOG_TYPES = {
     'network': 'network',
     'image': 'image',
     'block-storage': 'block-storage',
+    'load-balancer': 'load-balancer',
 }
+# Octavia: in the catalogue of a FakeCloud made with octavia=True only, as
+# many clouds have none.
+OCTAVIA = 'http://127.0.0.1:19876'
 
 PASSWORD = 'fake-password-' + uuid.uuid4().hex
 
 
-def _catalog():
+def _catalog(octavia=False):
+    services = dict(ENDPOINTS, **({'load-balancer': OCTAVIA} if octavia
+                                  else {}))
     return [
         {
             'type': CATALOG_TYPES[service],
@@ -53,11 +59,11 @@ def _catalog():
                 'url': url,
             }],
         }
-        for service, url in ENDPOINTS.items()
+        for service, url in services.items()
     ]
 
 
-def _token_body():
+def _token_body(octavia=False):
     return {'token': {
         'methods': ['password'],
         'expires_at': '2099-01-01T00:00:00.000000Z',
@@ -67,7 +73,7 @@ def _token_body():
         'project': {'id': PROJECT_ID, 'name': 'demo',
                     'domain': {'id': 'default', 'name': 'Default'}},
         'roles': [{'id': uuid.uuid4().hex, 'name': 'member'}],
-        'catalog': _catalog(),
+        'catalog': _catalog(octavia),
     }}
 
 
@@ -94,8 +100,9 @@ class FakeCloud:
         'identity_api_version': '3',
     }
 
-    def __init__(self, mocker):
+    def __init__(self, mocker, octavia=False):
         self.mocker = mocker
+        self.octavia = octavia
         self._register_keystone()
         self._register_discovery()
 
@@ -104,7 +111,8 @@ class FakeCloud:
             _version('v3.14', AUTH_URL + '/v3', version='3.14')]}})
         self.mocker.get(AUTH_URL + '/v3', json={'version': _version(
             'v3.14', AUTH_URL + '/v3', version='3.14')})
-        self.mocker.post(AUTH_URL + '/v3/auth/tokens', json=_token_body(),
+        self.mocker.post(AUTH_URL + '/v3/auth/tokens',
+                         json=_token_body(self.octavia),
                          headers={'X-Subject-Token': TOKEN}, status_code=201)
 
     def _register_discovery(self):
@@ -125,12 +133,16 @@ class FakeCloud:
             'v3.0', root + '/v3', min_version='3.0', version='3.71')]})
         self.mocker.get(root + '/v3/', json={'version': _version(
             'v3.0', root + '/v3', min_version='3.0', version='3.71')})
+        if self.octavia:
+            self.mocker.get(OCTAVIA, json={'versions': [_version(
+                'v2.0', OCTAVIA + '/v2', version='2.27')]})
 
     # Paths are relative to a service's endpoint, e.g. url('compute',
     # '/servers/detail'); network paths include '/v2.0'.
     @staticmethod
     def url(service, path=''):
-        base = ENDPOINTS[service]
+        base = OCTAVIA + '/v2.0' if service == 'load-balancer' \
+            else ENDPOINTS[service]
         if service == 'image' and not path.startswith('/v2'):
             path = '/v2' + path
         return base + path
@@ -173,3 +185,9 @@ class FakeCloud:
 def fake_cloud(requests_mock):
     """A FakeCloud; ``fake_cloud.connect()`` gives an openstacksdk Connection."""
     return FakeCloud(requests_mock)
+
+
+@pytest.fixture
+def lb_cloud(requests_mock):
+    """A FakeCloud with Octavia (``url('load-balancer', '/lbaas/...')``)."""
+    return FakeCloud(requests_mock, octavia=True)

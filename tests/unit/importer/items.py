@@ -159,3 +159,79 @@ def floating_ip(address, network, port=None, fixed_ip=None, old=None,
     if port is not None:
         item.update(port=port['id'], fixed_ip_address=fixed_ip)
     return item
+
+
+# -- Octavia -------------------------------------------------------------------
+
+def lb_flavor(name):
+    return {'type': 'load_balancer_flavor', 'id': 'lbf_' + old_id()[:8],
+            'name': name}
+
+
+def load_balancer(name, net, sub=None, address=None, flavor_=None,
+                  old=None, **extra):
+    item = dict({'type': 'load_balancer', 'id': old or old_id(),
+                 'name': name, 'csv_type': 'load balancer',
+                 'description': '', 'tags': [], 'admin_state_up': True,
+                 'vip_network': net['id'], 'provider': 'amphora'}, **extra)
+    if sub is not None:
+        item['vip_subnet'] = sub['id']
+    if address is not None:
+        item['vip_address'] = address
+    if flavor_ is not None:
+        item['flavor'] = flavor_['id']
+    return item
+
+
+def pool(name, lb, old=None, **extra):
+    return dict({'type': 'pool', 'id': old or old_id(), 'name': name,
+                 'csv_type': 'pool', 'description': '', 'tags': [],
+                 'admin_state_up': True, 'protocol': 'HTTP',
+                 'lb_algorithm': 'ROUND_ROBIN', 'tls_enabled': False,
+                 'load_balancer': lb['id']}, **extra)
+
+
+def listener(name, lb, pool_=None, port_number=80, old=None, **extra):
+    item = dict({'type': 'listener', 'id': old or old_id(), 'name': name,
+                 'csv_type': 'listener', 'description': '', 'tags': [],
+                 'admin_state_up': True, 'protocol': 'HTTP',
+                 'protocol_port': port_number, 'connection_limit': -1,
+                 'load_balancer': lb['id']}, **extra)
+    if pool_ is not None:
+        item['default_pool'] = pool_['id']
+    return item
+
+
+def member(pool_, address, port_=None, sub=None, old=None, **extra):
+    item = dict({'type': 'member', 'id': old or old_id(), 'name': '',
+                 'csv_type': 'member', 'address': address,
+                 'protocol_port': 80, 'weight': 1, 'backup': False,
+                 'tags': [], 'admin_state_up': True, 'pool': pool_['id']},
+                **extra)
+    if port_ is not None:
+        item['port'] = port_['id']
+    if sub is not None:
+        item['subnet'] = sub['id']
+    return item
+
+
+def health_monitor(pool_, old=None, **extra):
+    return dict({'type': 'health_monitor', 'id': old or old_id(),
+                 'name': 'hm', 'csv_type': 'health monitor',
+                 'monitor_type': 'HTTP', 'delay': 5, 'timeout': 3, 'max_retries': 3,
+                 'url_path': '/health', 'tags': [], 'admin_state_up': True,
+                 'pool': pool_['id']}, **extra)
+
+
+def l7_policy(name, listener_, position=1, rules=(), old=None, **extra):
+    return dict({'type': 'l7_policy', 'id': old or old_id(), 'name': name,
+                 'csv_type': 'l7 policy', 'description': '', 'tags': [],
+                 'admin_state_up': True, 'action': 'REDIRECT_TO_URL',
+                 'redirect_url': 'https://example.com/', 'position': position,
+                 'rules': list(rules), 'listener': listener_['id']}, **extra)
+
+
+def l7_rule(value, compare_type='STARTS_WITH', rule_type='PATH', **extra):
+    return dict({'type': rule_type, 'compare_type': compare_type,
+                 'key': None, 'value': value, 'invert': False, 'tags': []},
+                **extra)

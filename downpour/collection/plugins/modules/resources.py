@@ -118,6 +118,18 @@ options:
       empty name asks for the default.
     type: dict
     default: {}
+  lb_flavor_map:
+    description: Target Octavia flavor by source flavor name, for load
+      balancers.  Without an entry, the flavor of the same name, else the
+      target's default; an empty name asks for the default.
+    type: dict
+    default: {}
+  lb_az_map:
+    description: Target Octavia availability zone by source zone, for load
+      balancers.  Without an entry, the zone of the same name, else the
+      target's default; an empty name asks for the default.
+    type: dict
+    default: {}
   replace_stale:
     description:
       - Whether a server or volume (or a server's disk image) this import
@@ -229,6 +241,8 @@ class DownpourResources(OpenStackModule):
         'flavor_map': {'type': 'dict', 'default': {}},
         'volume_type_map': {'type': 'dict', 'default': {}},
         'az_map': {'type': 'dict', 'default': {}},
+        'lb_flavor_map': {'type': 'dict', 'default': {}},
+        'lb_az_map': {'type': 'dict', 'default': {}},
         'parallel': {'type': 'int', 'default': 4},
     }
     module_kwargs = {'supports_check_mode': True}

@@ -1,0 +1,33 @@
+"""Listeners: made on their load balancer, with their default pool (made
+before them, on the load balancer: no reference cycle)."""
+
+from .octavia import OctaviaKind, project_listing
+
+
+class Listeners(OctaviaKind):
+    """Protocol and port are fixed once made; the rest of what is carried
+    is corrected on a listener of the import's own."""
+
+    lists = ('lb_listeners',)
+    fetch = project_listing('/lbaas/listeners', 'listeners')
+    path = '/lbaas/listeners'
+    key = 'listener'
+
+    def lb_key(self, item):
+        return item['load_balancer']
+
+    def body(self, item):
+        body = super().body(item)
+        body['loadbalancer_id'] = self.target_lb(item)
+        if item.get('default_pool'):
+            body['default_pool_id'] = self.resolve(
+                item, item['default_pool'], 'default pool')
+        return body
+
+    def corrections(self, item, obj):
+        change = super().corrections(item, obj)
+        pool = self.imp.ids.get(item['default_pool']) \
+            if item.get('default_pool') else None
+        if pool and obj.get('default_pool_id') != pool:
+            change['default_pool_id'] = pool
+        return change

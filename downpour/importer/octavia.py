@@ -1,0 +1,217 @@
+"""What the kinds of Octavia share: its REST calls, and the rule that a
+load balancer takes one change at a time.
+
+Octavia refuses (409) any change to a load balancer, or to anything on it,
+while one of its objects is PENDING_*.  So the work on one load balancer is
+serialized (a lock per target load balancer, kept by the importer; other
+load balancers go on meanwhile) and every create, update and delete waits
+for the load balancer to be ACTIVE before and after it.
+
+The API is called through openstacksdk's adapter rather than its resource
+classes: those drop fields this import carries (a pool's
+``tls_container_ref``, a health monitor's ``domain_name`` and
+``http_version``, an L7 policy's ``redirect_http_code``, Octavia's l7policy
+and l7rule quotas), and a dict read back as it was sent is what the
+comparisons need.
+"""
+
+import time
+
+from .kind import ImportFailed, Kind, describe
+
+# How long a load balancer may stay PENDING_* before the import gives up,
+# and how often it is asked.  A real one (an amphora to boot) takes
+# minutes.
+WAIT = 900
+POLL = 2.0
+LB_PATH = '/lbaas/loadbalancers'
+
+
+class Obj(dict):
+    """An Octavia object as the API gave it; its fields are attributes too,
+    as the engine reads ``.id`` and ``.name`` of what a kind lists."""
+
+    def __getattr__(self, key):
+        if key.startswith('__'):
+            raise AttributeError(key)
+        return self.get(key)
+
+
+def call(conn, method, path, what, body=None, params=None):
+    """One request to Octavia; its JSON answer (None when empty).  An
+    error names ``what`` and says Octavia's own message."""
+    response = conn.load_balancer.request(path, method, json=body,
+                                          params=params)
+    if response.status_code >= 400:
+        try:
+            detail = response.json()
+            detail = detail.get('faultstring') or detail.get(
+                'description') or detail
+        except ValueError:
+            detail = response.text
+        raise ImportFailed('%s: Octavia answered %s %s to %s %s: %s' % (
+            what, response.status_code, response.reason, method, path,
+            ' '.join(str(detail).split())[:500]))
+    if not response.content:
+        return None
+    return response.json()
+
+
+def listing(conn, path, key, what='the target', **params):
+    """Every object of a listing, page after page (Octavia pages with a
+    ``<key>_links`` next link)."""
+    found = []
+    page = call(conn, 'GET', path, 'listing %s of %s' % (key, what),
+                params=params or None)
+    while True:
+        found.extend(Obj(obj) for obj in page.get(key) or [])
+        link = next((link.get('href') for link in
+                     page.get('%s_links' % key) or []
+                     if link.get('rel') == 'next'), None)
+        if not link:
+            return found
+        page = call(conn, 'GET', link, 'listing %s of %s' % (key, what))
+
+
+def project_listing(path, key):
+    """A fetch (Kind.fetch) of the project's objects at ``path``."""
+    def fetch(conn):
+        return listing(conn, path, key, project_id=conn.current_project_id)
+    return staticmethod(fetch)
+
+
+def wait_active(conn, lb_id, what, wait=None):
+    """The load balancer ``lb_id``, once ACTIVE; ``what`` is the work it is
+    waited for, for the errors: ERROR, gone, or still pending at the end of
+    the wait."""
+    deadline = time.monotonic() + (WAIT if wait is None else wait)
+    status = None
+    while True:
+        lb = call(conn, 'GET', '%s/%s' % (LB_PATH, lb_id), what)
+        status = (lb.get('loadbalancer') or {}).get('provisioning_status')
+        if status == 'ACTIVE':
+            return Obj(lb['loadbalancer'])
+        if status in ('ERROR', 'DELETED'):
+            raise ImportFailed('%s: the target load balancer %s is %s '
+                               '(Octavia says why in its logs; a run of the '
+                               'import again replaces what it made in '
+                               'ERROR)' % (what, lb_id, status))
+        if time.monotonic() >= deadline:
+            raise ImportFailed('%s: the target load balancer %s is still '
+                               '%s after %d s; run the import again once '
+                               'it is ACTIVE' % (what, lb_id, status,
+                                                 WAIT if wait is None
+                                                 else wait))
+        time.sleep(POLL)
+
+
+def wait_gone(conn, lb_id, what):
+    """Once the load balancer ``lb_id`` is deleted."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        response = conn.load_balancer.request('%s/%s' % (LB_PATH, lb_id),
+                                              'GET')
+        if response.status_code == 404 or (
+                response.ok and response.json()['loadbalancer'].get(
+                    'provisioning_status') == 'DELETED'):
+            return
+        if time.monotonic() >= deadline:
+            raise ImportFailed('%s: the target load balancer %s is still '
+                               'not deleted after %d s' % (what, lb_id, WAIT))
+        time.sleep(POLL)
+
+
+def same(have, wanted):
+    """Whether Octavia's ``have`` is the item's ``wanted``: Octavia writes
+    the keys left unsaid in a dict (a session persistence's cookie name)
+    as null."""
+    if isinstance(have, dict) and isinstance(wanted, dict):
+        return {k: v for k, v in have.items() if v is not None} == \
+            {k: v for k, v in wanted.items() if v is not None}
+    return have == wanted
+
+
+def tags_differ(item, obj):
+    wanted = item.get('tags')
+    return wanted is not None and set(wanted) != set(obj.get('tags') or [])
+
+
+class OctaviaKind(Kind):
+    """An Octavia object on a load balancer: ``path`` lists and makes it,
+    ``key`` is its name in Octavia's bodies.  ``fields`` are the item's
+    fields sent as they are (the declaration's ``carried``, Octavia's
+    names); ``body`` adds what the item names by reference."""
+
+    path = None
+    key = None
+
+    def lb_key(self, item):
+        """The key of the load balancer item ``item`` is on."""
+        raise NotImplementedError
+
+    def target_lb(self, item):
+        """The target ID of the load balancer ``item`` is on."""
+        return self.resolve(item, self.lb_key(item), 'load balancer')
+
+    def body(self, item):
+        body = {key: item[key] for key in self.definition.carried
+                if item.get(key) is not None}
+        body['name'] = item.get('name') or ''
+        return body
+
+    def collection(self, item):
+        """Where ``item``'s objects are listed and made."""
+        return self.path
+
+    def object_path(self, item, obj):
+        return '%s/%s' % (self.collection(item), obj.id)
+
+    def unusable(self, item, obj):
+        if obj.get('provisioning_status') == 'ERROR':
+            return 'it is in ERROR'
+        return None
+
+    def corrections(self, item, obj):
+        fields = [key for key in self.definition.correctable
+                  if key in self.definition.carried and key != 'tags']
+        change = {key: item[key] for key in fields
+                  if item.get(key) is not None
+                  and not same(obj.get(key), item[key])}
+        if (obj.get('name') or '') != (item.get('name') or ''):
+            change['name'] = item.get('name') or ''
+        if tags_differ(item, obj):
+            change['tags'] = list(item['tags'])
+        return change
+
+    def change(self, item, lb_id, work):
+        """``work()`` on load balancer ``lb_id``, alone on it, once it is
+        ACTIVE; its answer, once the load balancer is ACTIVE again."""
+        what = describe(item)
+        with self.imp.lock(('load balancer', lb_id)):
+            wait_active(self.conn, lb_id, what)
+            answer = work()
+            wait_active(self.conn, lb_id, what)
+        return answer
+
+    def create(self, item):
+        lb_id = self.target_lb(item)
+
+        def post():
+            made = call(self.conn, 'POST', self.collection(item),
+                        describe(item),
+                        {self.key: self.body(item)})[self.key]
+            # Before the wait: a run stopped meanwhile finds it.
+            self.imp.made(item, made['id'])
+            return Obj(made)
+        return self.change(item, lb_id, post)
+
+    def correct(self, item, obj, change):
+        self.change(item, self.target_lb(item), lambda: call(
+            self.conn, 'PUT', self.object_path(item, obj), describe(item),
+            {self.key: change}))
+
+    def discard(self, obj):
+        item = self.imp.working
+        self.change(item, self.target_lb(item), lambda: call(
+            self.conn, 'DELETE', self.object_path(item, obj),
+            describe(item)))
