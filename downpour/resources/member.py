@@ -24,7 +24,10 @@ class Member(ResourceType):
 
     @classmethod
     def of_pool(cls, exporter, pool):
-        # Octavia lists members per pool only.
+        # Octavia lists members per pool only: a call for each pool that
+        # has any.
+        if not pool.members:
+            return []
         return exporter.inventory.get(
             'member:%s' % pool.id, lambda conn: listing(
                 conn, '/lbaas/pools/%s/members' % pool.id, 'members',
