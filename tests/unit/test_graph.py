@@ -223,3 +223,23 @@ def test_png_goes_to_a_pipe_never_to_the_terminal(out, capsys, monkeypatch):
     # SVG is text: the terminal may show it.
     assert app.main(['graph', str(out), '--format', 'svg']) == 0
     assert '<svg' in capsys.readouterr().out
+
+
+def test_a_load_balancer_is_drawn_in_front_of_its_servers(lb_cloud):
+    from downpour import export
+    from downpour.resourcefile import Entry
+    from tests.unit.resources import test_load_balancer as lbs
+    lbs.register(lb_cloud)
+    records = export.Exporter(lb_cloud.connect(), 'r.yml').resolve(
+        [Entry('load_balancers', name='shop-lb')])
+    drawn = graph.from_records(records)
+    types = {n.key: n.type for n in drawn.nodes}
+    edges = {(types[a], types[b]) for a, b in drawn.edges}
+    # From the load balancer to its listener and pools, to the members,
+    # to the servers they are: the arrows read from the front door in.
+    assert {('load_balancer', 'pool'), ('listener', 'pool'),
+            ('load_balancer', 'listener'), ('pool', 'member'),
+            ('member', 'server'), ('member', 'port'),
+            ('pool', 'health_monitor'), ('l7_policy', 'pool')} <= edges
+    assert ('server', 'member') not in edges
+    assert 'shape=invtrapezium' in graph.dot(drawn)

@@ -198,3 +198,25 @@ def test_unknown_flavor_is_warned_about(cloud, caplog):
                      server_names=['web']) == [('servers', 'web', 's-web')]
     assert [r.getMessage() for r in caplog.records] == [
         "no flavor is named or has the ID 'm1.huge'"]
+
+
+def test_load_balancers_are_found_by_name_with_one_list_call(lb_cloud,
+                                                               tmp_path):
+    lb_cloud.get('load-balancer', '/lbaas/loadbalancers', json={
+        'loadbalancers': [
+            {'id': 'lb-1', 'name': 'shop-lb', 'project_id': fakecloud.
+             PROJECT_ID},
+            {'id': 'lb-2', 'name': 'blog-lb', 'project_id': fakecloud.
+             PROJECT_ID}]})
+    conn = lb_cloud.connect()
+    assert found(conn, load_balancer_names=['shop-*']) == [
+        ('load_balancers', 'shop-lb', 'lb-1')]
+    assert [url for _m, url in lb_cloud.api_calls()
+            if 'lbaas' in url] == [
+        fakecloud.FakeCloud.url('load-balancer', '/lbaas/loadbalancers')
+        + '?project_id=%s' % fakecloud.PROJECT_ID]
+    rf = ResourceFile(str(tmp_path / 'r.yml'))
+    query.run_query(conn, rf, query.Filters(
+        load_balancer_names=['shop-lb']))
+    assert [(e.section, e.name) for e in rf.entries('load_balancers')] == \
+        [('load_balancers', 'shop-lb')]

@@ -1,0 +1,49 @@
+"""downpour check counts Octavia's quotas, with GET requests only: the
+limits Octavia reports and the usage the project's own listings show; a
+tenant whom Octavia's policy does not let read them is told so, and the
+check goes on."""
+
+import logging
+
+from downpour import check
+from tests.unit.fakecloud import PROJECT_ID
+from tests.unit.importer.octavia import Octavia
+from tests.unit.importer.target import Target
+from tests.unit.test_check import _quotas
+
+
+def test_octavia_quotas_and_what_the_project_uses(lb_cloud):
+    octavia = Octavia(lb_cloud)
+    lb = octavia.add_lb('in-use')
+    octavia.pools['p'] = {'id': 'p', 'loadbalancer_id': lb['id'],
+                          'project_id': PROJECT_ID}
+    octavia.members.update({m: {'id': m, 'pool_id': 'p',
+                                'project_id': PROJECT_ID}
+                            for m in ('m1', 'm2')})
+    lb_cloud.mocker.reset_mock()
+
+    found = check._octavia_quotas(lb_cloud.connect(), PROJECT_ID)
+
+    assert found['octavia_load_balancer'] == check.Quota(10, 1)
+    assert found['octavia_member'].free() == 3
+    assert found['octavia_pool'].free() is None  # -1: unlimited
+    assert {r.method for r in lb_cloud.history} == {'GET', 'POST'}
+
+
+def test_a_member_who_may_not_read_them_is_told(lb_cloud, caplog):
+    Target(lb_cloud)
+    _quotas(lb_cloud)
+    lb_cloud.get('load-balancer', '/lbaas/quotas/%s' % PROJECT_ID,
+                 status_code=403, json={'faultstring': 'Policy does not '
+                                        'allow this request'})
+    with caplog.at_level(logging.WARNING):
+        found = check.quotas(lb_cloud.connect())
+    assert 'instances' in found
+    assert not any(key.startswith('octavia_') for key in found)
+    assert 'the target does not report its load balancer quotas' in \
+        caplog.text
+
+
+def test_a_cloud_without_octavia_is_not_asked(fake_cloud):
+    assert check._octavia_quotas(fake_cloud.connect(), PROJECT_ID) == {}
+    assert not any('lbaas' in r.url for r in fake_cloud.history)
