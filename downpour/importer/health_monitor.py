@@ -12,6 +12,11 @@ class HealthMonitors(OctaviaKind):
     fetch = project_listing('/lbaas/healthmonitors', 'healthmonitors')
     path = '/lbaas/healthmonitors'
     key = 'healthmonitor'
+    parent = 'pool'
+
+    @staticmethod
+    def parent_ids(obj):
+        return [ref.get('id') for ref in obj.get('pools') or []]
 
     def lb_key(self, item):
         pool = self.imp.item(item['pool'])

@@ -25,6 +25,11 @@ class L7Policies(OctaviaKind):
     fetch = project_listing('/lbaas/l7policies', 'l7policies')
     path = '/lbaas/l7policies'
     key = 'l7policy'
+    parent = 'listener'
+
+    @staticmethod
+    def parent_ids(obj):
+        return [obj.get('listener_id')]
 
     def lb_key(self, item):
         listener = self.imp.item(item['listener'])

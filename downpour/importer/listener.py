@@ -12,6 +12,11 @@ class Listeners(OctaviaKind):
     fetch = project_listing('/lbaas/listeners', 'listeners')
     path = '/lbaas/listeners'
     key = 'listener'
+    parent = 'load_balancer'
+
+    @staticmethod
+    def parent_ids(obj):
+        return [ref.get('id') for ref in obj.get('loadbalancers') or []]
 
     def lb_key(self, item):
         return item['load_balancer']

@@ -31,6 +31,11 @@ class Members(OctaviaKind):
     lists = ('lb_members',)
     fetch = staticmethod(_fetch)
     key = 'member'
+    parent = 'pool'
+
+    @staticmethod
+    def parent_ids(obj):
+        return [obj.get('pool_id')]
 
     def _pool_item(self, item):
         pool = self.imp.item(item['pool'])

@@ -166,9 +166,23 @@ class OctaviaKind(Kind):
     def object_path(self, item, obj):
         return '%s/%s' % (self.collection(item), obj.id)
 
+    # The item's field naming what it is on, and how Octavia names that
+    # on the object (a list of references, or an ID).
+    parent = None
+
+    def parent_ids(self, obj):
+        return []
+
     def unusable(self, item, obj):
         if obj.get('provisioning_status') == 'ERROR':
             return 'it is in ERROR'
+        if self.parent is not None and \
+                self.imp.ids.get(item[self.parent]) not in \
+                self.parent_ids(obj):
+            # Its load balancer went to ERROR and was made again: it went
+            # with the old one.
+            return 'it is not on the %s this import has for it' % (
+                self.parent.replace('_', ' '))
         return None
 
     def corrections(self, item, obj):
@@ -212,6 +226,10 @@ class OctaviaKind(Kind):
 
     def discard(self, obj):
         item = self.imp.working
+        if self.parent is not None and \
+                self.imp.ids.get(item[self.parent]) not in \
+                self.parent_ids(obj):
+            return  # gone with the load balancer it was on
         self.change(item, self.target_lb(item), lambda: call(
             self.conn, 'DELETE', self.object_path(item, obj),
             describe(item)))

@@ -13,6 +13,11 @@ class Pools(OctaviaKind):
     fetch = project_listing('/lbaas/pools', 'pools')
     path = '/lbaas/pools'
     key = 'pool'
+    parent = 'load_balancer'
+
+    @staticmethod
+    def parent_ids(obj):
+        return [ref.get('id') for ref in obj.get('loadbalancers') or []]
 
     def lb_key(self, item):
         return item['load_balancer']

@@ -180,12 +180,18 @@ class Octavia:
         status = lb['provisioning_status']
         if status == 'PENDING_DELETE':
             del self.lbs[lb['id']]
+            self._cascade(lb['id'])
+            if self.target is not None:
+                self.target.ports.pop(lb.get('vip_port_id'), None)
         elif status.startswith('PENDING_'):
             lb['provisioning_status'] = 'ERROR' if lb.pop(
                 '_breaks', False) else 'ACTIVE'
 
     def _change(self, lb, status='PENDING_UPDATE'):
-        if lb['provisioning_status'] != 'ACTIVE':
+        # One in ERROR may only be deleted.
+        if lb['provisioning_status'] != 'ACTIVE' and not (
+                status == 'PENDING_DELETE' and
+                lb['provisioning_status'] == 'ERROR'):
             raise Refused(409, 'Load Balancer %s is immutable and cannot be '
                           'updated.' % lb['id'])
         lb['provisioning_status'] = status
@@ -255,6 +261,24 @@ class Octavia:
             lb['vip_port_id'] = port['id']
             lb['vip_address'] = port['fixed_ips'][0]['ip_address']
             lb['vip_subnet_id'] = port['fixed_ips'][0]['subnet_id']
+
+    def _cascade(self, lb_id):
+        """What was on a deleted load balancer goes with it."""
+        pools = {i for i, p in self.pools.items()
+                 if p['loadbalancer_id'] == lb_id}
+        listeners = {i for i, x in self.listeners.items()
+                     if x['loadbalancer_id'] == lb_id}
+        policies = {i for i, p in self.policies.items()
+                    if p['listener_id'] in listeners}
+        for store, gone in ((self.pools, pools), (self.listeners, listeners),
+                            (self.policies, policies)):
+            for key in gone:
+                del store[key]
+        for store, field, gone in ((self.members, 'pool_id', pools),
+                                   (self.monitors, 'pool_id', pools),
+                                   (self.rules, 'l7policy_id', policies)):
+            for key in [k for k, o in store.items() if o[field] in gone]:
+                del store[key]
 
     def _check(self, one, obj):
         if one in ('listener', 'pool'):

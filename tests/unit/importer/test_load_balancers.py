@@ -191,6 +191,33 @@ def test_an_object_in_error_is_named_and_replaced_by_the_next_run(
     assert listener['provisioning_status'] == 'ACTIVE'
 
 
+def test_a_load_balancer_of_ours_in_error_is_made_again_whole(
+        lb_cloud, target, octavia, files, shop):
+    first = run(lb_cloud, shop.all(), files)
+    old_lb = first.ids[shop.lb['id']]
+    old_listener = first.ids[shop.listener['id']]
+    octavia.lbs[old_lb]['provisioning_status'] = 'ERROR'
+
+    again = run(lb_cloud, shop.all(), files)
+
+    # Deleted (with everything on it), waited for until gone (404), and
+    # made again.
+    assert [(m, p) for m, p, _ in octavia.refused] == [
+        ('GET', '/loadbalancers/%s' % old_lb)]
+    lb = _only(octavia.lbs)
+    assert lb['id'] == again.ids[shop.lb['id']] != old_lb
+    assert lb['vip_address'] == '10.20.0.50'
+    # Everything on it made again, on the new one, and recorded.
+    assert _only(octavia.listeners)['id'] not in (old_listener,)
+    assert _only(octavia.listeners)['loadbalancer_id'] == lb['id']
+    assert len(octavia.members) == 2 and len(octavia.policies) == 2
+    assert files.uuids_map()[('listener', shop.listener['id'])] == \
+        _only(octavia.listeners)['id']
+    octavia.mark()
+    run(lb_cloud, shop.all(), files)
+    assert octavia.writes() == []
+
+
 def test_a_same_named_load_balancer_of_the_target_is_never_taken(
         lb_cloud, target, octavia, files, shop):
     theirs = octavia.add_lb('shop-lb', description='production')
