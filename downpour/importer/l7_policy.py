@@ -62,9 +62,9 @@ class L7Policies(OctaviaKind):
         if item.get('redirect_pool'):
             body['redirect_pool_id'] = self.resolve(
                 item, item['redirect_pool'], 'redirect pool')
-        # Made with its rules, in one change of the load balancer.
-        body['rules'] = [self._rule_body(rule)
-                         for rule in item.get('rules') or []]
+        # Its rules come after, one change each (``complete``): Octavia
+        # (19.0.0, the local clouds') answers 500 to a policy posted with
+        # its rules.
         return body
 
     @staticmethod

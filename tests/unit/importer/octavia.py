@@ -214,7 +214,10 @@ class Octavia:
         obj.setdefault('tags', [])
         obj.setdefault('admin_state_up', True)
         obj.setdefault('name', '')
-        rules = obj.pop('rules', None) if one == 'l7policy' else None
+        if one == 'l7policy' and obj.get('rules'):
+            # As Octavia 19.0.0 does.
+            raise Refused(500, "'dict' object has no attribute "
+                          "'_sa_instance_state'")
         if one == 'loadbalancer':
             self._new_lb(obj)
         else:
@@ -226,12 +229,6 @@ class Octavia:
         store[obj['id']] = obj
         if one == 'l7policy':
             self._place(obj)
-            for rule in rules or []:
-                self.rules[_new_id()] = dict(
-                    rule, id=None, l7policy_id=obj['id'],
-                    tags=rule.get('tags') or [])
-            for rule_id, rule in self.rules.items():
-                rule['id'] = rule_id
         return obj
 
     def _new_lb(self, lb):
