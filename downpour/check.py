@@ -255,17 +255,22 @@ class Quota:
 _QUIET = (sdk_exc.SDKException, ksa_exc.ClientException, ImportFailed)
 
 
-def quotas(conn):
+def quotas(conn, needed=None):
     """The project's quotas and usage by kind, from GET requests only;
     a kind the cloud does not report (or does not let a member see) is
-    left out."""
+    left out.  Octavia's are asked for only when ``needed`` (a Counter by
+    quota key) has some: a cloud may have no Octavia, and an export no
+    load balancer."""
     project = conn.current_project_id
     found = {}
-    for what, fetch in (('compute', _compute_quotas),
-                        ('block storage', _volume_quotas),
-                        ('network', _network_quotas),
-                        ('image', _image_quotas),
-                        ('load balancer', _octavia_quotas)):
+    fetches = [('compute', _compute_quotas),
+               ('block storage', _volume_quotas),
+               ('network', _network_quotas),
+               ('image', _image_quotas)]
+    if any(needed.get(key) for key in definitions.OPTIONAL_QUOTAS) \
+            if needed is not None else True:
+        fetches.append(('load balancer', _octavia_quotas))
+    for what, fetch in fetches:
         try:
             found.update(fetch(conn, project))
         except _QUIET as exc:
@@ -446,6 +451,9 @@ def quota_rows(needed, found):
     for key in keys:
         need = _in_units(key, needed.get(key, 0))
         quota = found.get(key)
+        if key in definitions.OPTIONAL_QUOTAS and not need and \
+                quota is None:
+            continue  # a load balancer's, in an export without one
         if quota is None:
             rows.append((_label(key), need, '', 'not reported'))
             continue
@@ -529,7 +537,7 @@ def run_check(conn, output_dir):
     export = Export.load(output_dir)
     seen = look(conn, export)
     cost = costs(export, seen)
-    found = quotas(conn)
+    found = quotas(conn, total(cost))
     rows, short = quota_rows(total(cost), found)
     chosen, problems = choice_rows(export, seen)
     rows += chosen

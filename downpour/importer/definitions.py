@@ -93,6 +93,9 @@ class Quota:
     key: str
     label: str
     each: int = 1
+    # Of a service many clouds lack (Octavia): asked for and shown by
+    # downpour check only when the export needs it.
+    optional: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -362,7 +365,8 @@ TYPES = (
                    ('load_balancer_availability_zone',))),
          correctable=('name', 'description', 'tags', 'admin_state_up'),
          lane='load_balancer',
-         quota=(Quota('octavia_load_balancer', 'load balancers'),),
+         quota=(Quota('octavia_load_balancer', 'load balancers',
+                      optional=True),),
          rank=-4, shape='invtrapezium'),
     Type('pool', pool.Pools, csv='pool', list='load_balancers',
          carried=('description', 'tags', 'admin_state_up', 'protocol',
@@ -373,7 +377,7 @@ TYPES = (
                       'lb_algorithm', 'session_persistence', 'tls_enabled',
                       'tls_versions', 'tls_ciphers', 'alpn_protocols'),
          lane='load_balancer',
-         quota=(Quota('octavia_pool', 'load balancer pools'),),
+         quota=(Quota('octavia_pool', 'load balancer pools', optional=True),),
          rank=-2, shape='trapezium'),
     # A listener's default pool is made before it, on the load balancer.
     Type('listener', listener.Listeners, csv='listener',
@@ -392,7 +396,8 @@ TYPES = (
                       'insert_headers', 'tls_versions', 'tls_ciphers',
                       'alpn_protocols', 'default_pool'),
          lane='load_balancer',
-         quota=(Quota('octavia_listener', 'load balancer listeners'),),
+         quota=(Quota('octavia_listener', 'load balancer listeners',
+                      optional=True),),
          rank=-3, shape='cds'),
     Type('member', member.Members, csv='member', list='load_balancers',
          carried=('address', 'protocol_port', 'weight', 'backup',
@@ -407,7 +412,8 @@ TYPES = (
          correctable=('name', 'weight', 'backup', 'monitor_address',
                       'monitor_port', 'tags', 'admin_state_up'),
          lane='load_balancer',
-         quota=(Quota('octavia_member', 'load balancer members'),),
+         quota=(Quota('octavia_member', 'load balancer members',
+                      optional=True),),
          rank=-1, shape='rarrow'),
     Type('health_monitor', health_monitor.HealthMonitors,
          csv='health monitor', list='load_balancers',
@@ -424,7 +430,7 @@ TYPES = (
                       'tags', 'admin_state_up'),
          lane='load_balancer',
          quota=(Quota('octavia_health_monitor',
-                      'load balancer health monitors'),),
+                      'load balancer health monitors', optional=True),),
          rank=-1, shape='egg'),
     Type('l7_policy', l7_policy.L7Policies, csv='l7 policy',
          list='load_balancers', noun='load balancers',
@@ -437,8 +443,10 @@ TYPES = (
                       'redirect_http_code', 'redirect_pool', 'description',
                       'tags', 'admin_state_up', 'rules'),
          lane='load_balancer',
-         quota=(Quota('octavia_l7policy', 'load balancer L7 policies'),
-                Quota('octavia_l7rule', 'load balancer L7 rules', 0)),
+         quota=(Quota('octavia_l7policy', 'load balancer L7 policies',
+                      optional=True),
+                Quota('octavia_l7rule', 'load balancer L7 rules', 0,
+                      optional=True)),
          rank=-2, shape='note'),
     Type('floating_ip', floating_ip.FloatingIPs, csv='floating ip',
          section='floating_ips', named_by='address',
@@ -490,6 +498,9 @@ LISTS = tuple(dict.fromkeys(
 # The kinds of quota, in the order check shows them.
 QUOTAS = tuple(dict.fromkeys((q.key, q.label) for t in ORDER
                              for q in t.quota))
+# Those check asks for and shows only when the export needs them.
+OPTIONAL_QUOTAS = frozenset(q.key for t in ORDER for q in t.quota
+                            if q.optional)
 
 for _type in ORDER:
     # Each import home knows its declaration.

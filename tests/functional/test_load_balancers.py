@@ -16,6 +16,7 @@ refuses them, tested in the unit tests.)
 """
 
 import csv
+import json
 import time
 
 import pytest
@@ -186,6 +187,17 @@ def test_a_load_balancer_moves_with_its_servers(tmp_path, migration):
         # Octavia's VIP port is not a port of the export.
         assert made['lb'].vip_port_id not in {
             r['old_id'] for r in manifest['resources']}
+
+        # The check before the import: Octavia's quotas counted, the
+        # target's load balancer of that name named (exit 1: a clash).
+        checked = run([BIN / 'downpour', '--os-cloud', 'dst', 'check', '-f',
+                       'json', out], env, check=False)
+        assert checked.returncode == 1, checked.stderr[-3000:]
+        rows = {row['Check']: row for row in json.loads(checked.stdout)}
+        assert (rows['load balancers']['Needed'],
+                rows['load balancer members']['Needed'],
+                rows['load balancer L7 rules']['Needed']) == (1, 2, 1)
+        assert theirs.id in rows['name clash']['Verdict']
 
         playbook = [BIN / 'ansible-playbook', out / 'playbook.yml',
                     '-e', 'cloud=dst', '-e',
