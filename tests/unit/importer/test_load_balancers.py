@@ -306,3 +306,19 @@ def test_the_flavor_is_chosen_like_a_volume_type(lb_cloud, target, octavia,
                               'have']
     run(lb_cloud, shop.all(), files, lb_flavor_map={'gold': 'small'})
     assert _only(octavia.lbs)['flavor_id'] == 'f-small'
+
+
+def test_the_zone_is_chosen_by_name_else_the_default(lb_cloud, target,
+                                                     octavia, files, shop):
+    zone = {'type': 'load_balancer_availability_zone',
+            'id': 'lbz_' + items.old_id()[:8], 'name': 'az1'}
+    shop.lb['availability_zone'] = zone['id']
+    look = run(lb_cloud, [zone] + shop.all(), files, check_mode=True)
+    assert "load balancer availability zone 'az1' -> 'az1' (same name)" in \
+        look.choices
+    look = run(lb_cloud, [zone] + shop.all(), files, check_mode=True,
+               lb_az_map={'az1': ''})
+    # "" in the map: the target's default, asked for by naming none.
+    assert look.ids[zone['id']] == ''
+    run(lb_cloud, [zone] + shop.all(), files)
+    assert _only(octavia.lbs)['availability_zone'] == 'az1'
