@@ -45,12 +45,13 @@ def call(conn, method, path, what, body=None, params=None):
     if response.status_code >= 400:
         try:
             detail = response.json()
-            detail = detail.get('faultstring') or detail.get(
-                'description') or detail
         except ValueError:
             detail = response.text
-        raise ImportFailed('%s: Octavia answered %s %s to %s %s: %s' % (
-            what, response.status_code, response.reason, method, path,
+        if isinstance(detail, dict):
+            detail = detail.get('faultstring') or detail.get(
+                'description') or detail
+        raise ImportFailed('%s: Octavia answered %s to %s %s: %s' % (
+            what, response.status_code, method, path,
             ' '.join(str(detail).split())[:500]))
     if not response.content:
         return None

@@ -322,3 +322,28 @@ def test_the_zone_is_chosen_by_name_else_the_default(lb_cloud, target,
     assert look.ids[zone['id']] == ''
     run(lb_cloud, [zone] + shop.all(), files)
     assert _only(octavia.lbs)['availability_zone'] == 'az1'
+
+
+def test_a_listing_follows_octavia_s_pages_and_an_error_says_octavia_s_word(
+        lb_cloud):
+    base = lb_cloud.url('load-balancer', '/lbaas/pools')
+    lb_cloud.mocker.get(base + '?project_id=p', json={
+        'pools': [{'id': 'a', 'name': 'one'}],
+        'pools_links': [{'rel': 'next', 'href': base + '?marker=a'}]})
+    lb_cloud.mocker.get(base + '?marker=a', json={
+        'pools': [{'id': 'b', 'name': 'two'}], 'pools_links': [
+            {'rel': 'previous', 'href': base}]})
+    conn = lb_cloud.connect()
+    pools = octavia_home.listing(conn, '/lbaas/pools', 'pools',
+                                 project_id='p')
+    assert [(p.id, p.name) for p in pools] == [('a', 'one'), ('b', 'two')]
+
+    lb_cloud.mocker.get(lb_cloud.url('load-balancer', '/lbaas/flavors'),
+                        status_code=403, json={
+                            'faultcode': 'Client', 'faultstring':
+                            'Policy does not allow this request'})
+    with pytest.raises(dr.ImportFailed, match=r'^listing flavors of the '
+                       r'target: Octavia answered 403 to GET '
+                       r'/lbaas/flavors: Policy does not allow this '
+                       r'request$'):
+        octavia_home.listing(conn, '/lbaas/flavors', 'flavors')
