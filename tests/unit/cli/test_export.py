@@ -44,3 +44,27 @@ def test_captures_must_be_a_positive_number():
     with pytest.raises(DownpourError, match="--captures needs a whole "
                        "number of at least 1, not '0'"):
         export_cli._positive('0', '--captures')
+
+
+def test_with_load_balancers_is_asked_for_and_passed_on(monkeypatch,
+                                                        tmp_path):
+    assert parse('r.yml', 'out').with_load_balancers is False
+    args = parse('--with-load-balancers', 'r.yml', 'out')
+    assert args.with_load_balancers is True
+    resources = tmp_path / 'r.yml'
+    resources.write_text('servers:\n  - name: web\n')
+    seen = {}
+
+    def fake_export(conn, resource_file, output_dir, **options):
+        seen.update(options)
+        raise DownpourError('stop here')
+    monkeypatch.setattr(export_cli.export, 'export', fake_export)
+    command = export_cli.Export(app.DownpourApp([]), None)
+    monkeypatch.setattr(command.app, 'connect', lambda: None,
+                        raising=False)
+    monkeypatch.setattr(command.app, 'options', type(
+        'Options', (), {'verbose_level': 0})(), raising=False)
+    with pytest.raises(DownpourError, match='stop here'):
+        command.take_action(parse('--with-load-balancers', str(resources),
+                                  str(tmp_path / 'out')))
+    assert seen['with_load_balancers'] is True
