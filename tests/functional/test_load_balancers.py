@@ -26,6 +26,7 @@ from tests.functional.helpers import (
     BIN,
     boot,
     default_group,
+    laps,
     recap_changed,
     run,
     upload_image,
@@ -161,8 +162,10 @@ def test_a_load_balancer_moves_with_its_servers(tmp_path, migration):
     for project in (migration.source, migration.target):
         _give_octavia_role(project)
     env = migration.env
+    lap = laps()
     try:
         made = _build_source(src, migration.source.project_id)
+        lap('source built')
         # The target's own load balancer of that name, on its own network.
         own_net = dst.network.create_network(name='their-net')
         own_subnet = dst.network.create_subnet(
@@ -179,6 +182,7 @@ def test_a_load_balancer_moves_with_its_servers(tmp_path, migration):
         out = tmp_path / 'out'
         run([BIN / 'downpour', '--os-cloud', 'src', 'export', resources,
              out], env)
+        lap('export')
         manifest = yaml.safe_load((out / 'manifest.yml').read_text())
         exported = {r['type'] for r in manifest['resources']}
         assert {'load_balancer', 'listener', 'pool', 'member',
@@ -198,11 +202,13 @@ def test_a_load_balancer_moves_with_its_servers(tmp_path, migration):
                 rows['load balancer members']['Needed'],
                 rows['load balancer L7 rules']['Needed']) == (1, 2, 1)
         assert theirs.id in rows['name clash']['Verdict']
+        lap('check')
 
         playbook = [BIN / 'ansible-playbook', out / 'playbook.yml',
                     '-e', 'cloud=dst', '-e',
                     '{"network_map": {"public": "ext-net"}}']
         run(playbook, env)
+        lap('import')
 
         lbs = {lb.id: lb for lb in dst.load_balancer.load_balancers(
             project_id=migration.target.project_id)}
@@ -231,6 +237,7 @@ def test_a_load_balancer_moves_with_its_servers(tmp_path, migration):
                 fip.floating_ip_address] in [row[:2] for row in rows]
 
         again = run(playbook, env)
+        lap('import again')
         assert recap_changed(again.stdout) == 0
     finally:
         _delete_lbs(src)
