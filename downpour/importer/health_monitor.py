@@ -1,7 +1,7 @@
 """Health monitors: one on a pool, made once the pool is there."""
 
 from .kind import ImportFailed, describe
-from .octavia import OctaviaKind, project_listing
+from .octavia import Obj, OctaviaKind, call, project_listing
 
 
 class HealthMonitors(OctaviaKind):
@@ -29,6 +29,16 @@ class HealthMonitors(OctaviaKind):
         pool = self.imp.ids.get(item['pool'])
         return [m for m in listing
                 if pool in [p.get('id') for p in m.get('pools') or []]]
+
+    def left_over(self, item):
+        pool_id = self.resolve(item, item['pool'], 'pool')
+        pool = call(self.conn, 'GET', '/lbaas/pools/%s' % pool_id,
+                    describe(item))['pool']
+        monitor = pool.get('healthmonitor_id')
+        if not monitor or monitor in self.imp.journal.owned_ids():
+            return None
+        return Obj(call(self.conn, 'GET', self.object_path(item, Obj(
+            id=monitor)), describe(item))[self.key])
 
     def body(self, item):
         body = super().body(item)

@@ -1,7 +1,8 @@
 """Listeners: made on their load balancer, with their default pool (made
 before them, on the load balancer: no reference cycle)."""
 
-from .octavia import OctaviaKind, project_listing
+from .kind import describe
+from .octavia import OctaviaKind, listing, project_listing
 
 
 class Listeners(OctaviaKind):
@@ -20,6 +21,15 @@ class Listeners(OctaviaKind):
 
     def lb_key(self, item):
         return item['load_balancer']
+
+    def left_over(self, item):
+        owned = self.imp.journal.owned_ids()
+        return next((listener for listener in listing(
+            self.conn, self.path, 'listeners', describe(item),
+            loadbalancer_id=self.target_lb(item))
+            if listener.id not in owned
+            and listener.get('protocol_port') == item.get('protocol_port')),
+            None)
 
     def body(self, item):
         body = super().body(item)

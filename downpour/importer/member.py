@@ -87,6 +87,17 @@ class Members(OctaviaKind):
                                % (describe(item), port_id, version))
         return chosen['ip_address']
 
+    def left_over(self, item):
+        address = self.address(item)
+        owned = self.imp.journal.owned_ids()
+        return next((Obj(member, pool_id=self.imp.ids[item['pool']])
+                     for member in listing(self.conn, self.collection(item),
+                                           'members', describe(item))
+                     if member.id not in owned
+                     and member.get('address') == address
+                     and member.get('protocol_port') ==
+                     item.get('protocol_port')), None)
+
     def body(self, item):
         body = super().body(item)
         body['address'] = self.address(item)

@@ -37,6 +37,10 @@ class Obj(dict):
         return self.get(key)
 
 
+class Immutable(ImportFailed):
+    """Octavia's 409 for a change to what is PENDING_* (or on what is)."""
+
+
 def call(conn, method, path, what, body=None, params=None):
     """One request to Octavia; its JSON answer (None when empty).  An
     error names ``what`` and says Octavia's own message."""
@@ -50,7 +54,9 @@ def call(conn, method, path, what, body=None, params=None):
         if isinstance(detail, dict):
             detail = detail.get('faultstring') or detail.get(
                 'description') or detail
-        raise ImportFailed('%s: Octavia answered %s to %s %s: %s' % (
+        error = Immutable if response.status_code == 409 and \
+            'immutable' in str(detail) else ImportFailed
+        raise error('%s: Octavia answered %s to %s %s: %s' % (
             what, response.status_code, method, path,
             ' '.join(str(detail).split())[:500]))
     if not response.content:
@@ -202,14 +208,41 @@ class OctaviaKind(Kind):
         """``work()`` on load balancer ``lb_id``, alone on it, once it is
         ACTIVE; its answer, once the load balancer is ACTIVE again."""
         what = describe(item)
+        deadline = time.monotonic() + WAIT
         with self.imp.lock(('load balancer', lb_id)):
-            wait_active(self.conn, lb_id, what)
-            answer = work()
+            while True:
+                wait_active(self.conn, lb_id, what)
+                try:
+                    answer = work()
+                    break
+                except Immutable:
+                    # The load balancer is ACTIVE a moment before what is
+                    # on it (seen on the local clouds after a run was
+                    # killed): asked again until the end of the wait.
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(POLL)
             wait_active(self.conn, lb_id, what)
         return answer
 
+    def left_over(self, item):
+        """The object Octavia made for ``item`` in a run stopped before it
+        could record it, on the import's own load balancer, where Octavia
+        allows only one (a pool's member at an address and port, its
+        health monitor, a listener's port); None."""
+        return None
+
     def create(self, item):
         lb_id = self.target_lb(item)
+        found = self.left_over(item)
+        if found is not None:
+            # Octavia would refuse a second one (409), and nothing but this
+            # import makes anything on a load balancer of its own.
+            self.imp.made(item, found.id)
+            change = self.corrections(item, found)
+            if change:
+                self.correct(item, found, change)
+            return found
 
         def post():
             made = call(self.conn, 'POST', self.collection(item),

@@ -117,6 +117,12 @@ def _delete_lbs(conn):
     port would keep its network."""
     for lb in list(conn.load_balancer.load_balancers(
             project_id=conn.current_project_id)):
+        # Octavia deletes only one that is not PENDING_*.
+        deadline = time.monotonic() + 300
+        while conn.load_balancer.get_load_balancer(
+                lb.id).provisioning_status.startswith('PENDING_'):
+            assert time.monotonic() < deadline, 'load balancer pending'
+            time.sleep(2)
         conn.load_balancer.delete_load_balancer(lb, cascade=True,
                                                 ignore_missing=True)
     deadline = time.monotonic() + 300

@@ -44,6 +44,8 @@ class Octavia:
         self.target = target
         self.pending = pending
         self.breaks = set()
+        # Writes refused as immutable though the load balancer is ACTIVE.
+        self.immutable = 0
         self.lbs, self.listeners, self.pools, self.members = {}, {}, {}, {}
         self.monitors, self.policies, self.rules = {}, {}, {}
         self.flavors = {'f-small': {'id': 'f-small', 'name': 'small',
@@ -97,6 +99,13 @@ class Octavia:
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(
             url.query).items()}
         try:
+            if request.method in WRITES and self.immutable > 0 and \
+                    path != '/loadbalancers':
+                # As Octavia answers while what is on an ACTIVE load
+                # balancer is still PENDING_*.
+                self.immutable -= 1
+                raise Refused(409, 'Pool %s is immutable and cannot be '
+                              'updated.' % path)
             status, answer = self._route(request.method, path, body, query)
         except Refused as exc:
             self.refused.append((request.method, path, str(exc)))
@@ -141,10 +150,10 @@ class Octavia:
         query = query or {}
         if not rest:
             if method == 'GET':
+                # Octavia filters a listing by any field.
                 found = [self._show(one, o) for o in store.values()
                          if all(o.get(k) == v for k, v in scope.items())
-                         and (not query.get('project_id') or
-                              o.get('project_id') == query['project_id'])]
+                         and all(o.get(k) == v for k, v in query.items())]
                 return 200, {plural: found}
             if method == 'POST':
                 return 201, {one: self._show(one, self._create(
@@ -296,6 +305,13 @@ class Octavia:
                 raise Refused(409, 'pool has a health monitor')
         if one == 'member' and obj.get('pool_id') not in self.pools:
             raise Refused(404, 'pool not found')
+        if one == 'member' and any(
+                (m['pool_id'], m['address'], m['protocol_port']) ==
+                (obj['pool_id'], obj['address'], obj['protocol_port'])
+                for m in self.members.values()):
+            raise Refused(409, 'Another member on this pool is already '
+                          'using ip %s on protocol_port %s'
+                          % (obj['address'], obj['protocol_port']))
 
     def _place(self, policy):
         """Octavia's positions: 1, 2 ... on each listener, the new one at
