@@ -2,10 +2,10 @@
 before them, on the load balancer: no reference cycle)."""
 
 from .kind import describe
-from .octavia import OctaviaKind, listing, project_listing
+from .octavia import OnLoadBalancer, listing, project_listing
 
 
-class Listeners(OctaviaKind):
+class Listeners(OnLoadBalancer):
     """Protocol and port are fixed once made; the rest of what is carried
     is corrected on a listener of the import's own."""
 
@@ -13,14 +13,6 @@ class Listeners(OctaviaKind):
     fetch = project_listing('/lbaas/listeners', 'listeners')
     path = '/lbaas/listeners'
     key = 'listener'
-    parent = 'load_balancer'
-
-    @staticmethod
-    def parent_ids(obj):
-        return [ref.get('id') for ref in obj.get('loadbalancers') or []]
-
-    def lb_key(self, item):
-        return item['load_balancer']
 
     def left_over(self, item):
         owned = self.imp.journal.owned_ids()
@@ -33,7 +25,6 @@ class Listeners(OctaviaKind):
 
     def body(self, item):
         body = super().body(item)
-        body['loadbalancer_id'] = self.target_lb(item)
         if item.get('default_pool'):
             body['default_pool_id'] = self.resolve(
                 item, item['default_pool'], 'default pool')

@@ -267,3 +267,21 @@ class OctaviaKind(Kind):
         self.change(item, self.target_lb(item), lambda: call(
             self.conn, 'DELETE', self.object_path(item, obj),
             describe(item)))
+
+
+class OnLoadBalancer(OctaviaKind):
+    """A kind made on the load balancer itself (a pool, a listener)."""
+
+    parent = 'load_balancer'
+
+    @staticmethod
+    def parent_ids(obj):
+        return [ref.get('id') for ref in obj.get('loadbalancers') or []]
+
+    def lb_key(self, item):
+        return item['load_balancer']
+
+    def body(self, item):
+        body = super().body(item)
+        body['loadbalancer_id'] = self.target_lb(item)
+        return body

@@ -1,7 +1,7 @@
 """A pool's health monitor."""
 
 from downpour.resources.base import Record, ResourceType, checked_uuid
-from downpour.resources.octavia import fields, project_list
+from downpour.resources.octavia import fields, project_list, state
 
 CARRIED = ('delay', 'timeout', 'max_retries', 'max_retries_down',
            'http_method', 'url_path', 'expected_codes', 'domain_name',
@@ -20,8 +20,7 @@ class HealthMonitor(ResourceType):
     def build(cls, exporter, obj, entry=None, pool=None):
         checked_uuid(obj.id, 'health monitor %r' % obj.name)
         params = dict(fields(obj, CARRIED), monitor_type=obj.type,
-                      tags=sorted(str(t) for t in obj.tags or []),
-                      admin_state_up=bool(obj.admin_state_up))
+                      **state(obj))
         record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
                         params=params)
         exporter.add(record)

@@ -3,7 +3,7 @@ group's rules are)."""
 
 from downpour.importer.octavia import listing
 from downpour.resources.base import Record, ResourceType, checked_uuid
-from downpour.resources.octavia import fields, project_list
+from downpour.resources.octavia import fields, project_list, state
 from downpour.resources.pool import Pool
 
 CARRIED = ('action', 'position', 'redirect_url', 'redirect_prefix',
@@ -27,10 +27,8 @@ class L7Policy(ResourceType):
             'l7_rule:%s' % obj.id, lambda conn: listing(
                 conn, '/lbaas/l7policies/%s/rules' % obj.id, 'rules',
                 'the source'))
-        params = dict(fields(obj, CARRIED),
+        params = dict(fields(obj, CARRIED), **state(obj),
                       description=obj.description or '',
-                      tags=sorted(str(t) for t in obj.tags or []),
-                      admin_state_up=bool(obj.admin_state_up),
                       rules=[dict({key: rule.get(key)
                                    for key in RULE_FIELDS},
                                   invert=bool(rule.get('invert')),

@@ -3,7 +3,7 @@ policies."""
 
 from downpour.resources.base import Record, ResourceType, checked_uuid
 from downpour.resources.l7_policy import L7Policy
-from downpour.resources.octavia import fields, project_list, refuse_tls
+from downpour.resources.octavia import fields, project_list, refuse_tls, state
 from downpour.resources.pool import Pool
 
 # A listener's references to certificates in Barbican: the integration of
@@ -34,8 +34,7 @@ class Listener(ResourceType):
         checked_uuid(obj.id, 'listener %r' % obj.name)
         params = dict(fields(obj, CARRIED),
                       description=obj.description or '',
-                      tags=sorted(str(t) for t in obj.tags or []),
-                      admin_state_up=bool(obj.admin_state_up))
+                      **state(obj))
         if obj.protocol == TLS_PROTOCOL:
             params.update(fields(obj, TLS_SETTINGS))
         record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',

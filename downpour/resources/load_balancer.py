@@ -19,7 +19,7 @@ from downpour.resources.load_balancer_availability_zone import (
 from downpour.resources.load_balancer_flavor import LoadBalancerFlavor
 from downpour.resources.member import Member
 from downpour.resources.network import Network
-from downpour.resources.octavia import ids, project_list
+from downpour.resources.octavia import ids, project_list, state
 from downpour.resources.pool import Pool
 
 # What of a load balancer the import does not make, and says so.
@@ -49,9 +49,7 @@ class LoadBalancer(ResourceType):
         checked_uuid(obj.id, 'load balancer %r' % obj.name)
         record = Record(
             type=cls.type, old_id=obj.id, name=obj.name or '',
-            params={'description': obj.description or '',
-                    'tags': sorted(str(t) for t in obj.tags or []),
-                    'admin_state_up': bool(obj.admin_state_up)},
+            params=dict(state(obj), description=obj.description or ''),
             info={'provider': obj.provider,
                   'vip_address': obj.vip_address,
                   'vip_port_id': obj.vip_port_id})

@@ -9,7 +9,7 @@ with a warning.
 
 from downpour.importer.octavia import listing
 from downpour.resources.base import Record, ResourceType, checked_uuid
-from downpour.resources.octavia import fields
+from downpour.resources.octavia import fields, state
 
 CARRIED = ('address', 'protocol_port', 'weight', 'backup',
            'monitor_address', 'monitor_port')
@@ -37,8 +37,7 @@ class Member(ResourceType):
     def build(cls, exporter, obj, entry=None, pool=None):
         checked_uuid(obj.id, 'member %r' % obj.name)
         params = dict(fields(obj, CARRIED),
-                      tags=sorted(str(t) for t in obj.tags or []),
-                      admin_state_up=bool(obj.admin_state_up))
+                      **state(obj))
         record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
                         params=params)
         exporter.add(record)

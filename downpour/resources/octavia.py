@@ -22,6 +22,12 @@ def fields(obj, keys):
             if obj.get(key) not in (None, [], {})}
 
 
+def state(obj):
+    """What every object of Octavia's carries besides its own fields."""
+    return {'tags': sorted(str(t) for t in obj.tags or []),
+            'admin_state_up': bool(obj.admin_state_up)}
+
+
 def ids(refs):
     """The IDs in a list of Octavia's references ([{"id": ...}])."""
     return [ref.get('id') for ref in refs or [] if isinstance(ref, dict)]

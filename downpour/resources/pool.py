@@ -3,7 +3,7 @@
 from downpour.resources.base import Record, ResourceType, checked_uuid
 from downpour.resources.health_monitor import HealthMonitor
 from downpour.resources.member import Member
-from downpour.resources.octavia import fields, ids, project_list, refuse_tls
+from downpour.resources.octavia import fields, ids, project_list, refuse_tls, state
 
 # A pool's references to certificates in Barbican: the integration of the
 # secret types turns each into a ref to a secret or container item.
@@ -26,10 +26,8 @@ class Pool(ResourceType):
     @classmethod
     def build(cls, exporter, obj, entry=None):
         checked_uuid(obj.id, 'pool %r' % obj.name)
-        params = {'description': obj.description or '',
-                  'tags': sorted(str(t) for t in obj.tags or []),
-                  'admin_state_up': bool(obj.admin_state_up),
-                  'tls_enabled': bool(obj.tls_enabled)}
+        params = dict(state(obj), description=obj.description or '',
+                      tls_enabled=bool(obj.tls_enabled))
         params.update(fields(obj, ('protocol', 'lb_algorithm')))
         if obj.session_persistence:
             params['session_persistence'] = {
