@@ -3,9 +3,9 @@
     provision.py identity|resources CLOUD   (spec in $LOCALCLOUD_SPEC, JSON)
 
 ``identity`` (keystone only is up): service project and user, service catalogue,
-the member project and user (roles ``TENANT_ROLES``).  ``resources`` (every API answers): compute host
-discovery, flavors, the public image, the external network with its
-floating-IP pool, and raised quotas for the member project.
+the member project and user (roles ``TENANT_ROLES``).  ``resources`` (every API
+answers): compute host discovery, flavors, the public image, the external
+network with its floating-IP pool, and raised quotas for the member project.
 
 ``raise_quotas()`` and ``TENANT_ROLES`` are also used by
 tests/functional/conftest.py for the projects it creates per test.

@@ -56,13 +56,14 @@ class Cloud:
             if os.path.exists(path):
                 with open(path) as f:
                     known = json.load(f)
-            wanted = {k: (lambda: secrets.token_urlsafe(16))
-                      for k in ("admin", "service", "member", "octavia_db", "octavia_heartbeat")}
-            # simple_crypto wants a Fernet key: 32 random bytes, URL-safe base64.
-            wanted["barbican_kek"] = lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
             self._passwords = dict(known)
-            for key, make in wanted.items():
-                self._passwords.setdefault(key, make())
+            for key in ("admin", "service", "member", "octavia_db", "octavia_heartbeat"):
+                if key not in known:
+                    self._passwords[key] = secrets.token_urlsafe(16)
+            if "barbican_kek" not in known:
+                # simple_crypto wants a Fernet key: 32 random bytes, URL-safe base64.
+                self._passwords["barbican_kek"] = base64.urlsafe_b64encode(
+                    secrets.token_bytes(32)).decode()
             if self._passwords != known:
                 os.makedirs(self.root, exist_ok=True)
                 tmp = path + ".tmp"
