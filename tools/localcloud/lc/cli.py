@@ -77,6 +77,8 @@ def cmd_up(args):
                 # with the fake driver cannot restart): stop it and boot it again.
                 dead = [s.name for s in cloud.services()
                         if procs.read_pid(cloud.pidfile(s.name)) is None]
+                if mariadb.pid() is None:
+                    dead.append(mariadb.NAME)
                 say(f"{cloud.name}: not ready or not running: "
                     f"{', '.join(dead) or 'start unfinished'}; stopping it to start afresh "
                     f"(logs kept in {settings.LOGS}/previous)")
