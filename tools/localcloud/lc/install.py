@@ -18,7 +18,7 @@ from .procs import HarnessError
 # renders with its dot, and the docs draw the demo with it.  mariadb-server
 # is Octavia's database (its API deadlocks on SQLite, see README.rst); we run
 # our own mysqld, never Debian's service.
-APT_PACKAGES = ["rabbitmq-server", "qemu-utils", "graphviz", "mariadb-server"]
+APT_PACKAGES = ["rabbitmq-server", "qemu-utils", "graphviz", "mariadb-server", "openssl"]
 STAMP = ".downpour-localcloud-installed"
 
 
@@ -32,6 +32,8 @@ def _apt_missing():
         missing.append("graphviz")
     if not os.path.exists(settings.MYSQLD) or not shutil.which("mariadb-install-db"):
         missing.append("mariadb-server")
+    if not shutil.which("openssl"):  # makes Octavia's CA at each boot
+        missing.append("openssl")
     return missing
 
 
