@@ -1,0 +1,44 @@
+"""Barbican containers (generic, certificate, rsa): carried with every
+secret they hold, each named by its record, never by its URL."""
+
+from downpour.errors import ResolveError
+from downpour.importer.secret import Stored, uuid_of
+from downpour.resources.base import Record, ResourceType, checked_uuid
+
+
+class SecretContainer(ResourceType):
+    type = 'secret_container'
+    optional_service = 'key-manager'
+
+    @staticmethod
+    def detail(item, blob_size):
+        return '%s, %d secrets' % (item.get('container_type') or '',
+                                   len(item.get('secret_refs') or []))
+
+    @classmethod
+    def list(cls, conn):
+        return [Stored(c, 'container_ref')
+                for c in conn.key_manager.containers()]
+
+    @classmethod
+    def build(cls, exporter, obj, entry=None):
+        checked_uuid(obj.id, 'secret container %r' % obj.name)
+        record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
+                        params={'container_type': obj.type})
+        exporter.add(record)
+        secrets = exporter.home('secret')
+        by_id = secrets.by_id(exporter)
+        refs = []
+        for ref in obj.secret_refs or []:
+            found = by_id.get(uuid_of(ref.get('secret_ref')))
+            if found is None:
+                # Another project's, shared by an ACL: its payload is not
+                # the project's to copy.
+                raise ResolveError(
+                    '%s holds secret %s, which is not among the project\'s '
+                    'secrets' % (exporter.describe(record, entry),
+                                 ref.get('secret_ref')))
+            refs.append({'name': ref.get('name'),
+                         'secret': exporter.record(secrets, found)})
+        record.refs['secret_refs'] = refs
+        return record
