@@ -66,7 +66,8 @@ options:
         subnets all are; a router with the same gateway and interfaces;
         an image with the same checksum; a security group with exactly
         the exported rules), and else makes a new one.  Volumes, ports,
-        servers and server groups are never adopted.
+        servers, server groups, Barbican secrets and containers are never
+        adopted.
     type: str
     choices: [create, stop, adopt]
     default: create
