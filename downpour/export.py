@@ -254,6 +254,8 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
                 try:
                     records = exporter.resolve(_entries(resource_file))
                     vault.require(records, vault_secret)
+                    for rtype in BY_TYPE.values():
+                        rtype.read_contents(exporter)
                     exporter.warn_leftover_captures()
                     state = outdir.ExportState(output_dir, fresh=recapture)
                     captures = transfer.Captures(state, reuse_captures)

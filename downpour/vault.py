@@ -46,9 +46,11 @@ def load_password(path):
 
 
 def require(records, secret):
-    """Stop, before anything is written, an export that has payloads and
-    no password to encrypt them with."""
-    count = sum(1 for record in records if record.payload is not None)
+    """Stop, before anything is written or any payload read, an export
+    that has payloads (a content type says there is one) and no password
+    to encrypt them with."""
+    count = sum(1 for record in records
+                if record.params.get('payload_content_type'))
     if count and secret is None:
         raise DownpourError(
             'the export holds %d secret%s, whose payloads are written '

@@ -202,6 +202,12 @@ class ResourceType:
         another entry: what its options add (a volume's contents)."""
 
     @classmethod
+    def read_contents(cls, exporter):
+        """Called by the export alone (never by graph, which resolves
+        too), once the password checks passed and before anything is
+        written: what it reads beyond the records (a secret's payload)."""
+
+    @classmethod
     def after_resolve(cls, exporter):
         """Called once every entry is resolved, in the order of TYPES: what
         depends on the whole export is found here (a router's routes on

@@ -51,18 +51,25 @@ class Secret(ResourceType):
         elif not CONTENT_TYPE.match(str(content_type)):
             raise ResolveError('%s: its content type %r is not a media '
                                'type' % (what, content_type))
-        else:
-            record.payload = cls.payload(exporter.conn, obj, what)
         record.params['payload_content_type'] = content_type
         exporter.add(record)
         return record
 
+    @classmethod
+    def read_contents(cls, exporter):
+        # Here, not in build: graph resolves secrets too, and has no use
+        # for their payloads.
+        for record in exporter.records_of(cls.type):
+            if record.params.get('payload_content_type'):
+                record.payload = cls.payload(exporter.conn, record.old_id,
+                                             exporter.describe(record))
+
     @staticmethod
-    def payload(conn, obj, what):
+    def payload(conn, secret_id, what):
         """The payload's bytes, as Barbican stores them."""
         try:
             response = conn.key_manager.get(
-                '/secrets/%s/payload' % obj.id,
+                '/secrets/%s/payload' % secret_id,
                 headers={'Accept': 'application/octet-stream'})
         except Exception as exc:  # noqa: BLE001 - openstacksdk's many
             raise ResolveError('%s: its payload cannot be read: %s'

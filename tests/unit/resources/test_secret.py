@@ -38,8 +38,12 @@ def _barbican(fake_cloud):
 
 
 def _resolve(fake_cloud, entries):
+    """What the export reads before it writes: the records, then the
+    payloads."""
     exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
-    return exporter, exporter.resolve(entries)
+    records = exporter.resolve(entries)
+    exporter.home('secret').read_contents(exporter)
+    return exporter, records
 
 
 def _password(tmp_path, text='correct horse battery staple\n'):
@@ -100,6 +104,17 @@ def test_a_container_brings_its_secrets_with_their_exact_bytes(fake_cloud):
         'application/octet-stream'}
     # The payload is no part of the record's text.
     assert MARK not in repr(records)
+
+
+def test_resolving_alone_reads_no_payload(fake_cloud):
+    # As downpour graph resolves a resource file.
+    _barbican(fake_cloud)
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    records = exporter.resolve([Entry('secret_containers', name='web-tls')])
+    assert len(records) == 3
+    assert not [r for r in fake_cloud.history
+                if r.path.endswith('/payload')]
+    assert {r.payload for r in records} == {None}
 
 
 def test_the_item_names_its_secrets_and_holds_no_payload(fake_cloud):
@@ -194,6 +209,9 @@ def test_secrets_without_a_vault_password_stop_before_any_write(
             tmp_path, {'secret_containers': [{'name': 'web-tls'}]}),
             str(out))
     assert not out.exists()
+    # Not even read.
+    assert not [r for r in fake_cloud.history
+                if r.path.endswith('/payload')]
 
 
 def test_an_export_without_payloads_leaves_no_vault_file(fake_cloud,
