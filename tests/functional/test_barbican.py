@@ -39,11 +39,12 @@ def _payload(conn, secret_id):
 
 def _forget(conn):
     """The project's containers and secrets, deleted (as its member:
-    Barbican shows them to that project only)."""
-    for container in conn.key_manager.containers():
+    Barbican shows them to that project only).  Each list is read whole
+    first: Barbican pages by offset, and deleting while paging skips."""
+    for container in list(conn.key_manager.containers()):
         conn.key_manager.delete_container(_id(container.container_ref),
                                           ignore_missing=True)
-    for secret in conn.key_manager.secrets():
+    for secret in list(conn.key_manager.secrets()):
         conn.key_manager.delete_secret(_id(secret.secret_ref),
                                        ignore_missing=True)
 
