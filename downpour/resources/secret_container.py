@@ -1,6 +1,8 @@
 """Barbican containers (generic, certificate, rsa): carried with every
 secret they hold, each named by its record, never by its URL."""
 
+import urllib.parse
+
 from downpour.errors import ResolveError
 from downpour.importer.secret import Stored, uuid_of
 from downpour.resources.base import Record, ResourceType, checked_uuid
@@ -19,6 +21,18 @@ class SecretContainer(ResourceType):
     def list(cls, conn):
         return [Stored(c, 'container_ref')
                 for c in conn.key_manager.containers()]
+
+    @classmethod
+    def for_ref(cls, exporter, href):
+        """The record of the container or secret at URL ``href``, as
+        another service names it (a listener's TLS container, which Octavia
+        also takes as a PKCS#12 secret); None when the project has none
+        there.  Each list is read once per export."""
+        path = urllib.parse.urlsplit(str(href or '')).path
+        home = cls if '/containers/' in path else \
+            exporter.home('secret') if '/secrets/' in path else None
+        found = home.by_id(exporter).get(uuid_of(href)) if home else None
+        return exporter.record(home, found) if found is not None else None
 
     @classmethod
     def build(cls, exporter, obj, entry=None):

@@ -106,6 +106,26 @@ def test_a_container_brings_its_secrets_with_their_exact_bytes(fake_cloud):
     assert MARK not in repr(records)
 
 
+def test_another_type_finds_a_container_or_secret_by_its_url(fake_cloud):
+    # As a listener names its TLS container (or a PKCS#12 secret).
+    barbican, cert, _key, tls = _barbican(fake_cloud)
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    home = exporter.home('secret_container')
+    container = home.for_ref(exporter,
+                             barbican.containers[tls]['container_ref'])
+    assert (container.type, container.old_id) == ('secret_container', tls)
+    assert [ref['secret'].old_id for ref in
+            container.refs['secret_refs']][0] == cert
+    secret = home.for_ref(exporter, barbican.secrets[cert]['secret_ref'])
+    assert secret is exporter.find('secret', cert)
+    assert home.for_ref(exporter, barbican.secrets[cert]['secret_ref']
+                        .replace(cert, str(uuid.uuid4()))) is None
+    assert home.for_ref(exporter, None) is None
+    listed = [r for r in fake_cloud.history if r.method == 'GET'
+              and r.path in ('/v1/secrets', '/v1/containers')]
+    assert len(listed) == 2
+
+
 def test_resolving_alone_reads_no_payload(fake_cloud):
     # As downpour graph resolves a resource file.
     _barbican(fake_cloud)
