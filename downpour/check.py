@@ -254,16 +254,26 @@ class Quota:
 _QUIET = (sdk_exc.SDKException, ksa_exc.ClientException)
 
 
-def quotas(conn):
+# The kinds of quota of a service many clouds lack (Barbican's): asked
+# for, and shown, only when the import needs some.
+OPTIONAL = tuple(q.key for t in definitions.ORDER for q in t.quota
+                 if q.optional)
+
+
+def quotas(conn, needed=None):
     """The project's quotas and usage by kind, from GET requests only;
     a kind the cloud does not report (or does not let a member see) is
-    left out."""
+    left out.  ``needed``: what the import needs, by kind; the key
+    manager is asked only when it needs some of its kinds."""
     project = conn.current_project_id
     found = {}
-    for what, fetch in (('compute', _compute_quotas),
-                        ('block storage', _volume_quotas),
-                        ('network', _network_quotas),
-                        ('image', _image_quotas)):
+    services = [('compute', _compute_quotas),
+                ('block storage', _volume_quotas),
+                ('network', _network_quotas),
+                ('image', _image_quotas)]
+    if any((needed or {}).get(key) for key in OPTIONAL):
+        services.append(('key manager', _key_manager_quotas))
+    for what, fetch in services:
         try:
             found.update(fetch(conn, project))
         except _QUIET as exc:
@@ -353,6 +363,21 @@ def _image_quotas(conn, project):
     return found
 
 
+def _key_manager_quotas(conn, project):
+    # Barbican gives the project's effective limits (-1: none), not its
+    # usage: what the project holds is counted from its lists, and only
+    # where a limit makes it matter.
+    quota = conn.key_manager.get_quota()
+    found = {}
+    for key, listing in (('secrets', conn.key_manager.secrets),
+                         ('containers', conn.key_manager.containers)):
+        limit = getattr(quota, key, None)
+        if limit is not None:
+            used = 0 if int(limit) < 0 else sum(1 for _ in listing())
+            found[key] = Quota(int(limit), used)
+    return found
+
+
 # -- the verdict ------------------------------------------------------------
 
 HEADERS = ('Check', 'Needed', 'Free after import', 'Verdict')
@@ -404,6 +429,8 @@ def quota_rows(needed, found):
     for key in keys:
         need = _in_units(key, needed.get(key, 0))
         quota = found.get(key)
+        if quota is None and key in OPTIONAL and not need:
+            continue
         if quota is None:
             rows.append((_label(key), need, '', 'not reported'))
             continue
@@ -487,7 +514,7 @@ def run_check(conn, output_dir):
     export = Export.load(output_dir)
     seen = look(conn, export)
     cost = costs(export, seen)
-    found = quotas(conn)
+    found = quotas(conn, total(cost))
     rows, short = quota_rows(total(cost), found)
     chosen, problems = choice_rows(export, seen)
     rows += chosen

@@ -39,10 +39,13 @@ CATALOG_TYPES = {
 PASSWORD = 'fake-password-' + uuid.uuid4().hex
 
 
-def _catalog():
+def _catalog(extra=None):
+    services = {CATALOG_TYPES[service]: url
+                for service, url in ENDPOINTS.items()}
+    services.update(extra or {})
     return [
         {
-            'type': CATALOG_TYPES[service],
+            'type': service,
             'name': service,
             'id': uuid.uuid4().hex,
             'endpoints': [{
@@ -53,11 +56,11 @@ def _catalog():
                 'url': url,
             }],
         }
-        for service, url in ENDPOINTS.items()
+        for service, url in services.items()
     ]
 
 
-def _token_body():
+def _token_body(extra=None):
     return {'token': {
         'methods': ['password'],
         'expires_at': '2099-01-01T00:00:00.000000Z',
@@ -67,7 +70,7 @@ def _token_body():
         'project': {'id': PROJECT_ID, 'name': 'demo',
                     'domain': {'id': 'default', 'name': 'Default'}},
         'roles': [{'id': uuid.uuid4().hex, 'name': 'member'}],
-        'catalog': _catalog(),
+        'catalog': _catalog(extra),
     }}
 
 
@@ -96,15 +99,24 @@ class FakeCloud:
 
     def __init__(self, mocker):
         self.mocker = mocker
+        # Services of the catalogue that many clouds lack, by type.
+        self.extra = {}
         self._register_keystone()
         self._register_discovery()
+
+    def add_service(self, service_type, url):
+        """A service most clouds here lack (Barbican) in the catalogue
+        of the logins from now on."""
+        self.extra[service_type] = url
+        self._register_keystone()
 
     def _register_keystone(self):
         self.mocker.get(AUTH_URL, json={'versions': {'values': [
             _version('v3.14', AUTH_URL + '/v3', version='3.14')]}})
         self.mocker.get(AUTH_URL + '/v3', json={'version': _version(
             'v3.14', AUTH_URL + '/v3', version='3.14')})
-        self.mocker.post(AUTH_URL + '/v3/auth/tokens', json=_token_body(),
+        self.mocker.post(AUTH_URL + '/v3/auth/tokens',
+                         json=_token_body(self.extra),
                          headers={'X-Subject-Token': TOKEN}, status_code=201)
 
     def _register_discovery(self):
