@@ -260,9 +260,11 @@ def _wait_gone(finder, timeout=180):
 def delete_project_secrets(conn):
     """Delete the Barbican containers and secrets of ``conn``'s project."""
     keys = conn.key_manager
-    for container in keys.containers():
+    # Listed whole before any is deleted: Barbican pages by offset, so
+    # deleting while paging skips every other page.
+    for container in list(keys.containers()):
         keys.delete_container(container.container_ref.rsplit("/", 1)[-1], ignore_missing=True)
-    for secret in keys.secrets():
+    for secret in list(keys.secrets()):
         keys.delete_secret(secret.secret_ref.rsplit("/", 1)[-1], ignore_missing=True)
 
 
