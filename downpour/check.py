@@ -255,22 +255,35 @@ class Quota:
 _QUIET = (sdk_exc.SDKException, ksa_exc.ClientException, ImportFailed)
 
 
+# The kinds of quota of a service many clouds lack (Barbican's, Octavia's):
+# asked for, and shown, only when the import needs some.
+OPTIONAL = tuple(q.key for t in definitions.ORDER for q in t.quota
+                 if q.optional)
+
+
+def _needs(needed, lane):
+    """Whether ``needed`` has some of the optional kinds of quota of the
+    types of ``lane``."""
+    return any((needed or {}).get(q.key) for t in definitions.ORDER
+               if t.lane == lane for q in t.quota if q.optional)
+
+
 def quotas(conn, needed=None):
     """The project's quotas and usage by kind, from GET requests only;
     a kind the cloud does not report (or does not let a member see) is
-    left out.  Octavia's are asked for only when ``needed`` (a Counter by
-    quota key) has some: a cloud may have no Octavia, and an export no
-    load balancer."""
+    left out.  ``needed``: what the import needs, by kind; the key
+    manager and Octavia are asked only when it needs some of theirs."""
     project = conn.current_project_id
     found = {}
-    fetches = [('compute', _compute_quotas),
-               ('block storage', _volume_quotas),
-               ('network', _network_quotas),
-               ('image', _image_quotas)]
-    if any(needed.get(key) for key in definitions.OPTIONAL_QUOTAS) \
-            if needed is not None else True:
-        fetches.append(('load balancer', _octavia_quotas))
-    for what, fetch in fetches:
+    services = [('compute', _compute_quotas),
+                ('block storage', _volume_quotas),
+                ('network', _network_quotas),
+                ('image', _image_quotas)]
+    if _needs(needed, 'key_manager'):
+        services.append(('key manager', _key_manager_quotas))
+    if _needs(needed, 'load_balancer'):
+        services.append(('load balancer', _octavia_quotas))
+    for what, fetch in services:
         try:
             found.update(fetch(conn, project))
         except _QUIET as exc:
@@ -400,6 +413,21 @@ def _octavia_quotas(conn, project):
     return found
 
 
+def _key_manager_quotas(conn, project):
+    # Barbican gives the project's effective limits (-1: none), not its
+    # usage: what the project holds is counted from its lists, and only
+    # where a limit makes it matter.
+    quota = conn.key_manager.get_quota()
+    found = {}
+    for key, listing in (('secrets', conn.key_manager.secrets),
+                         ('containers', conn.key_manager.containers)):
+        limit = getattr(quota, key, None)
+        if limit is not None:
+            used = 0 if int(limit) < 0 else sum(1 for _ in listing())
+            found[key] = Quota(int(limit), used)
+    return found
+
+
 # -- the verdict ------------------------------------------------------------
 
 HEADERS = ('Check', 'Needed', 'Free after import', 'Verdict')
@@ -451,9 +479,8 @@ def quota_rows(needed, found):
     for key in keys:
         need = _in_units(key, needed.get(key, 0))
         quota = found.get(key)
-        if key in definitions.OPTIONAL_QUOTAS and not need and \
-                quota is None:
-            continue  # a load balancer's, in an export without one
+        if quota is None and key in OPTIONAL and not need:
+            continue
         if quota is None:
             rows.append((_label(key), need, '', 'not reported'))
             continue

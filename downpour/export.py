@@ -18,6 +18,7 @@ from downpour import (
     render,
     space,
     transfer,
+    vault,
 )
 from downpour.errors import DownpourError, ResolveError
 from downpour.importer.definitions import ORDER
@@ -241,7 +242,11 @@ def check_not_empty(resource_file):
 def export(conn, resource_file, output_dir, *, keep_captures=False,
            parallel=4, cloud_name=None, reuse_captures=False,
            recapture=False, capturing=8,
-           volume_format=transfer.VOLUME_FORMAT, with_load_balancers=False):
+           volume_format=transfer.VOLUME_FORMAT, vault_secret=None,
+           with_load_balancers=False):
+    """``vault_secret``: the vault password (vault.load_password) the
+    secrets' payloads are encrypted with; an export with payloads stops
+    without it, before it writes anything."""
     check_not_empty(resource_file)
     exporter = Exporter(conn, source=getattr(resource_file, 'path', None),
                         with_load_balancers=with_load_balancers)
@@ -253,6 +258,9 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
             with outdir.locked(output_dir) as lock:
                 try:
                     records = exporter.resolve(_entries(resource_file))
+                    vault.require(records, vault_secret)
+                    for rtype in BY_TYPE.values():
+                        rtype.read_contents(exporter)
                     exporter.warn_leftover_captures()
                     state = outdir.ExportState(output_dir, fresh=recapture)
                     captures = transfer.Captures(state, reuse_captures)
@@ -270,7 +278,8 @@ def export(conn, resource_file, output_dir, *, keep_captures=False,
                 _write(conn, exporter, records, output_dir, cloud_name,
                        captures, keep_captures=keep_captures,
                        parallel=parallel, capturing=capturing,
-                       volume_format=volume_format)
+                       volume_format=volume_format,
+                       vault_secret=vault_secret)
         except BaseException:
             if not writing:
                 outdir.remove_created(created)
@@ -299,7 +308,8 @@ def _keep_resource_file(resource_file, output_dir):
 
 
 def _write(conn, exporter, records, output_dir, cloud_name, captures,
-           keep_captures, parallel, capturing, volume_format):
+           keep_captures, parallel, capturing, volume_format,
+           vault_secret=None):
     """Everything written into the output directory, by its one writer."""
     captures.state.begin()
     blobs = [r.blob for r in records if r.blob is not None]
@@ -320,6 +330,8 @@ def _write(conn, exporter, records, output_dir, cloud_name, captures,
     # Carried by the playbook too: the import may run elsewhere, with only
     # the output directory.
     source = cloud.identity(conn)
+    # Before the playbook that reads it.
+    vault.write(records, output_dir, vault_secret)
     render.write_playbook(records, output_dir, source=source)
     render.write_readme(output_dir)
     ansiblefiles.write(output_dir)

@@ -155,6 +155,13 @@ def find(conn, filters) -> list[Match]:
         patterns = filters.patterns(section)
         if not patterns:
             continue
+        service = resources.BY_SECTION[section].optional_service
+        if service and not filters.names(section) and \
+                not conn.has_service(service):
+            # --all on a cloud without it: nothing of it to find.
+            LOG.info('the cloud has no %s service: no %s', service,
+                     section.replace('_', ' '))
+            continue
         with cloud.cloud_errors('listing %s' % section.replace('_', ' '),
                                 conn=conn):
             listed = context.listing(section)

@@ -225,7 +225,9 @@ def render_playbook(records, source=None):
         defaulted=any(t.defaulted for t in chosen),
         about={t.list: textwrap.wrap(t.about, 70) for t in chosen},
         all_lists=' + '.join('downpour_' + b.key for b in used) or '[]',
-        source=dict(source or {}))
+        source=dict(source or {}),
+        # Payloads to read from the vault file (vault.py).
+        vaulted=any(r.payload is not None for r in records))
 
 
 def write_playbook(records, output_dir, source=None):

@@ -1,10 +1,11 @@
 """``downpour export``: write the playbook that recreates the resources."""
 
 import logging
+import os
 
 from cliff import lister
 
-from downpour import export, progress, transfer
+from downpour import export, progress, transfer, vault
 from downpour.errors import DownpourError
 from downpour.resourcefile import ResourceFile
 
@@ -33,8 +34,11 @@ class Export(lister.Lister):
     temporary image deleted once downloaded) and writes
     OUTPUT_DIR/playbook.yml, with OUTPUT_DIR/README.txt saying what each
     file is.  Before it downloads, it checks that OUTPUT_DIR's disk has
-    room for the estimated contents.  Import with:
+    room for the estimated contents.  Barbican secrets' payloads go only
+    into OUTPUT_DIR/secrets.vault.yml, encrypted with Ansible Vault
+    (--vault-password-file).  Import with:
     ansible-playbook OUTPUT_DIR/playbook.yml -e cloud=<target cloud name>
+    (and --vault-password-file FILE when the export holds secrets)
     """
 
     def get_parser(self, prog_name):
@@ -91,6 +95,15 @@ class Export(lister.Lister):
             help="the format a volume's contents are captured in: qcow2 "
                  '(the default) carries only what was written, raw every '
                  "byte; raw for a cloud whose Cinder or Glance refuses qcow2")
+        parser.add_argument(
+            '--vault-password-file', metavar='FILE',
+            default=os.environ.get(vault.PASSWORD_ENV) or None,
+            help='the Ansible Vault password that the secrets\' payloads '
+                 'are encrypted with in OUTPUT_DIR/secrets.vault.yml, as '
+                 'ansible-playbook reads it (the first line of FILE, or '
+                 'what FILE prints when it is executable); give the same '
+                 'to ansible-playbook at the import.  Needed when the '
+                 'export holds secrets.  Default: $%s' % vault.PASSWORD_ENV)
         return parser
 
     def take_action(self, parsed_args):
@@ -99,6 +112,8 @@ class Export(lister.Lister):
         resource_file = ResourceFile.load(parsed_args.resource_file)
         # Before the cloud is asked anything.
         export.check_not_empty(resource_file)
+        secret = vault.load_password(parsed_args.vault_password_file) \
+            if parsed_args.vault_password_file else None
         conn = self.app.connect()
         reporter = progress.for_console(self.app.stderr,
                                         self.app.options.verbose_level)
@@ -108,7 +123,7 @@ class Export(lister.Lister):
                 keep_captures=parsed_args.keep_captures, parallel=parallel,
                 capturing=capturing, volume_format=parsed_args.volume_format,
                 reuse_captures=parsed_args.reuse_captures,
-                recapture=parsed_args.recapture,
+                recapture=parsed_args.recapture, vault_secret=secret,
                 with_load_balancers=parsed_args.with_load_balancers,
                 cloud_name=getattr(conn, 'downpour_cloud_name', None))
         LOG.info('playbook written to %s/playbook.yml', result.output_dir)

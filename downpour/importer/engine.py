@@ -47,15 +47,21 @@ class Importer:
 
     def __init__(self, conn, ids=None, journal=None, check_mode=False,
                  parallel=4, name_clash='create', widen_default_group=False,
-                 replace_stale=False, **maps):
+                 replace_stale=False, payloads=None, **maps):
         """``maps``: the playbook's map of each chosen type, by the name
         its declaration gives (flavor_map, network_map ...).
         ``widen_default_group``: the source's default security group's
         rules may go into the target project's own, even when ports this
         import did not make are in it.  ``replace_stale``: what the
         import made from an older capture than the export's is made
-        again from the export's (else the import stops on it)."""
+        again from the export's (else the import stops on it).
+        ``payloads``: the secrets' payloads by item key, as the playbook
+        read them from the vault file (never in an item, never said)."""
         self.conn = conn
+        self.payloads = dict(payloads or {})
+        # The URL (secret_ref, container_ref) of each Barbican item found
+        # or made, by key: what other services are given, not its ID.
+        self.hrefs = {}
         unknown = set(maps) - set(MAPS)
         if unknown:
             raise TypeError('no type is chosen by %s' % ', '.join(
@@ -187,6 +193,15 @@ class Importer:
         return [self.rows[item['id']] for item in self.items
                 if item['id'] in self.rows
                 and item['type'] == kind.definition.name]
+
+    def href(self, key):
+        """The URL by which other services name the target's resource of
+        item ``key`` (a secret's ``secret_ref``, a container's
+        ``container_ref``), once found or made in this run; None until
+        then (in check mode, for one yet to be made).  A kind that hands a
+        secret to another service (a listener's TLS container) needs it
+        rather than the ID."""
+        return self.hrefs.get(key)
 
     # -- what the kinds report ---------------------------------------------
 
@@ -600,6 +615,7 @@ def run_module(conn, params, check_mode, warn):
         name_clash=params.get('name_clash', 'create'),
         widen_default_group=params.get('widen_default_group', False),
         replace_stale=params.get('replace_stale', False),
+        payloads=params.get('secret_payloads'),
         **{name: params.get(name) for name in MAPS})
     importer.prune_orphans = True
     failed = None

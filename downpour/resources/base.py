@@ -81,7 +81,7 @@ class Record:
     ``params`` holds what is sent to the target; ``info`` what is only known
     about the source.  ``refs`` points at the records this one needs, by
     role, never by name.  ``var`` is a name unique in the export, set
-    when the records are put in order.
+    when the records are put in order.  ``payload`` is a secret's.
     """
 
     type: str
@@ -92,6 +92,9 @@ class Record:
     refs: dict = dataclasses.field(default_factory=dict)
     blob: Blob | None = None
     var: str | None = None
+    # A secret's bytes: written to the vault file only (downpour/vault.py),
+    # never to the playbook, the manifest or a message.
+    payload: bytes | None = dataclasses.field(default=None, repr=False)
 
     def dependencies(self):
         for value in self.refs.values():
@@ -153,6 +156,9 @@ class ResourceType:
     # Whether its item_id may stand inside an expression of the playbook
     # (a UUID checked, or a variable downpour chose).
     in_expressions = True
+    # The catalogue's service type, for a service many clouds lack
+    # (Barbican): ``downpour query --all`` leaves the section out there.
+    optional_service = None
 
     @staticmethod
     def item_id(record):
@@ -194,6 +200,12 @@ class ResourceType:
     def named_again(cls, exporter, record, obj, entry):
         """``entry`` names ``record``, which was reached already from
         another entry: what its options add (a volume's contents)."""
+
+    @classmethod
+    def read_contents(cls, exporter):
+        """Called by the export alone (never by graph, which resolves
+        too), once the password checks passed and before anything is
+        written: what it reads beyond the records (a secret's payload)."""
 
     @classmethod
     def after_resolve(cls, exporter):

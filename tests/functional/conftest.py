@@ -19,14 +19,16 @@ Fixtures
     The same as the clouds' admin (``source-admin`` / ``target-admin``).
 ``fresh_project`` (function)
     A factory: ``fresh_project('source')`` (or ``'target'``) creates a new
-    project with a new member user (role ``member``, raised quotas) and
+    project with a new member user (roles ``member`` and
+    ``load-balancer_member``, raised quotas) and
     returns a :class:`FreshProject` with ``.conn`` (Connection as that member
     user), ``.cloud_config`` (a dict to put under ``clouds:`` in a
     clouds.yaml for that user), ``.project_id``, ``.cloud`` and ``.admin``
     (the cloud's admin Connection).  When the test ends, every resource of
-    the project (servers, server groups, floating IPs, routers, ports,
-    networks, security groups, volumes and their snapshots, images it owns,
-    the user's keypairs) is deleted, then the user and the project.
+    the project (load balancers, Barbican secrets and containers, servers,
+    server groups, floating IPs, routers, ports, networks, security groups,
+    volumes and their snapshots, images it owns, the user's keypairs) is
+    deleted, then the user and the project.
 ``migration`` (function)
     A fresh ``source`` project, a fresh ``target`` project and ``env``, an
     environment whose clouds.yaml names them ``src`` and ``dst`` (see
@@ -141,8 +143,8 @@ class FreshProject:
 
 
 class Projects:
-    """Fresh projects, each with a member user of its own (role
-    ``member``, raised quotas), made on demand; ``remove_all`` deletes
+    """Fresh projects, each with a member user of its own (the roles of
+    provision.TENANT_ROLES, raised quotas), made on demand; ``remove_all`` deletes
     everything in them (their address groups too), the users and the
     projects, then runs what ``after`` was given (an admin's network that
     their ports were on)."""
@@ -160,10 +162,15 @@ class Projects:
         password = secrets.token_urlsafe(16)
         user = admin.identity.create_user(name=name, password=password, domain_id="default",
                                           default_project_id=project.id)
-        self.made.append((admin, project, user))
-        admin.identity.assign_project_role_to_user(
-            project, user, admin.identity.find_role("member", ignore_missing=False))
-        _provision_module().raise_quotas(admin, project.id)
+        made = [admin, project, user, None]  # the member's Connection comes last
+        self.made.append(made)
+        provision = _provision_module()
+        # The roles the clouds' own member users have (member, and
+        # load-balancer_member as real clouds give for Octavia).
+        for role in provision.TENANT_ROLES:
+            admin.identity.assign_project_role_to_user(
+                project, user, admin.identity.find_role(role, ignore_missing=False))
+        provision.raise_quotas(admin, project.id)
         base = self.localcloud.cloud_config(cloud)
         cloud_config = {
             "auth": {
@@ -178,16 +185,20 @@ class Projects:
             "identity_api_version": 3,
             "interface": "public",
         }
-        return FreshProject(cloud, project.id, user.id, cloud_config,
-                            _connect(cloud_config), admin)
+        made[3] = _connect(cloud_config)
+        return FreshProject(cloud, project.id, user.id, cloud_config, made[3], admin)
 
     def after(self, cleanup):
         self.cleanups.append(cleanup)
 
     @staticmethod
-    def _remove(admin, project, user):
+    def _remove(admin, project, user, conn):
         try:
             delete_project_resources(admin, project.id, user.id)
+            if conn is not None:
+                # After the load balancers that use them.  Barbican shows a
+                # project's secrets to that project only: as its member.
+                delete_project_secrets(conn)
             for group in admin.network.address_groups(project_id=project.id):
                 admin.network.delete_address_group(group, ignore_missing=True)
         finally:
@@ -246,9 +257,39 @@ def _wait_gone(finder, timeout=180):
         time.sleep(1)
 
 
+def delete_project_secrets(conn):
+    """Delete the Barbican containers and secrets of ``conn``'s project."""
+    keys = conn.key_manager
+    # Listed whole before any is deleted: Barbican pages by offset, so
+    # deleting while paging skips every other page.
+    for container in list(keys.containers()):
+        keys.delete_container(container.container_ref.rsplit("/", 1)[-1], ignore_missing=True)
+    for secret in list(keys.secrets()):
+        keys.delete_secret(secret.secret_ref.rsplit("/", 1)[-1], ignore_missing=True)
+
+
+def delete_load_balancers(admin, project_id):
+    """Delete project ``project_id``'s load balancers with all they hold (and
+    so their VIP ports), once none is busy (PENDING_*: Octavia refuses)."""
+    lbs = admin.load_balancer
+
+    def mine(busy_only=False):
+        return [lb for lb in lbs.load_balancers(project_id=project_id)
+                if lb.provisioning_status != "DELETED"
+                and (not busy_only or lb.provisioning_status.startswith("PENDING"))]
+
+    _wait_gone(lambda: mine(busy_only=True))
+    for lb in mine():
+        lbs.delete_load_balancer(lb, cascade=True, ignore_missing=True)
+    _wait_gone(mine)
+
+
 def delete_project_resources(admin, project_id, user_id=None):
     """Delete everything project ``project_id`` owns, as the cloud admin."""
     compute, network, volume, image = admin.compute, admin.network, admin.block_storage, admin.image
+
+    # First: a VIP port is the load balancer's, Neutron would delete it under it.
+    delete_load_balancers(admin, project_id)
 
     servers = list(compute.servers(all_projects=True, project_id=project_id))
     for server in servers:

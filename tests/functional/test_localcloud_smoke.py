@@ -5,7 +5,13 @@ router with a gateway on the external network, security group, image upload
 and download, a volume made from an image and uploaded back to an image
 (bytes compared), a server reaching ACTIVE with that volume attached, a
 server snapshot that holds the server's image bytes, and a floating IP.
+Then Barbican and Octavia: a secret whose payload reads back, a certificate
+container, a load balancer whose VIP is a real Neutron port (with a
+floating IP on it), an HTTPS listener terminated with that container, a
+pool, a member, a health monitor and an L7 policy with a rule, all ACTIVE,
+and a cascade delete that takes the VIP port too.
 """
+import datetime
 import hashlib
 import os
 import time
@@ -194,3 +200,108 @@ def test_clouds_are_independent(source_conn, target_conn, source_admin_conn,
         assert source_conn.compute.get_limits().absolute.instances == 45
     finally:
         source_admin_conn.set_compute_quotas(src_proj, instances=50)
+
+
+def _certificate(common_name):
+    """A self-signed certificate and its key, both PEM."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
+def _ref_id(ref):
+    return ref.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("cloud", ["source", "target"])
+def test_load_balancer_and_secrets(cloud, fresh_project):
+    conn = fresh_project(cloud).conn
+    tag = f"smoke-lb-{os.getpid()}"
+    roles = conn.session.auth.get_access(conn.session).role_names
+    assert {"member", "load-balancer_member"} <= set(roles) and "admin" not in roles
+
+    # Barbican: a secret's payload reads back; a certificate container
+    secret = conn.key_manager.create_secret(name=f"{tag}-secret", payload="s3cret payload",
+                                            payload_content_type="text/plain")
+    assert conn.key_manager.get_secret(_ref_id(secret.secret_ref)).payload == "s3cret payload"
+    cert_pem, key_pem = _certificate("www.example.org")
+    refs = {}
+    for part, pem in (("certificate", cert_pem), ("private_key", key_pem)):
+        refs[part] = conn.key_manager.create_secret(
+            name=f"{tag}-{part}", payload=pem, payload_content_type="text/plain").secret_ref
+    container = conn.key_manager.create_container(
+        name=f"{tag}-tls", type="certificate",
+        secret_refs=[{"name": part, "secret_ref": ref} for part, ref in refs.items()])
+
+    # a tenant network reachable from the external one (for the floating IP)
+    ext = conn.network.find_network(EXT_NET[cloud], ignore_missing=False)
+    net = conn.network.create_network(name=f"{tag}-net")
+    subnet = conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.20.0.0/24")
+    router = conn.network.create_router(name=f"{tag}-router",
+                                        external_gateway_info={"network_id": ext.id})
+    conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+
+    lbs = conn.load_balancer
+
+    def settled():
+        lb = lbs.wait_for_load_balancer(balancer.id, wait=120)
+        assert lb.provisioning_status == "ACTIVE"
+        return lb
+
+    balancer = lbs.create_load_balancer(name=f"{tag}-lb", vip_subnet_id=subnet.id,
+                                        vip_address="10.20.0.50")
+    balancer = settled()
+    # the VIP is a real port of the tenant's, made by Octavia
+    assert balancer.vip_address == "10.20.0.50"
+    vip = conn.network.get_port(balancer.vip_port_id)
+    assert (vip.name, vip.device_owner, vip.device_id) == (
+        f"octavia-lb-{balancer.id}", "Octavia", f"lb-{balancer.id}")
+    assert vip.project_id == conn.current_project_id and not vip.is_admin_state_up
+    assert vip.fixed_ips == [{"subnet_id": subnet.id, "ip_address": "10.20.0.50"}]
+    fip = conn.network.create_ip(floating_network_id=ext.id, port_id=vip.id)
+    assert conn.network.get_ip(fip.id).fixed_ip_address == "10.20.0.50"
+
+    listener = lbs.create_listener(loadbalancer_id=balancer.id, name=f"{tag}-https",
+                                   protocol="TERMINATED_HTTPS", protocol_port=443,
+                                   default_tls_container_ref=container.container_ref)
+    settled()
+    pool = lbs.create_pool(listener_id=listener.id, protocol="HTTP",
+                           lb_algorithm="ROUND_ROBIN", name=f"{tag}-pool")
+    settled()
+    member = lbs.create_member(pool, address="10.20.0.10", protocol_port=8080,
+                               subnet_id=subnet.id)
+    settled()
+    monitor = lbs.create_health_monitor(pool_id=pool.id, type="HTTP", delay=5, timeout=3,
+                                        max_retries=2)
+    settled()
+    policy = lbs.create_l7_policy(listener_id=listener.id, action="REDIRECT_TO_URL",
+                                  redirect_url="https://example.org/")
+    settled()
+    rule = lbs.create_l7_rule(policy, type="PATH", compare_type="STARTS_WITH", value="/old")
+    settled()
+    listener = lbs.get_listener(listener.id)
+    assert listener.default_tls_container_ref == container.container_ref
+    for made in (listener, lbs.get_pool(pool.id), lbs.get_member(member.id, pool.id),
+                 lbs.get_health_monitor(monitor.id), lbs.get_l7_policy(policy.id),
+                 lbs.get_l7_rule(rule.id, policy.id)):
+        assert made.provisioning_status == "ACTIVE", made
+
+    # a cascade delete takes everything, the VIP port too
+    conn.network.delete_ip(fip)
+    lbs.delete_load_balancer(balancer.id, cascade=True)
+    wait_for("load balancer delete",
+             lambda: lbs.find_load_balancer(balancer.id),
+             lambda lb: lb is None or lb.provisioning_status == "DELETED")
+    assert conn.network.find_port(vip.id) is None

@@ -34,8 +34,8 @@ CATALOG_TYPES = {
     'network': 'network',
     'image': 'image',
     'block-storage': 'block-storage',
-    'load-balancer': 'load-balancer',
 }
+
 # Octavia: in the catalogue of a FakeCloud made with octavia=True only, as
 # many clouds have none.
 OCTAVIA = 'http://127.0.0.1:19876'
@@ -43,12 +43,13 @@ OCTAVIA = 'http://127.0.0.1:19876'
 PASSWORD = 'fake-password-' + uuid.uuid4().hex
 
 
-def _catalog(octavia=False):
-    services = dict(ENDPOINTS, **({'load-balancer': OCTAVIA} if octavia
-                                  else {}))
+def _catalog(extra=None):
+    services = {CATALOG_TYPES[service]: url
+                for service, url in ENDPOINTS.items()}
+    services.update(extra or {})
     return [
         {
-            'type': CATALOG_TYPES[service],
+            'type': service,
             'name': service,
             'id': uuid.uuid4().hex,
             'endpoints': [{
@@ -63,7 +64,7 @@ def _catalog(octavia=False):
     ]
 
 
-def _token_body(octavia=False):
+def _token_body(extra=None):
     return {'token': {
         'methods': ['password'],
         'expires_at': '2099-01-01T00:00:00.000000Z',
@@ -73,7 +74,7 @@ def _token_body(octavia=False):
         'project': {'id': PROJECT_ID, 'name': 'demo',
                     'domain': {'id': 'default', 'name': 'Default'}},
         'roles': [{'id': uuid.uuid4().hex, 'name': 'member'}],
-        'catalog': _catalog(octavia),
+        'catalog': _catalog(extra),
     }}
 
 
@@ -102,9 +103,20 @@ class FakeCloud:
 
     def __init__(self, mocker, octavia=False):
         self.mocker = mocker
-        self.octavia = octavia
+        # Services of the catalogue that many clouds lack, by type.
+        self.extra = {}
         self._register_keystone()
         self._register_discovery()
+        if octavia:
+            self.add_service('load-balancer', OCTAVIA)
+            self.mocker.get(OCTAVIA, json={'versions': [_version(
+                'v2.0', OCTAVIA + '/v2', version='2.27')]})
+
+    def add_service(self, service_type, url):
+        """A service most clouds here lack (Barbican) in the catalogue
+        of the logins from now on."""
+        self.extra[service_type] = url
+        self._register_keystone()
 
     def _register_keystone(self):
         self.mocker.get(AUTH_URL, json={'versions': {'values': [
@@ -112,7 +124,7 @@ class FakeCloud:
         self.mocker.get(AUTH_URL + '/v3', json={'version': _version(
             'v3.14', AUTH_URL + '/v3', version='3.14')})
         self.mocker.post(AUTH_URL + '/v3/auth/tokens',
-                         json=_token_body(self.octavia),
+                         json=_token_body(self.extra),
                          headers={'X-Subject-Token': TOKEN}, status_code=201)
 
     def _register_discovery(self):
@@ -133,14 +145,12 @@ class FakeCloud:
             'v3.0', root + '/v3', min_version='3.0', version='3.71')]})
         self.mocker.get(root + '/v3/', json={'version': _version(
             'v3.0', root + '/v3', min_version='3.0', version='3.71')})
-        if self.octavia:
-            self.mocker.get(OCTAVIA, json={'versions': [_version(
-                'v2.0', OCTAVIA + '/v2', version='2.27')]})
 
     # Paths are relative to a service's endpoint, e.g. url('compute',
     # '/servers/detail'); network paths include '/v2.0'.
     @staticmethod
     def url(service, path=''):
+        # openstacksdk finds Octavia's v2 API at /v2.0 (its version's ID).
         base = OCTAVIA + '/v2.0' if service == 'load-balancer' \
             else ENDPOINTS[service]
         if service == 'image' and not path.startswith('/v2'):

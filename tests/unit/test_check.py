@@ -595,3 +595,79 @@ def test_check_runs_against_another_project_and_an_older_export(
 def test_parser_takes_the_override():
     assert parse('out').allow_source_project is False
     assert parse('--allow-source-project', 'out').allow_source_project
+
+
+def _secrets_output_dir(tmp_path):
+    """An export of two secrets (payloads in the vault file) and a
+    container of them."""
+    from downpour.resources.base import Record
+    blank = dict.fromkeys(('algorithm', 'bit_length', 'mode', 'expiration'))
+    cert = Record(type='secret', old_id='5ec2e700-0000-4000-8000-000000000001',
+                  name='cert', payload=b'x',
+                  params=dict(blank, secret_type='certificate',
+                              payload_content_type='text/plain'))
+    key = Record(type='secret', old_id='5ec2e700-0000-4000-8000-000000000002',
+                 name='key', payload=b'y',
+                 params=dict(blank, secret_type='private',
+                             payload_content_type='text/plain'))
+    tls = Record(type='secret_container',
+                 old_id='5ec2e700-0000-4000-8000-000000000003', name='tls',
+                 params={'container_type': 'certificate'},
+                 refs={'secret_refs': [{'name': 'certificate', 'secret': cert},
+                                       {'name': 'private_key',
+                                        'secret': key}]})
+    out = tmp_path / 'out'
+    out.mkdir()
+    records = export.ordered([cert, key, tls])
+    (out / 'playbook.yml').write_text(render.render_playbook(records))
+    manifest.write(records, str(out))
+    return out
+
+
+def test_secrets_count_against_barbicans_quotas(fake_cloud, tmp_path):
+    from tests.unit.barbican import FakeBarbican
+    out = _secrets_output_dir(tmp_path)
+    barbican = FakeBarbican(fake_cloud, quotas={
+        'secrets': 2, 'containers': -1, 'orders': -1, 'consumers': -1,
+        'cas': -1})
+    barbican.add_secret('another application\'s', b'z', 'text/plain')
+    _quotas(fake_cloud)
+    _export, _look, _cost, result, _found = check.run_check(
+        fake_cloud.connect(), str(out))
+    rows = _rows(result)
+    assert rows['secrets'] == (2, -1, 'SHORT by 1')
+    assert rows['secret containers'] == (1, 'unlimited', 'ok')
+    assert result.problems == ['secrets (needs 2, 1 free): not enough '
+                               'quota']
+    # Unlimited: the containers are listed by the look only, not counted.
+    assert len([r for r in barbican.requests
+                if r[:2] == ('GET', '/containers')]) == 1
+    assert barbican.writes() == []
+
+
+def test_barbicans_quotas_a_member_cannot_read_are_not_reported(
+        fake_cloud, tmp_path, caplog):
+    from tests.unit.barbican import FakeBarbican
+    out = _secrets_output_dir(tmp_path)
+    FakeBarbican(fake_cloud)  # answers 403 for the quotas
+    _quotas(fake_cloud)
+    _export, _look, _cost, result, _found = check.run_check(
+        fake_cloud.connect(), str(out))
+    rows = _rows(result)
+    assert rows['secrets'] == (2, '', 'not reported')
+    assert rows['secret containers'] == (1, '', 'not reported')
+    assert result.fits
+    assert 'the target does not report its key manager quotas' in \
+        caplog.text
+
+
+def test_an_export_without_secrets_does_not_ask_barbican(fake_cloud,
+                                                         tmp_path):
+    out = _output_dir(fake_cloud, tmp_path)
+    Target(fake_cloud)
+    _quotas(fake_cloud)
+    _export, _look, _cost, result, _found = check.run_check(
+        fake_cloud.connect(), str(out))
+    rows = _rows(result)
+    assert 'secrets' not in rows and 'secret containers' not in rows
+    assert not [r for r in fake_cloud.history if ':19311' in r.url]

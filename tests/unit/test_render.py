@@ -363,11 +363,13 @@ def test_uploads_carry_the_manifest_checksum(tmp_path):
         {'algo': 'sha512', 'value': 'ab' * 64}] * 2
 
 
-def test_twin_playbook_passes_syntax_check_and_lint(tmp_path):
+def _syntax_check_and_lint(records, tmp_path):
+    """ansible-playbook --syntax-check, then ansible-lint (where it is
+    installed) on the playbook of ``records``."""
     tool = _ansible_tool('ansible-playbook')
     if tool is None:
         pytest.skip('ansible-playbook is not installed')
-    _write(_twin_records(), tmp_path)
+    _write(records, tmp_path)
     result = subprocess.run(  # noqa: S603
         [tool, '--syntax-check', str(tmp_path / 'playbook.yml')],
         capture_output=True, text=True, check=False, cwd=tmp_path)
@@ -381,6 +383,10 @@ def test_twin_playbook_passes_syntax_check_and_lint(tmp_path):
         capture_output=True, text=True, check=False, cwd=tmp_path,
         timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_twin_playbook_passes_syntax_check_and_lint(tmp_path):
+    _syntax_check_and_lint(_twin_records(), tmp_path)
 
 
 @pytest.mark.parametrize('value', [HOSTILE[0], HOSTILE[7], 'x' * 255])
@@ -477,3 +483,39 @@ def test_captures_carry_when_they_were_taken(fake_cloud, tmp_path):
     snapshot, = [i for i in items if i['type'] == 'server_snapshot']
     assert web['captured_at'] == snapshot['captured_at']
     assert web['image'] == snapshot['id']
+
+
+def _secret_records():
+    cert = Record(type='secret', old_id='5ec2e700-0000-4000-8000-000000000001',
+                  name=HOSTILE[0], payload=b'payload',
+                  params={'secret_type': HOSTILE[5], 'algorithm': None,
+                          'bit_length': 2048, 'mode': None,
+                          'expiration': '2030-01-01T00:00:00',
+                          'payload_content_type': 'text/plain'})
+    tls = Record(type='secret_container',
+                 old_id='5ec2e700-0000-4000-8000-000000000003',
+                 name=HOSTILE[7], params={'container_type': HOSTILE[20]},
+                 refs={'secret_refs': [{'name': HOSTILE[0],
+                                        'secret': cert}]})
+    return export.ordered([cert, tls])
+
+
+def test_a_playbook_with_secrets_passes_syntax_check_and_lint(tmp_path):
+    # Its include_vars block and the module's secret_payloads too.
+    _syntax_check_and_lint(_secret_records(), tmp_path)
+
+
+def test_secrets_values_stay_data(tmp_path):
+    from ansible.template import is_trusted_as_template
+    path = tmp_path / 'playbook.yml'
+    path.write_text(render.render_playbook(_secret_records()),
+                    encoding='utf-8')
+    play, = _load(str(path))
+    secret = _item(play, 'downpour_secrets', 'secret')
+    container = _item(play, 'downpour_secret_containers', 'secret_container')
+    seen = [secret['name'], secret['secret_type'], container['name'],
+            container['container_type'], container['secret_refs'][0]['name']]
+    assert seen == [HOSTILE[0], HOSTILE[5], HOSTILE[7], HOSTILE[20],
+                    HOSTILE[0]]
+    assert not any(is_trusted_as_template(value) for value in seen)
+    assert secret['bit_length'] == 2048

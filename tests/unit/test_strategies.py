@@ -96,6 +96,20 @@ def test_all_is_everything_the_project_owns(cloud):
                                           include_public=True)
 
 
+def test_all_takes_barbicans_secrets_where_the_cloud_has_it(cloud):
+    # Without key-manager in the catalogue (above), none are asked for.
+    from tests.unit.barbican import FakeBarbican
+    barbican = FakeBarbican(cloud)
+    cert = barbican.add_secret('cert', b'x', 'text/plain')
+    nameless = barbican.add_secret(None, b'y', 'text/plain')
+    barbican.add_container('tls', [cert])
+    matches = query.find(cloud.connect(), query.Filters(select_all=True))
+    assert [(m.section, m.name, m.id) for m in matches
+            if m.section.startswith('secret')] == [
+        ('secrets', None, nameless), ('secrets', 'cert', cert),
+        ('secret_containers', 'tls', list(barbican.containers)[0])]
+
+
 def test_used_is_what_the_selected_servers_use(cloud):
     assert _found(cloud, server_names=['a', 'b'], used_only=True) == [
         ('servers', 'a'), ('servers', 'b'), ('keypairs', 'k1'),

@@ -3,12 +3,12 @@
     provision.py identity|resources CLOUD   (spec in $LOCALCLOUD_SPEC, JSON)
 
 ``identity`` (keystone only is up): service project and user, service catalogue,
-the member project and user.  ``resources`` (every API answers): compute host
-discovery, flavors, the public image, the external network with its
-floating-IP pool, and raised quotas for the member project.
+the member project and user (roles ``TENANT_ROLES``).  ``resources`` (every API
+answers): compute host discovery, flavors, the public image, the external
+network with its floating-IP pool, and raised quotas for the member project.
 
-``raise_quotas()`` is also used by tests/functional/conftest.py for the
-projects it creates per test.
+``raise_quotas()`` and ``TENANT_ROLES`` are also used by
+tests/functional/conftest.py for the projects it creates per test.
 """
 import hashlib
 import json
@@ -27,6 +27,11 @@ QUOTAS = {
 }
 
 IMAGE_SIZE = 2 * 1024 * 1024
+
+# What a tenant user gets, as in a real cloud: member is all that Octavia's
+# and Barbican's default policies ask for; load-balancer_member is the role
+# real clouds hand out for Octavia (only its deprecated rules read it).
+TENANT_ROLES = ("member", "load-balancer_member")
 
 
 def raise_quotas(admin_conn, project_id):
@@ -58,8 +63,9 @@ def admin_connection(spec):
 def identity(spec, conn):
     idn = conn.identity
     roles = {r.name: r for r in idn.roles()}
-    if "service" not in roles:  # keystone-manage bootstrap makes it in recent releases
-        roles["service"] = idn.create_role(name="service")
+    for role in ("service", *TENANT_ROLES):  # keystone-manage bootstrap makes some
+        if role not in roles:
+            roles[role] = idn.create_role(name=role)
     service_project = idn.create_project(name="service", domain_id="default",
                                          description="OpenStack services")
     svc_user = idn.create_user(name="localcloud-service", domain_id="default",
@@ -78,6 +84,8 @@ def identity(spec, conn):
         # nova finds cinder as "volumev3" ([cinder] catalog_info default);
         # openstacksdk maps block-storage to it.
         ("volumev3", "cinderv3", f"{h}:{p['cinder']}/v3/%(project_id)s"),
+        ("load-balancer", "octavia", f"{h}:{p['octavia']}"),
+        ("key-manager", "barbican", f"{h}:{p['barbican']}"),
     ]
     for stype, name, url in catalogue:
         service = idn.create_service(type=stype, name=name, is_enabled=True)
@@ -90,7 +98,8 @@ def identity(spec, conn):
                                  description="downpour test tenant")
     user = idn.create_user(name=names["member_user"], domain_id="default",
                            password=spec["passwords"]["member"], default_project_id=project.id)
-    idn.assign_project_role_to_user(project, user, roles["member"])
+    for role in TENANT_ROLES:
+        idn.assign_project_role_to_user(project, user, roles[role])
 
 
 def _wait(what, predicate, timeout):

@@ -161,6 +161,24 @@ def floating_ip(address, network, port=None, fixed_ip=None, old=None,
     return item
 
 
+def secret(name, content_type='application/octet-stream', old=None,
+           secret_type='opaque', **extra):  # noqa: S107
+    return dict({'type': 'secret', 'id': old or old_id(), 'name': name,
+                 'csv_type': 'secret', 'secret_type': secret_type,
+                 'algorithm': None, 'bit_length': None, 'mode': None,
+                 'expiration': None, 'payload_content_type': content_type},
+                **extra)
+
+
+def secret_container(name, refs, old=None, container_type='certificate'):
+    """``refs``: (name, secret item)."""
+    return {'type': 'secret_container', 'id': old or old_id(),
+            'name': name, 'csv_type': 'secret container',
+            'container_type': container_type,
+            'secret_refs': [{'name': ref_name, 'secret': item['id']}
+                            for ref_name, item in refs]}
+
+
 # -- Octavia -------------------------------------------------------------------
 
 def lb_flavor(name):

@@ -7,6 +7,7 @@ import sys
 import time
 
 from . import install as installer
+from . import mariadb
 from . import procs
 from . import settings
 from .cloud import Cloud
@@ -76,6 +77,8 @@ def cmd_up(args):
                 # with the fake driver cannot restart): stop it and boot it again.
                 dead = [s.name for s in cloud.services()
                         if procs.read_pid(cloud.pidfile(s.name)) is None]
+                if mariadb.pid() is None:
+                    dead.append(mariadb.NAME)
                 say(f"{cloud.name}: not ready or not running: "
                     f"{', '.join(dead) or 'start unfinished'}; stopping it to start afresh "
                     f"(logs kept in {settings.LOGS}/previous)")
@@ -94,6 +97,9 @@ def _down(args):
     for cloud in _clouds(args.clouds):
         stopped = cloud.stop()
         say(f"{cloud.name}: " + (f"stopped {', '.join(stopped)}" if stopped else "nothing running"))
+    # The database server both clouds share goes with the last cloud.
+    if not any(cloud.any_running() for cloud in _clouds(None)) and mariadb.stop():
+        say(f"{mariadb.NAME}: stopped")
 
 
 def cmd_status(args):
@@ -117,6 +123,16 @@ def cmd_status(args):
                 rc = 3
             elif not ok and rc == 0:
                 rc = 4
+    pid, ok, detail = mariadb.status()
+    clouds_up = rc != 3 or any(c.any_running() for c in _clouds(args.clouds))
+    if pid is not None or clouds_up:
+        state = "up" if ok else ("DOWN" if pid is None else "SILENT")
+        print("shared (Octavia's database):")
+        print(f"  {mariadb.NAME:<17} {state:<6} pid {pid or '-':<8} {detail}")
+        if pid is None:
+            rc = 3
+        elif not ok and rc == 0:
+            rc = 4
     print(f"logs: {settings.LOGS}")
     return rc
 
@@ -134,6 +150,12 @@ def cmd_memory(args):
             print(f"{cloud.name:<7} {svc.name:<17} {n:>3} proc {kib / 1024:>7.0f} MiB")
         print(f"{cloud.name:<7} {'total':<17} {'':>8} {total / 1024:>7.0f} MiB")
         grand += total
+    pid = mariadb.pid()
+    if pid is not None:
+        kib, n = rss_kib_of_group(pid)
+        procs_total += n
+        grand += kib
+        print(f"{'shared':<7} {mariadb.NAME:<17} {n:>3} proc {kib / 1024:>7.0f} MiB")
     print(f"all     {'total':<17} {procs_total:>3} proc {grand / 1024:>7.0f} MiB")
 
 

@@ -1,4 +1,5 @@
 """One test cloud: its services, how it boots, stops and reports."""
+import base64
 import concurrent.futures
 import grp
 import json
@@ -10,6 +11,7 @@ import subprocess
 import time
 
 from . import configs
+from . import mariadb
 from . import procs
 from . import settings
 from .procs import HarnessError
@@ -45,19 +47,30 @@ class Cloud:
     # -- secrets -----------------------------------------------------------------
     @property
     def passwords(self):
-        """Random passwords made at the first ``up``, kept in the state dir."""
+        """Random passwords (and Barbican's key-encryption key) made at the
+        first ``up``, kept in the state dir; a key added by a newer localcloud
+        is made on the next ``up`` and the others are kept."""
         if self._passwords is None:
             path = os.path.join(self.root, "passwords.json")
+            known = {}
             if os.path.exists(path):
                 with open(path) as f:
-                    self._passwords = json.load(f)
-            else:
+                    known = json.load(f)
+            self._passwords = dict(known)
+            for key in ("admin", "service", "member", "octavia_db", "octavia_heartbeat"):
+                if key not in known:
+                    self._passwords[key] = secrets.token_urlsafe(16)
+            if "barbican_kek" not in known:
+                # simple_crypto wants a Fernet key: 32 random bytes, URL-safe base64.
+                self._passwords["barbican_kek"] = base64.urlsafe_b64encode(
+                    secrets.token_bytes(32)).decode()
+            if self._passwords != known:
                 os.makedirs(self.root, exist_ok=True)
-                self._passwords = {k: secrets.token_urlsafe(16)
-                                   for k in ("admin", "service", "member")}
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                tmp = path + ".tmp"
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w") as f:
                     json.dump(self._passwords, f)
+                os.replace(tmp, path)
         return self._passwords
 
     # -- processes ----------------------------------------------------------------
@@ -85,6 +98,7 @@ class Cloud:
         vbin = os.path.join(settings.VENV, "bin")
         nova_conf = ["--config-file", os.path.join(self.etc, "nova", "nova.conf")]
         cinder_conf = ["--config-file", os.path.join(self.etc, "cinder", "cinder.conf")]
+        octavia_conf = ["--config-file", os.path.join(self.etc, "octavia", "octavia.conf")]
 
         def wsgi(name, module, port, workers=1, args=()):
             return [py, "-m", "downpour_localcloud.wsgi", name, module,
@@ -149,6 +163,20 @@ class Cloud:
                     port=p["cinder"], url=f"http://{H}:{p['cinder']}/"),
             Service("cinder-scheduler", [os.path.join(vbin, "cinder-scheduler"), *cinder_conf]),
             Service("cinder-volume", [os.path.join(vbin, "cinder-volume"), *cinder_conf]),
+            # Octavia: the API and one worker (amphora provider, no-op
+            # amphora/compute/image drivers, our VIP-port network driver).
+            # No health manager (no amphora sends heartbeats), no housekeeping.
+            Service("octavia-api", wsgi("octavia-api", "octavia.wsgi.api", p["octavia"],
+                                        args=octavia_conf),
+                    port=p["octavia"], url=f"http://{H}:{p['octavia']}/"),
+            Service("octavia-worker", [os.path.join(vbin, "octavia-worker"), *octavia_conf]),
+            # Barbican re-reads its configuration at import with no arguments,
+            # only from $HOME, ~ and /etc: its HOME is its etc directory.  No
+            # worker or keystone listener: without a queue, orders run in the API.
+            Service("barbican-api", wsgi("barbican-api", "downpour_localcloud.barbican_wsgi",
+                                         p["barbican"]),
+                    env={"HOME": os.path.join(self.etc, "barbican")},
+                    port=p["barbican"], url=f"http://{H}:{p['barbican']}/"),
         ]
 
     def start_service(self, svc):
@@ -179,8 +207,10 @@ class Cloud:
         return any(procs.read_pid(self.pidfile(s.name)) for s in self.services())
 
     def processes_alive(self):
-        """True if every service process localcloud started is still alive."""
-        return all(procs.read_pid(self.pidfile(s.name)) for s in self.services())
+        """True if every service process localcloud started is still alive,
+        the shared MariaDB included."""
+        return (mariadb.pid() is not None
+                and all(procs.read_pid(self.pidfile(s.name)) for s in self.services()))
 
     def answering(self, timeout=60):
         """Wait up to ``timeout`` s for every service to answer: a busy API
@@ -285,7 +315,16 @@ class Cloud:
             self._run("dbsync-cinder", [v("cinder-manage"), "--config-file",
                                         f"{etc}/cinder/cinder.conf", "db", "sync"])
 
-        jobs = [keystone, nova, neutron, glance, placement, cinder]
+        def octavia():
+            mariadb.fresh_database(self.name, self.passwords["octavia_db"])
+            self._run("dbsync-octavia", [v("octavia-db-manage"), "--config-file",
+                                         f"{etc}/octavia/octavia.conf", "upgrade", "head"])
+
+        def barbican():
+            self._run("dbsync-barbican", [v("barbican-manage"), "db", "upgrade"],
+                      env={"HOME": f"{etc}/barbican"})
+
+        jobs = [keystone, nova, neutron, glance, placement, cinder, octavia, barbican]
         with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
             futures = [pool.submit(j) for j in jobs]
             errors = [f.exception() for f in futures if f.exception()]
@@ -304,6 +343,16 @@ class Cloud:
             time.sleep(0.5)
         raise HarnessError(f"{self.name}: timed out after {timeout} s waiting for {what}; "
                            f"logs in {settings.LOGS}")
+
+    def _octavia_ca(self):
+        """The CA Octavia signs its (never used) amphora certificates with:
+        without it a load balancer's create flow ends in ERROR."""
+        d = os.path.join(self.etc, "octavia")
+        self._run("octavia-ca", [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+            "-subj", f"/CN=localcloud-{self.name}-octavia-ca",
+            "-keyout", os.path.join(d, "ca.key"), "-out", os.path.join(d, "ca.pem")])
+        os.chmod(os.path.join(d, "ca.key"), 0o600)
 
     def provision(self, phase):
         py = os.path.join(settings.VENV, "bin", "python")
@@ -342,6 +391,7 @@ class Cloud:
             if f.startswith(f"{self.name}-") and f.endswith(".log"):
                 os.replace(os.path.join(settings.LOGS, f), os.path.join(previous, f))
         configs.render(self)
+        self._octavia_ca()
         services = {s.name: s for s in self.services()}
 
         try:
@@ -349,6 +399,7 @@ class Cloud:
             self.start_service(services["epmd"])
             self._wait("epmd", lambda: procs.port_open(self.ports["epmd"]), 30, ["epmd"])
             self.start_service(services["rabbitmq"])
+            mariadb.ensure_running(say, self.base_env())
             self._db_sync()
             say(f"{self.name}: databases ready ({time.monotonic() - t0:.0f} s)")
 

@@ -7,6 +7,7 @@ matter are set; the comments say why.
 import os
 import shutil
 
+from . import mariadb
 from . import settings
 
 
@@ -246,6 +247,84 @@ lock_path = {c.data}/locks
 [oslo_messaging_notifications]
 driver = noop
 """
+
+    # -- octavia -----------------------------------------------------------------
+    octavia_etc = os.path.join(etc, "octavia")
+    files["octavia/octavia.conf"] = f"""[DEFAULT]
+{_common(c)}[api_settings]
+auth_strategy = keystone
+# The amphora provider with no-op back-ends: the real API, database and
+# worker flows, no amphora VM.  (The "noop_driver" provider never updates a
+# status: everything would stay PENDING_CREATE.)
+enabled_provider_drivers = amphora:The Octavia Amphora driver with no-op back-ends
+default_provider_driver = amphora
+[database]
+# MariaDB, not SQLite: see lc/mariadb.py.
+connection = {mariadb.url(c.name, c.passwords['octavia_db'])}
+[controller_worker]
+workers = 1
+amphora_driver = amphora_noop_driver
+image_driver = image_noop_driver
+# plugins/downpour_localcloud/octavia_noop.py: the no-op compute driver with
+# its state file in this cloud, and a network driver that makes the VIP a
+# real Neutron port (the upstream no-op one invents a port ID and address).
+compute_driver = downpour_compute_noop
+network_driver = downpour_vip_port
+# The create flow reads both, although no amphora ever uses them.
+client_ca = {octavia_etc}/ca.pem
+[certificates]
+ca_certificate = {octavia_etc}/ca.pem
+ca_private_key = {octavia_etc}/ca.key
+# TERMINATED_HTTPS listeners: certificates from Barbican, read with
+# [service_auth] after the API grants that user a read ACL.
+cert_manager = barbican_cert_manager
+region_name = {settings.REGION}
+endpoint_type = public
+[downpour]
+noop_db = sqlite:///{c.data}/octavia-noop.sqlite
+[health_manager]
+heartbeat_key = {c.passwords['octavia_heartbeat']}
+[oslo_messaging]
+# The cloud's RabbitMQ, on Octavia's own topic and exchange.
+topic = octavia_prov
+[keystone_authtoken]
+{auth}
+[service_auth]
+{auth}
+[neutron]
+region_name = {settings.REGION}
+valid_interfaces = public
+[oslo_concurrency]
+lock_path = {c.data}/locks
+[oslo_messaging_notifications]
+driver = noop
+"""
+
+    # -- barbican ----------------------------------------------------------------
+    files["barbican/barbican.conf"] = f"""[DEFAULT]
+{_common(c)}# Secret and container refs are built from it.
+host_href = http://{H}:{p['barbican']}
+sql_connection = {_db(c, 'barbican')}
+[database]
+connection = {_db(c, 'barbican')}
+[queue]
+# No queue: orders run inside the API, so no barbican-worker is needed.
+enable = False
+[secretstore]
+enabled_secretstore_plugins = store_crypto
+[crypto]
+enabled_crypto_plugins = simple_crypto
+[simple_crypto_plugin]
+kek = {c.passwords['barbican_kek']}
+[keystone_authtoken]
+{auth}
+[oslo_messaging_notifications]
+driver = noop
+"""
+    # barbican's own WSGI module hard-codes /etc/barbican/...; ours
+    # (plugins/downpour_localcloud/barbican_wsgi.py) reads it from $HOME.
+    shutil.copy(os.path.join(venv_etc, "barbican", "barbican-api-paste.ini"),
+                os.path.join(_mk(etc, "barbican"), "barbican-api-paste.ini"))
 
     for rel, text in files.items():
         path = os.path.join(etc, rel)

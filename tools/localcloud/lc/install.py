@@ -15,8 +15,10 @@ from . import settings
 from .procs import HarnessError
 
 # graphviz is not the clouds' but the tests' and docs': downpour graph
-# renders with its dot, and the docs draw the demo with it.
-APT_PACKAGES = ["rabbitmq-server", "qemu-utils", "graphviz"]
+# renders with its dot, and the docs draw the demo with it.  mariadb-server
+# is Octavia's database (its API deadlocks on SQLite, see README.rst); we run
+# our own mysqld, never Debian's service.
+APT_PACKAGES = ["rabbitmq-server", "qemu-utils", "graphviz", "mariadb-server", "openssl"]
 STAMP = ".downpour-localcloud-installed"
 
 
@@ -28,6 +30,10 @@ def _apt_missing():
         missing.append("qemu-utils")
     if not shutil.which("dot"):
         missing.append("graphviz")
+    if not os.path.exists(settings.MYSQLD) or not shutil.which("mariadb-install-db"):
+        missing.append("mariadb-server")
+    if not shutil.which("openssl"):  # makes Octavia's CA at each boot
+        missing.append("openssl")
     return missing
 
 
@@ -88,7 +94,8 @@ def install(say):
 
 def _apt_install(packages):
     # Debian starts services on install; a system-wide RabbitMQ/epmd would
-    # listen on every address and take the source cloud's ports.  A temporary
+    # listen on every address and take the source cloud's ports, and a
+    # system MariaDB would hold port 3306 and run for nothing.  A temporary
     # policy-rc.d (the standard Debian switch) stops that, unless the machine
     # already has one of its own, which we leave alone.
     policy = "/usr/sbin/policy-rc.d"

@@ -11,6 +11,13 @@ STATE = os.environ.get("DOWNPOUR_LOCALCLOUD_STATE", "/var/tmp/downpour-localclou
 LOGS = os.path.join(STATE, "logs")
 CLOUDS_YAML = os.path.join(STATE, "clouds.yaml")
 
+# Octavia's database: one MariaDB server of our own for both clouds (one
+# database each), not Debian's service.  Its data survives a reboot of the
+# clouds; each cloud's database is dropped and made again at its boot.
+MYSQLD = "/usr/sbin/mariadbd"
+MYSQL_DIR = os.path.join(STATE, "mariadb")
+MYSQL_PORT = 3336
+
 HOST = "127.0.0.1"  # every listener binds here, never on another address
 
 # Source cloud ports; the target cloud adds PORT_OFFSET["target"] to each.
@@ -24,6 +31,8 @@ BASE_PORTS = {
     "nova": 8774,
     "neutron": 9696,
     "cinder": 8776,
+    "octavia": 9876,
+    "barbican": 9311,
 }
 PORT_OFFSET = {"source": 0, "target": 100}
 CLOUD_NAMES = ("source", "target")

@@ -66,7 +66,8 @@ options:
         subnets all are; a router with the same gateway and interfaces;
         an image with the same checksum; a security group with exactly
         the exported rules), and else makes a new one.  Volumes, ports,
-        servers and server groups are never adopted.
+        servers, server groups, Barbican secrets and containers are never
+        adopted.
     type: str
     choices: [create, stop, adopt]
     default: create
@@ -144,6 +145,17 @@ options:
         downpour, which does not say its capture, counts as stale.
     type: bool
     default: false
+  secret_payloads:
+    description:
+      - The Barbican secrets' payloads by key, each a dict with
+        C(payload_b64) (the bytes, base64) and C(content_type), as the
+        playbook reads them from C(secrets.vault.yml), encrypted with
+        Ansible Vault (run with C(--vault-password-file) or
+        C(--ask-vault-pass)).
+      - Never logged, shown or returned; only needed when a secret is to
+        be made.
+    type: dict
+    default: {}
   parallel:
     description:
       - Resources in the works at a time for each service (the networks,
@@ -244,6 +256,8 @@ class DownpourResources(OpenStackModule):
         'lb_flavor_map': {'type': 'dict', 'default': {}},
         'lb_az_map': {'type': 'dict', 'default': {}},
         'parallel': {'type': 'int', 'default': 4},
+        # Ansible masks it in -vvv's invocation and in anything returned.
+        'secret_payloads': {'type': 'dict', 'default': {}, 'no_log': True},
     }
     module_kwargs = {'supports_check_mode': True}
 
