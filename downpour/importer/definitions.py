@@ -191,6 +191,9 @@ class Type:
 
 
 _BLOB = ('filename', 'checksum', 'digests')
+# What a load balancer's certificate may be: a container (certificate,
+# key, intermediates), or a secret (PKCS#12; a CA's or CRL's PEM).
+_BARBICAN = ('secret_container', 'secret')
 
 TYPES = (
     Type('flavor', flavor.Flavors, list='flavors',
@@ -375,10 +378,16 @@ TYPES = (
          carried=('description', 'tags', 'admin_state_up', 'protocol',
                   'lb_algorithm', 'session_persistence', 'tls_enabled',
                   'tls_versions', 'tls_ciphers', 'alpn_protocols'),
-         refs=(Ref('load_balancer', ('load_balancer',)),),
+         # Its certificates, CA and CRL for TLS to the members, in
+         # Barbican.
+         refs=(Ref('load_balancer', ('load_balancer',)),
+               Ref('tls_container', _BARBICAN),
+               Ref('ca_tls_container', _BARBICAN),
+               Ref('crl_container', _BARBICAN)),
          correctable=('name', 'description', 'tags', 'admin_state_up',
                       'lb_algorithm', 'session_persistence', 'tls_enabled',
-                      'tls_versions', 'tls_ciphers', 'alpn_protocols'),
+                      'tls_versions', 'tls_ciphers', 'alpn_protocols',
+                      'tls_container', 'ca_tls_container', 'crl_container'),
          lane='load_balancer',
          quota=(Quota('octavia_pool', 'load balancer pools', optional=True),),
          rank=-2, shape='trapezium'),
@@ -389,15 +398,27 @@ TYPES = (
                   'protocol_port', 'connection_limit', 'timeout_client_data',
                   'timeout_member_connect', 'timeout_member_data',
                   'timeout_tcp_inspect', 'allowed_cidrs', 'insert_headers',
-                  'tls_versions', 'tls_ciphers', 'alpn_protocols'),
+                  'tls_versions', 'tls_ciphers', 'alpn_protocols',
+                  'client_authentication', 'hsts_max_age',
+                  'hsts_include_subdomains', 'hsts_preload'),
+         # Its certificates (the default one, those by SNI), the CA and
+         # CRL of its clients' certificates, in Barbican.
          refs=(Ref('load_balancer', ('load_balancer',)),
-               Ref('default_pool', ('pool',))),
+               Ref('default_pool', ('pool',)),
+               Ref('default_tls_container', _BARBICAN),
+               Ref('sni_containers[]', _BARBICAN),
+               Ref('client_ca_tls_container', _BARBICAN),
+               Ref('client_crl_container', _BARBICAN)),
          correctable=('name', 'description', 'tags', 'admin_state_up',
                       'connection_limit', 'timeout_client_data',
                       'timeout_member_connect', 'timeout_member_data',
                       'timeout_tcp_inspect', 'allowed_cidrs',
                       'insert_headers', 'tls_versions', 'tls_ciphers',
-                      'alpn_protocols', 'default_pool'),
+                      'alpn_protocols', 'client_authentication',
+                      'hsts_max_age', 'hsts_include_subdomains',
+                      'hsts_preload', 'default_pool',
+                      'default_tls_container', 'sni_containers',
+                      'client_ca_tls_container', 'client_crl_container'),
          lane='load_balancer',
          quota=(Quota('octavia_listener', 'load balancer listeners',
                       optional=True),),

@@ -13,6 +13,10 @@ class Listeners(OnLoadBalancer):
     fetch = project_listing('/lbaas/listeners', 'listeners')
     path = '/lbaas/listeners'
     key = 'listener'
+    tls = (('default_tls_container', 'default_tls_container_ref'),
+           ('sni_containers', 'sni_container_refs'),
+           ('client_ca_tls_container', 'client_ca_tls_container_ref'),
+           ('client_crl_container', 'client_crl_container_ref'))
 
     def left_over(self, item):
         owned = self.imp.journal.owned_ids()

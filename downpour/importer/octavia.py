@@ -151,6 +151,9 @@ class OctaviaKind(Kind):
 
     path = None
     key = None
+    # The item's refs to Barbican (a TLS certificate, a CA, a CRL) and the
+    # field Octavia takes each in, by URL.
+    tls = ()
 
     def lb_key(self, item):
         """The key of the load balancer item ``item`` is on."""
@@ -164,7 +167,30 @@ class OctaviaKind(Kind):
         body = {key: item[key] for key in self.definition.carried
                 if item.get(key) is not None}
         body['name'] = item.get('name') or ''
+        body.update(self.certificates(item))
         return body
+
+    def _href(self, item, key):
+        href = self.imp.href(key)
+        if href is None and not self.imp.wait(item):
+            raise ImportFailed('%s: its certificate (source ID %s) was '
+                               'neither found nor made' % (describe(item),
+                                                           key))
+        return href
+
+    def certificates(self, item):
+        """Octavia's fields of the item's certificates: the URL of each
+        secret or container the import made or found for the source's
+        (a list for a field that takes several)."""
+        found = {}
+        for field, octavia_field in self.tls:
+            value = item.get(field)
+            if isinstance(value, list):
+                found[octavia_field] = [self._href(item, key)
+                                        for key in value]
+            elif value:
+                found[octavia_field] = self._href(item, value)
+        return found
 
     def collection(self, item):
         """Where ``item``'s objects are listed and made."""
@@ -202,6 +228,14 @@ class OctaviaKind(Kind):
             change['name'] = item.get('name') or ''
         if tags_differ(item, obj):
             change['tags'] = list(item['tags'])
+        for field, hrefs in self.certificates(item).items():
+            many = isinstance(hrefs, list)
+            if None in (hrefs if many else [hrefs]):
+                continue  # check mode: one is yet to be made
+            have = obj.get(field)
+            if (sorted(have or []) if many else have) != \
+                    (sorted(hrefs) if many else hrefs):
+                change[field] = hrefs
         return change
 
     def change(self, item, lb_id, work):

@@ -13,3 +13,6 @@ class Pools(OnLoadBalancer):
     fetch = project_listing('/lbaas/pools', 'pools')
     path = '/lbaas/pools'
     key = 'pool'
+    tls = (('tls_container', 'tls_container_ref'),
+           ('ca_tls_container', 'ca_tls_container_ref'),
+           ('crl_container', 'crl_container_ref'))

@@ -1,22 +1,26 @@
 """Listeners of a load balancer, with their default pool and L7
 policies."""
 
+from downpour.importer.listener import Listeners
 from downpour.resources.base import Record, ResourceType, checked_uuid
 from downpour.resources.l7_policy import L7Policy
-from downpour.resources.octavia import fields, project_list, refuse_tls, state
+from downpour.resources.octavia import (
+    certificates,
+    fields,
+    project_list,
+    state,
+)
 from downpour.resources.pool import Pool
 
-# A listener's references to certificates in Barbican: the integration of
-# the secret types turns each into a ref to a secret or container item.
-TLS_REFS = ('default_tls_container_ref', 'sni_container_refs',
-            'client_ca_tls_container_ref', 'client_crl_container_ref')
 CARRIED = ('protocol', 'protocol_port', 'connection_limit',
            'timeout_client_data', 'timeout_member_connect',
            'timeout_member_data', 'timeout_tcp_inspect', 'allowed_cidrs',
            'insert_headers')
 # Meaningful only on a listener that ends TLS (Octavia fills its defaults
 # in everywhere).
-TLS_SETTINGS = ('tls_versions', 'tls_ciphers', 'alpn_protocols')
+TLS_SETTINGS = ('tls_versions', 'tls_ciphers', 'alpn_protocols',
+                'client_authentication', 'hsts_max_age',
+                'hsts_include_subdomains', 'hsts_preload')
 TLS_PROTOCOL = 'TERMINATED_HTTPS'
 
 
@@ -39,8 +43,8 @@ class Listener(ResourceType):
             params.update(fields(obj, TLS_SETTINGS))
         record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
                         params=params)
-        refuse_tls(exporter, record, obj, TLS_REFS)
         exporter.add(record)
+        certificates(exporter, record, obj, Listeners.tls)
         record.refs['load_balancer'] = exporter.find('load_balancer',
                                                      obj.loadbalancers[0]['id'])
         if obj.default_pool_id:

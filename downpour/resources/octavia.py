@@ -4,6 +4,7 @@ the fields read as Octavia gives them.
 Octavia is read through openstacksdk's adapter, not its resource classes,
 which drop fields downpour carries (see downpour.importer.octavia)."""
 
+from downpour.errors import ResolveError
 from downpour.importer.octavia import listing
 
 
@@ -33,14 +34,24 @@ def ids(refs):
     return [ref.get('id') for ref in refs or [] if isinstance(ref, dict)]
 
 
-def refuse_tls(exporter, record, obj, tls_fields, entry=None):
-    """Stop the export at an object that uses Barbican's certificates:
-    the secrets they name are not carried yet."""
-    used = [key for key in tls_fields if obj.get(key)]
-    if used:
-        from downpour.errors import ResolveError
-        raise ResolveError(
-            '%s refers to TLS certificates in Barbican (%s), which are not '
-            'carried yet: export it once downpour carries secrets, or '
-            'recreate its TLS settings in the target by hand' % (
-                exporter.describe(record, entry), ', '.join(used)))
+def certificates(exporter, record, obj, tls, entry=None):
+    """The secrets and containers ``obj`` names by URL (its certificates,
+    a CA, a CRL) as refs of ``record``: ``tls`` is its import home's
+    table, (the item's field, Octavia's field).  One that is not the
+    project's stops the export: its payload cannot be copied."""
+    home = exporter.home('secret_container')
+    for field, octavia_field in tls:
+        value = obj.get(octavia_field)
+        if not value:
+            continue
+        found = []
+        for href in value if isinstance(value, list) else [value]:
+            ref = home.for_ref(exporter, href)
+            if ref is None:
+                raise ResolveError(
+                    '%s refers in %s to %s, which is not among the '
+                    "project's secrets and containers: it cannot be carried"
+                    % (exporter.describe(record, entry), octavia_field,
+                       href))
+            found.append(ref)
+        record.refs[field] = found if isinstance(value, list) else found[0]

@@ -1,14 +1,17 @@
 """Pools of a load balancer, with their members and health monitor."""
 
+from downpour.importer.pool import Pools
 from downpour.resources.base import Record, ResourceType, checked_uuid
 from downpour.resources.health_monitor import HealthMonitor
 from downpour.resources.member import Member
-from downpour.resources.octavia import fields, ids, project_list, refuse_tls, state
+from downpour.resources.octavia import (
+    certificates,
+    fields,
+    ids,
+    project_list,
+    state,
+)
 
-# A pool's references to certificates in Barbican: the integration of the
-# secret types turns each into a ref to a secret or container item.
-TLS_REFS = ('tls_container_ref', 'ca_tls_container_ref',
-            'crl_container_ref')
 # Its TLS settings, meaningful only with TLS to the members on (Octavia
 # fills its defaults in everywhere).
 TLS_SETTINGS = ('tls_versions', 'tls_ciphers', 'alpn_protocols')
@@ -37,8 +40,8 @@ class Pool(ResourceType):
             params.update(fields(obj, TLS_SETTINGS))
         record = Record(type=cls.type, old_id=obj.id, name=obj.name or '',
                         params=params)
-        refuse_tls(exporter, record, obj, TLS_REFS)
         exporter.add(record)
+        certificates(exporter, record, obj, Pools.tls)
         record.refs['load_balancer'] = next(
             exporter.find('load_balancer', lb_id)
             for lb_id in ids(obj.loadbalancers))

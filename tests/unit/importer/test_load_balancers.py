@@ -386,3 +386,34 @@ def test_a_change_refused_as_immutable_is_asked_again(lb_cloud, target,
     assert [status for _m, _p, status in octavia.refused
             if 'immutable' in status] and octavia.immutable == 0
     assert len(octavia.members) == 2 and len(octavia.listeners) == 1
+
+
+def test_an_https_listener_gets_the_new_certificates_urls(
+        lb_cloud, target, octavia, files, shop):
+    import base64
+
+    from tests.unit.barbican import FakeBarbican
+    barbican = FakeBarbican(lb_cloud)
+    cert = items.secret('shop-cert', 'text/plain', secret_type='certificate')
+    key = items.secret('shop-key', 'text/plain', secret_type='private')
+    tls = items.secret_container('shop-tls', [('certificate', cert),
+                                              ('private_key', key)])
+    payloads = {s['id']: {'payload_b64': base64.b64encode(b'PEM').decode(),
+                          'content_type': 'text/plain'} for s in (cert, key)}
+    shop.listener.update(protocol='TERMINATED_HTTPS', protocol_port=443,
+                         default_tls_container=tls['id'],
+                         sni_containers=[tls['id']])
+    resources = [cert, key, tls] + shop.all()
+
+    look = run(lb_cloud, resources, files, check_mode=True,
+               payloads=payloads)
+    assert shop.listener['id'] in look.pending
+    run(lb_cloud, resources, files, payloads=payloads)
+
+    made, = barbican.containers.values()
+    listener = _only(octavia.listeners)
+    assert listener['default_tls_container_ref'] == made['container_ref']
+    assert listener['sni_container_refs'] == [made['container_ref']]
+    octavia.mark()
+    run(lb_cloud, resources, files, payloads=payloads)
+    assert octavia.writes() == []

@@ -1,8 +1,9 @@
 """Load balancers at export: everything on one comes with it, and always
 the servers its members are; a server brings the load balancers that hold
 it only when asked; a floating IP on the VIP names the load balancer, and
-Octavia's VIP port is never a port of the export; a listener or pool that
-uses Barbican's certificates stops the export."""
+Octavia's VIP port is never a port of the export; a listener's or pool's
+certificates in Barbican come with it, and one that is not the project's
+stops the export."""
 
 import pytest
 import yaml
@@ -228,26 +229,58 @@ def test_a_server_brings_its_load_balancers_only_when_asked(lb_cloud):
     assert {r.name for r in _of(records, 'server')} == {'web-1', 'web-2'}
 
 
-@pytest.mark.parametrize('field,value', [
-    ('default_tls_container_ref', 'https://kms/v1/containers/c1'),
-    ('sni_container_refs', ['https://kms/v1/containers/c2'])])
-def test_a_listener_with_certificates_is_not_carried_yet(lb_cloud, field,
-                                                         value):
-    register(lb_cloud, listener=_listener(protocol='TERMINATED_HTTPS',
-                                          protocol_port=443,
-                                          **{field: value}))
-    with pytest.raises(ResolveError, match=r"listener 'shop-http' .*refers "
-                       r'to TLS certificates in Barbican \(%s\), which are '
-                       r'not carried yet' % field):
-        _resolve(lb_cloud, [Entry('load_balancers', name='shop-lb')])
+def _barbican(cloud):
+    from tests.unit.barbican import FakeBarbican
+    barbican = FakeBarbican(cloud)
+    cert = barbican.add_secret('shop-cert', b'-----BEGIN CERTIFICATE-----',
+                               'text/plain', secret_type='certificate')
+    key = barbican.add_secret('shop-key', b'-----BEGIN PRIVATE KEY-----',
+                              'text/plain', secret_type='private')
+    container = barbican.add_container('shop-tls', [cert, key],
+                                       type_='certificate',
+                                       names=['certificate', 'private_key'])
+    ca = barbican.add_secret('client-ca', b'-----BEGIN CERTIFICATE-----',
+                             'text/plain', secret_type='certificate')
+    return barbican, container, ca
 
 
-def test_a_pool_with_certificates_is_not_carried_yet(lb_cloud):
-    register(lb_cloud, pool=_pool(POOL, 'shop-pool', MEMBERS, MONITOR,
-                                  tls_enabled=True,
-                                  ca_tls_container_ref='https://kms/s'))
-    with pytest.raises(ResolveError, match=r"pool 'shop-pool' .*"
-                       r'\(ca_tls_container_ref\).* not carried yet'):
+def test_a_listener_brings_its_certificates_from_barbican(lb_cloud):
+    barbican, container, ca = _barbican(lb_cloud)
+    href = barbican.containers[container]['container_ref']
+    ca_href = barbican.secrets[ca]['secret_ref']
+    register(lb_cloud, listener=_listener(
+        protocol='TERMINATED_HTTPS', protocol_port=443,
+        default_tls_container_ref=href, sni_container_refs=[href],
+        client_ca_tls_container_ref=ca_href, client_authentication='OPTIONAL',
+        tls_versions=['TLSv1.3']))
+    _, records = _resolve(lb_cloud, [Entry('load_balancers',
+                                           name='shop-lb')])
+    listener, = _of(records, 'listener')
+    assert listener.refs['default_tls_container'].old_id == container
+    assert [r.old_id for r in listener.refs['sni_containers']] == [container]
+    assert listener.refs['client_ca_tls_container'].old_id == ca
+    assert (listener.params['tls_versions'],
+            listener.params['client_authentication']) == (['TLSv1.3'],
+                                                          'OPTIONAL')
+    # The container (with its secrets) is exported before the listener.
+    order = [r.old_id for r in records]
+    assert order.index(container) < order.index(LISTENER)
+    item, = [i for i in _items(records) if i['type'] == 'listener']
+    assert item['default_tls_container'] == container
+    assert item['sni_containers'] == [container]
+    assert item['client_ca_tls_container'] == ca
+
+
+def test_a_certificate_that_is_not_the_project_s_stops_the_export(
+        lb_cloud):
+    _barbican(lb_cloud)
+    register(lb_cloud, pool=_pool(
+        POOL, 'shop-pool', MEMBERS, MONITOR, tls_enabled=True,
+        ca_tls_container_ref='http://127.0.0.1:19311/v1/secrets/'
+                             '0b0b0b0b-0000-4000-8000-000000000000'))
+    with pytest.raises(ResolveError, match=r"pool 'shop-pool' .*refers in "
+                       r'ca_tls_container_ref to .*0b0b0b0b.*, which is not '
+                       r"among the project's secrets and containers"):
         _resolve(lb_cloud, [Entry('load_balancers', name='shop-lb')])
 
 
