@@ -8,6 +8,12 @@ the next: it names the ``ansible-playbook`` process the module runs under
 PID), and holds for as long as that process lives.  The tasks of one run
 share it; another run stops at once, naming it.  Where the system shows no
 processes (no /proc), the lock names the module's own process.
+
+A killed ``ansible-playbook`` does not stop the module it started, which
+goes on working under another parent while the lock names a dead process.
+So each module also holds a second file locked (``BUSY``) for as long as
+it lives: the kernel lets go of it when the process ends, however it ends,
+and a run that finds it held stops until that module is done.
 """
 
 import fcntl
@@ -16,6 +22,9 @@ import os
 from .kind import ImportFailed
 
 LOCK = '.downpour-import.lock'
+BUSY = '.downpour-import.busy'
+# The BUSY files this process holds, by directory: open until it ends.
+_busy = {}
 
 
 def _stat(pid):
@@ -62,9 +71,37 @@ def owner():
     return os.getpid(), stat[1] if stat else '0'
 
 
+def _hold_busy(directory):
+    """Hold ``directory``'s BUSY file for as long as this process lives,
+    or fail naming the module that holds it."""
+    key = os.path.realpath(directory)
+    if key in _busy:
+        return
+    path = os.path.join(directory, BUSY)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ImportFailed('%s: cannot take the lock: %s'
+                           % (path, exc.strerror or exc)) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        held = os.pread(fd, 32, 0).decode('ascii', 'replace').strip()
+        os.close(fd)
+        raise ImportFailed(
+            'an import of this output directory is still working (process '
+            '%s), though the ansible-playbook that started it may be gone: '
+            'wait for it to end; two at once would make everything twice'
+            % (held or 'unknown')) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, ('%d\n' % os.getpid()).encode('ascii'), 0)
+    _busy[key] = fd
+
+
 def hold(directory):
     """Take the lock of the output directory ``directory`` for this run,
     or fail naming the run that holds it."""
+    _hold_busy(directory)
     path = os.path.join(directory, LOCK)
     me = owner()
     try:

@@ -210,7 +210,7 @@ def test_hostile_values_arrive_identical(tmp_path, migration):
         # The export's lock and its record of when it began and ended; the
         # import's lock.
         '.downpour.lock', '.downpour-export.json',
-        '.downpour-import.lock'}, inside
+        '.downpour-import.lock', '.downpour-import.busy'}, inside
     # The collection holds downpour's own files only, whatever the source
     # called anything: those any export ships.
     shipped = tmp_path / 'shipped'

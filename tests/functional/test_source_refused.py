@@ -73,7 +73,8 @@ def test_check_and_import_refuse_the_source_project(tmp_path,
         'allow_source_project=true to do it on purpose' % line \
         in refused.stdout, refused.stdout[-3000:]
     assert _networks(source.conn, source.project_id) == ['app-net']
-    for name in ('journal.csv', 'uuids.csv', '.downpour-import.lock'):
+    for name in ('journal.csv', 'uuids.csv', '.downpour-import.lock',
+                 '.downpour-import.busy'):
         assert not (out / name).exists(), name
 
     # On purpose: check looks, and the import makes a second network.

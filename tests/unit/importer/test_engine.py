@@ -2279,6 +2279,41 @@ def test_a_second_import_of_the_directory_at_once_stops_naming_the_first(
     assert (tmp_path / lock.LOCK).read_text().split()[0] == str(os.getpid())
 
 
+def test_a_module_left_working_by_a_killed_playbook_stops_the_next_run(
+        fake_cloud, capsys, files, tmp_path):
+    """ansible-playbook killed, its module goes on under another parent:
+    the lock then names a dead process, but the module's own hold on the
+    directory stops the next run until that module has ended."""
+    from downpour.importer import lock
+    target = Target(fake_cloud)
+    items = [network('app-net')]
+    # Stands for the orphaned module: a process holding the directory.
+    orphan = subprocess.Popen(  # our own command
+        [sys.executable, '-c', 'import sys, time; '
+         'from downpour.importer import lock; lock._hold_busy(sys.argv[1]); '
+         'print("held", flush=True); time.sleep(60)', str(tmp_path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert orphan.stdout.readline() == 'held\n'
+        target.mark()
+
+        stopped = ansible(capsys, files, items)
+
+        assert stopped['failed'] is True
+        assert stopped['msg'].startswith(
+            'an import of this output directory is still working (process '
+            '%d)' % orphan.pid)
+        assert target.calls() == []
+    finally:
+        orphan.kill()
+        orphan.wait()
+
+    done = ansible(capsys, files, items)
+
+    assert done['changed'] is True
+    assert (tmp_path / lock.BUSY).read_text().split() == [str(os.getpid())]
+
+
 def test_the_lock_names_the_playbook_the_module_runs_under(tmp_path):
     """A module runs in a process under a worker that ansible-playbook
     forked for its task (ansible-playbook too): the lock names the first
