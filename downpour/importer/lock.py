@@ -71,6 +71,15 @@ def owner():
     return os.getpid(), stat[1] if stat else '0'
 
 
+def _open(path):
+    """A lock file of the owner's alone, never through a link."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ImportFailed('%s: cannot take the lock: %s'
+                           % (path, exc.strerror or exc)) from None
+
+
 def _hold_busy(directory):
     """Hold ``directory``'s BUSY file for as long as this process lives,
     or fail naming the module that holds it."""
@@ -78,11 +87,7 @@ def _hold_busy(directory):
     if key in _busy:
         return
     path = os.path.join(directory, BUSY)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        raise ImportFailed('%s: cannot take the lock: %s'
-                           % (path, exc.strerror or exc)) from None
+    fd = _open(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -104,11 +109,7 @@ def hold(directory):
     _hold_busy(directory)
     path = os.path.join(directory, LOCK)
     me = owner()
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        raise ImportFailed('%s: cannot take the lock: %s'
-                           % (path, exc.strerror or exc)) from None
+    fd = _open(path)
     try:
         # Briefly, while one run reads and writes who holds it.
         fcntl.flock(fd, fcntl.LOCK_EX)
