@@ -33,6 +33,12 @@ BASE_PORTS = {
     "cinder": 8776,
     "octavia": 9876,
     "barbican": 9311,
+    # Swift: the proxy (the API), and the account, container and object
+    # servers its rings point at (one process serves all three).
+    "swift": 8080,
+    "swift_object": 6200,
+    "swift_container": 6201,
+    "swift_account": 6202,
 }
 PORT_OFFSET = {"source": 0, "target": 100}
 CLOUD_NAMES = ("source", "target")
