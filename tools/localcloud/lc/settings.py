@@ -18,6 +18,10 @@ MYSQLD = "/usr/sbin/mariadbd"
 MYSQL_DIR = os.path.join(STATE, "mariadb")
 MYSQL_PORT = 3336
 
+# Makes Swift's filesystem (lc/swiftdisk.py); by path, as /usr/sbin may not
+# be on a tox environment's PATH.
+MKFS_EXT4 = "/usr/sbin/mkfs.ext4"
+
 HOST = "127.0.0.1"  # every listener binds here, never on another address
 
 # Source cloud ports; the target cloud adds PORT_OFFSET["target"] to each.

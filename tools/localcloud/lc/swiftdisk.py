@@ -12,6 +12,7 @@ keep every object in memory.
 import os
 import subprocess
 
+from . import settings
 from .procs import HarnessError
 
 SIZE = "32G"  # sparse: the file grows with what is stored
@@ -47,7 +48,7 @@ def make(cloud, run):
         f.truncate(_bytes(SIZE))
     # Lazy inode tables and journal, and noinit_itable: nothing zeroes the
     # sparse file in the background (it reads as zeros already).
-    run("swift-disk", ["mkfs.ext4", "-q", "-F", "-O", "ea_inode", "-m", "0",
+    run("swift-disk", [settings.MKFS_EXT4, "-q", "-F", "-O", "ea_inode", "-m", "0",
                        "-E", "lazy_itable_init=1,lazy_journal_init=1", path])
     os.makedirs(mountpoint(cloud), exist_ok=True)
     run("swift-disk", ["mount", "-o", "loop,noatime,noinit_itable", path, mountpoint(cloud)])
