@@ -186,7 +186,8 @@ class Cloud:
             Service("swift-storage", [py, "-m", "downpour_localcloud.swift_storage",
                                       *(os.path.join(self.etc, "swift", f"{kind}-server.conf")
                                         for kind in ("account", "container", "object"))],
-                    port=p["swift_object"]),
+                    # Any answer (400: no such path) shows its hub is serving.
+                    port=p["swift_object"], url=f"http://{H}:{p['swift_object']}/"),
             Service("swift-proxy", [os.path.join(vbin, "swift-proxy-server"),
                                     os.path.join(self.etc, "swift", "proxy-server.conf"), "-v"],
                     port=p["swift"], url=f"http://{H}:{p['swift']}/healthcheck"),
