@@ -428,7 +428,7 @@ class Cloud:
                 os.replace(os.path.join(settings.LOGS, f), os.path.join(previous, f))
         configs.render(self)
         self._octavia_ca()
-        swiftdisk.make(self, self._run)
+        swiftdisk.make(self, self._run, say)
         services = {s.name: s for s in self.services()}
 
         try:
