@@ -25,7 +25,8 @@ Fixtures
     user), ``.cloud_config`` (a dict to put under ``clouds:`` in a
     clouds.yaml for that user), ``.project_id``, ``.cloud`` and ``.admin``
     (the cloud's admin Connection).  When the test ends, every resource of
-    the project (load balancers, Barbican secrets and containers, servers,
+    the project (load balancers, Barbican secrets and containers, Swift
+    containers and objects, servers,
     server groups, floating IPs, routers, ports, networks, security groups,
     volumes and their snapshots, images it owns, the user's keypairs) is
     deleted, then the user and the project.
@@ -194,7 +195,7 @@ class Projects:
     @staticmethod
     def _remove(admin, project, user, conn):
         try:
-            delete_project_resources(admin, project.id, user.id)
+            delete_project_resources(admin, project.id, user.id, member=conn)
             if conn is not None:
                 # After the load balancers that use them.  Barbican shows a
                 # project's secrets to that project only: as its member.
@@ -268,6 +269,64 @@ def delete_project_secrets(conn):
         keys.delete_secret(secret.secret_ref.rsplit("/", 1)[-1], ignore_missing=True)
 
 
+def _swift_listing(store, path, **params):
+    """The whole listing of an account (``path`` "") or a container, page by
+    page: Swift returns at most 10,000 names a request, and the next page
+    starts after the last name seen (``marker``)."""
+    entries = []
+    while True:
+        query = {"format": "json", **params}
+        if entries:
+            query["marker"] = entries[-1]["name"]
+            if "version_id" in entries[-1]:  # a versions listing pages on both
+                query["version_marker"] = entries[-1]["version_id"]
+        page = _swift_ok(store.get(path, params=query))
+        if page.status_code == 204 or not page.json():
+            return entries
+        entries += page.json()
+
+
+def _swift_ok(response, missing_ok=False):
+    if response.status_code >= 300 and not (missing_ok and response.status_code == 404):
+        raise RuntimeError(f"Swift: {response.request.method} {response.request.url}: "
+                           f"{response.status_code} {response.text[:200]}")
+    return response
+
+
+def delete_project_objects(conn):
+    """Delete every container and object of ``conn``'s project, as that
+    project's member: keystoneauth gives the admin's token the admin
+    project's account only.  Each listing is read whole before anything in it
+    is deleted, since deleting while paging by marker is safe only forwards."""
+    from urllib.parse import quote
+    if not conn.has_service("object-store"):  # clouds booted before Swift was added
+        return
+    store = conn.object_store
+    names = [c["name"] for c in _swift_listing(store, "")]
+    # Versioning off everywhere first: deleting an object of a container
+    # with X-Versions-Location would bring its previous version back.
+    versioned = set()
+    for name in names:
+        headers = _swift_ok(store.head(quote(name)), missing_ok=True).headers
+        if "X-Versions-Location" in headers or "X-History-Location" in headers:
+            _swift_ok(store.post(quote(name), headers={
+                "X-Remove-Versions-Location": "x", "X-Remove-History-Location": "x"}))
+        if "X-Versions-Enabled" in headers:
+            _swift_ok(store.post(quote(name), headers={"X-Versions-Enabled": "false"}))
+            versioned.add(name)
+    for name in names:
+        path = quote(name)
+        # A container that has had object versioning keeps every version and
+        # delete marker; each is deleted by its version-id.
+        listing = _swift_listing(store, path, **({"versions": ""} if name in versioned else {}))
+        for entry in listing:
+            version = entry.get("version_id")
+            _swift_ok(store.delete(f"{path}/{quote(entry['name'])}", params=(
+                {"version-id": version} if version and version != "null" else {})),
+                missing_ok=True)
+        _swift_ok(store.delete(path), missing_ok=True)
+
+
 def delete_load_balancers(admin, project_id):
     """Delete project ``project_id``'s load balancers with all they hold (and
     so their VIP ports), once none is busy (PENDING_*: Octavia refuses)."""
@@ -284,8 +343,12 @@ def delete_load_balancers(admin, project_id):
     _wait_gone(mine)
 
 
-def delete_project_resources(admin, project_id, user_id=None):
-    """Delete everything project ``project_id`` owns, as the cloud admin."""
+def delete_project_resources(admin, project_id, user_id=None, member=None):
+    """Delete everything project ``project_id`` owns, as the cloud admin;
+    with ``member`` (a Connection of a user of that project) its Swift
+    containers and objects too, which only a user of the project can list."""
+    if member is not None:
+        delete_project_objects(member)
     compute, network, volume, image = admin.compute, admin.network, admin.block_storage, admin.image
 
     # First: a VIP port is the load balancer's, Neutron would delete it under it.

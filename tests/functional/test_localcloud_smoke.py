@@ -9,10 +9,13 @@ Then Barbican and Octavia: a secret whose payload reads back, a certificate
 container, a load balancer whose VIP is a real Neutron port (with a
 floating IP on it), an HTTPS listener terminated with that container, a
 pool, a member, a health monitor and an L7 policy with a rule, all ACTIVE,
-and a cascade delete that takes the VIP port too.
+and a cascade delete that takes the VIP port too.  Then Swift: a container
+with metadata, an object read back with its ETag, a static large object of
+two segments, all deleted again.
 """
 import datetime
 import hashlib
+import json
 import os
 import time
 
@@ -305,3 +308,56 @@ def test_load_balancer_and_secrets(cloud, fresh_project):
              lambda: lbs.find_load_balancer(balancer.id),
              lambda lb: lb is None or lb.provisioning_status == "DELETED")
     assert conn.network.find_port(vip.id) is None
+
+
+def _etag(data):
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()  # Swift's ETag is an MD5
+
+
+@pytest.mark.parametrize("cloud", ["source", "target"])
+def test_object_storage(cloud, fresh_project):
+    import requests
+
+    project = fresh_project(cloud)
+    store = project.conn.object_store
+    account = store.get_endpoint().rstrip("/")
+    assert account.endswith(f"/v1/AUTH_{project.project_id}")
+    name = f"smoke-{os.getpid()}"
+
+    # a member creates a container with metadata: no ResellerAdmin, no admin
+    store.create_container(name=name, metadata={"colour": "blue"})
+    # Read as headers: the SDK's metadata of one resource held another's
+    # (an object's of the test run before, in the same process).
+    assert store.head(name).headers["X-Container-Meta-Colour"] == "blue"
+    assert requests.get(f"{account}/{name}", timeout=30).status_code == 401
+
+    body = os.urandom(100_000)
+    store.upload_object(container=name, name="dir/object", data=body,
+                        metadata={"origin": "smoke"})
+    head = store.head(f"{name}/dir/object").headers
+    assert head["Etag"] == _etag(body)
+    assert head["X-Object-Meta-Origin"] == "smoke"
+    assert store.download_object("dir/object", container=name) == body
+
+    # a static large object over two segments reads as their concatenation
+    segments = [os.urandom(1024 * 1024 + 1), os.urandom(1000)]
+    manifest = []
+    for i, data in enumerate(segments):
+        store.upload_object(container=name, name=f"segments/{i}", data=data)
+        manifest.append({"path": f"/{name}/segments/{i}",
+                         "etag": _etag(data), "size_bytes": len(data)})
+    put = store.put(f"{name}/large", params={"multipart-manifest": "put"},
+                    data=json.dumps(manifest))
+    assert put.status_code == 201, put.text
+    large = store.get(f"{name}/large")
+    assert large.headers["X-Static-Large-Object"] == "True"
+    assert large.content == b"".join(segments)
+
+    # the manifest goes with its segments, then the rest
+    gone = store.delete(f"{name}/large", params={"multipart-manifest": "delete"},
+                        headers={"Accept": "application/json"})
+    assert gone.json()["Number Deleted"] == 3, gone.text
+    store.delete_object("dir/object", container=name)
+    assert [o.name for o in store.objects(name)] == []
+    store.delete_container(name)
+    assert name not in [c.name for c in store.containers()]

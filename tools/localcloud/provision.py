@@ -86,6 +86,7 @@ def identity(spec, conn):
         ("volumev3", "cinderv3", f"{h}:{p['cinder']}/v3/%(project_id)s"),
         ("load-balancer", "octavia", f"{h}:{p['octavia']}"),
         ("key-manager", "barbican", f"{h}:{p['barbican']}"),
+        ("object-store", "swift", f"{h}:{p['swift']}/v1/AUTH_%(project_id)s"),
     ]
     for stype, name, url in catalogue:
         service = idn.create_service(type=stype, name=name, is_enabled=True)

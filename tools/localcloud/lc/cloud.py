@@ -14,6 +14,7 @@ from . import configs
 from . import mariadb
 from . import procs
 from . import settings
+from . import swiftdisk
 from .procs import HarnessError
 
 H = settings.HOST
@@ -57,7 +58,8 @@ class Cloud:
                 with open(path) as f:
                     known = json.load(f)
             self._passwords = dict(known)
-            for key in ("admin", "service", "member", "octavia_db", "octavia_heartbeat"):
+            for key in ("admin", "service", "member", "octavia_db", "octavia_heartbeat",
+                        "swift_hash"):
                 if key not in known:
                     self._passwords[key] = secrets.token_urlsafe(16)
             if "barbican_kek" not in known:
@@ -177,6 +179,18 @@ class Cloud:
                                          p["barbican"]),
                     env={"HOME": os.path.join(self.etc, "barbican")},
                     port=p["barbican"], url=f"http://{H}:{p['barbican']}/"),
+            # Swift: the account, container and object servers in one
+            # process (plugins/downpour_localcloud/swift_storage.py), the
+            # proxy in another, each with workers = 0 (no fork); -v sends
+            # the proxy's log to its file (there is no syslog here).
+            Service("swift-storage", [py, "-m", "downpour_localcloud.swift_storage",
+                                      *(os.path.join(self.etc, "swift", f"{kind}-server.conf")
+                                        for kind in ("account", "container", "object"))],
+                    # Any answer (400: no such path) shows its hub is serving.
+                    port=p["swift_object"], url=f"http://{H}:{p['swift_object']}/"),
+            Service("swift-proxy", [os.path.join(vbin, "swift-proxy-server"),
+                                    os.path.join(self.etc, "swift", "proxy-server.conf"), "-v"],
+                    port=p["swift"], url=f"http://{H}:{p['swift']}/healthcheck"),
         ]
 
     def start_service(self, svc):
@@ -227,6 +241,7 @@ class Cloud:
     def stop(self):
         pidfiles = [(s.name, self.pidfile(s.name)) for s in reversed(self.services())]
         stopped = procs.stop_groups(pidfiles)
+        swiftdisk.unmount(self)
         try:
             os.remove(self.ready_file)
         except FileNotFoundError:
@@ -324,7 +339,26 @@ class Cloud:
             self._run("dbsync-barbican", [v("barbican-manage"), "db", "upgrade"],
                       env={"HOME": f"{etc}/barbican"})
 
-        jobs = [keystone, nova, neutron, glance, placement, cinder, octavia, barbican]
+        def swift():
+            # One device per ring, one replica, 2^6 partitions: the smallest
+            # ring Swift accepts that still spreads over partitions.  Built
+            # with Swift's RingBuilder in one interpreter (swift-ring-builder
+            # would start nine, about 1 s each).
+            self._run("swift-rings", [py, "-c", (
+                "import sys\n"
+                "from swift.common.ring import RingBuilder\n"
+                "etc, host = sys.argv[1:3]\n"
+                "for kind, port in zip(('account', 'container', 'object'), sys.argv[3:]):\n"
+                "    builder = RingBuilder(6, 1, 1)\n"
+                "    builder.add_dev({'region': 1, 'zone': 1, 'ip': host, 'port': int(port),\n"
+                "                     'device': 'd1', 'weight': 1})\n"
+                "    builder.rebalance()\n"
+                "    builder.save(f'{etc}/{kind}.builder')\n"
+                "    builder.get_ring().save(f'{etc}/{kind}.ring.gz')\n"),
+                f"{etc}/swift", H, *(str(self.ports[f"swift_{kind}"])
+                                     for kind in ("account", "container", "object"))])
+
+        jobs = [keystone, nova, neutron, glance, placement, cinder, octavia, barbican, swift]
         with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
             futures = [pool.submit(j) for j in jobs]
             errors = [f.exception() for f in futures if f.exception()]
@@ -378,11 +412,13 @@ class Cloud:
         """Boot the cloud from scratch (its data is wiped; passwords are kept)."""
         t0 = time.monotonic()
         self._check_ports_free()
+        swiftdisk.unmount(self)  # left by a boot that died before its down
         for d in (self.etc, self.data, self.run):
             shutil.rmtree(d, ignore_errors=True)
         for d in (self.etc, self.data, self.run, settings.LOGS,
                   os.path.join(self.data, "locks"), os.path.join(self.data, "cinder", "conversion"),
-                  os.path.join(self.data, "volumes"), os.path.join(self.data, "images")):
+                  os.path.join(self.data, "volumes"), os.path.join(self.data, "images"),
+                  os.path.join(self.data, "swift-recon")):
             os.makedirs(d, exist_ok=True)
         # Fresh logs for a fresh cloud; the last run's go to logs/previous/.
         previous = os.path.join(settings.LOGS, "previous")
@@ -392,6 +428,7 @@ class Cloud:
                 os.replace(os.path.join(settings.LOGS, f), os.path.join(previous, f))
         configs.render(self)
         self._octavia_ca()
+        swiftdisk.make(self, self._run, say)
         services = {s.name: s for s in self.services()}
 
         try:

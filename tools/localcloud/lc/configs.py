@@ -5,6 +5,7 @@ cloud never reads /etc and two clouds never share a file.  Only settings that
 matter are set; the comments say why.
 """
 import os
+import pwd
 import shutil
 
 from . import mariadb
@@ -326,12 +327,94 @@ driver = noop
     shutil.copy(os.path.join(venv_etc, "barbican", "barbican-api-paste.ini"),
                 os.path.join(_mk(etc, "barbican"), "barbican-api-paste.ini"))
 
+    # -- swift -------------------------------------------------------------------
+    files.update(_swift(c, auth))
+
     for rel, text in files.items():
         path = os.path.join(etc, rel)
         _mk(os.path.dirname(path))
         with open(path, "w") as f:
             f.write(text)
         os.chmod(path, 0o600)  # they hold passwords
+
+
+def _swift(c, auth):
+    """Swift's files: one replica on one device per ring (rings: lc/cloud.py)."""
+    H = settings.HOST
+    p = c.ports
+    common = f"""[DEFAULT]
+bind_ip = {H}
+# One process, no fork: eventlet serves concurrent requests in it.
+workers = 0
+# Swift drops privileges to this user; it is whoever runs localcloud.
+user = {pwd.getpwuid(os.getuid()).pw_name}
+swift_dir = {c.etc}/swift
+devices = {c.data}/swift
+mount_check = false
+# Not /var/cache/swift: two clouds, and nothing outside the state dir.
+recon_cache_path = {c.data}/swift-recon
+"""
+    files = {}
+    files["swift/swift.conf"] = f"""[swift-hash]
+swift_hash_path_suffix = {c.passwords['swift_hash']}
+[storage-policy:0]
+name = Policy-0
+default = yes
+"""
+    for kind in ("account", "container", "object"):
+        files[f"swift/{kind}-server.conf"] = f"""{common}bind_port = {p['swift_' + kind]}
+[pipeline:main]
+pipeline = {kind}-server
+[app:{kind}-server]
+use = egg:swift#{kind}
+"""
+    # The container updater (run in the storage process, see
+    # plugins/downpour_localcloud/swift_storage.py) is what makes an
+    # account's object and byte counts, hence account quotas, follow writes.
+    files["swift/container-server.conf"] += """[container-updater]
+interval = 5
+"""
+    # The middlewares of a real cloud's proxy, in the order of Swift's sample
+    # pipeline, with Keystone in place of tempauth; no cache (no memcached:
+    # account and container info come from the servers each time), no
+    # ratelimit.  staticweb and tempurl need delay_auth_decision: anonymous
+    # requests reach them and keystoneauth decides after.
+    pipeline = ("catch_errors gatekeeper healthcheck proxy-logging listing_formats bulk "
+                "tempurl authtoken keystoneauth staticweb copy container-quotas "
+                "account-quotas slo dlo versioned_writes symlink proxy-logging proxy-server")
+    filters = "".join(
+        f"[filter:{name}]\nuse = egg:swift#{name.replace('-', '_')}\n"
+        for name in ("catch_errors", "gatekeeper", "healthcheck", "proxy-logging",
+                     "listing_formats", "bulk", "tempurl", "staticweb", "copy",
+                     "container-quotas", "account-quotas", "slo", "dlo", "symlink"))
+    files["swift/proxy-server.conf"] = f"""[DEFAULT]
+bind_ip = {H}
+bind_port = {p['swift']}
+workers = 0
+user = {pwd.getpwuid(os.getuid()).pw_name}
+swift_dir = {c.etc}/swift
+[pipeline:main]
+pipeline = {pipeline}
+[app:proxy-server]
+use = egg:swift#proxy
+# A project's account is made at its first write, as Keystone never tells Swift.
+account_autocreate = true
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+delay_auth_decision = True
+{auth}
+[filter:keystoneauth]
+use = egg:swift#keystoneauth
+# A tenant's member may create containers and objects in its project's account.
+operator_roles = admin, member
+reseller_admin_role = ResellerAdmin
+[filter:versioned_writes]
+use = egg:swift#versioned_writes
+# Both: X-Versions-Location / X-History-Location, and X-Versions-Enabled.
+allow_versioned_writes = true
+allow_object_versioning = true
+{filters}"""
+    return files
 
 
 def _mk(*parts):

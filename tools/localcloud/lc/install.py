@@ -18,7 +18,9 @@ from .procs import HarnessError
 # renders with its dot, and the docs draw the demo with it.  mariadb-server
 # is Octavia's database (its API deadlocks on SQLite, see README.rst); we run
 # our own mysqld, never Debian's service.
-APT_PACKAGES = ["rabbitmq-server", "qemu-utils", "graphviz", "mariadb-server", "openssl"]
+# e2fsprogs makes Swift's filesystem (lc/swiftdisk.py); Debian has it already.
+APT_PACKAGES = ["rabbitmq-server", "qemu-utils", "graphviz", "mariadb-server", "openssl",
+                "e2fsprogs"]
 STAMP = ".downpour-localcloud-installed"
 
 
@@ -34,6 +36,8 @@ def _apt_missing():
         missing.append("mariadb-server")
     if not shutil.which("openssl"):  # makes Octavia's CA at each boot
         missing.append("openssl")
+    if not os.path.exists(settings.MKFS_EXT4):
+        missing.append("e2fsprogs")
     return missing
 
 

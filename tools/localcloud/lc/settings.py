@@ -18,6 +18,10 @@ MYSQLD = "/usr/sbin/mariadbd"
 MYSQL_DIR = os.path.join(STATE, "mariadb")
 MYSQL_PORT = 3336
 
+# Makes Swift's filesystem (lc/swiftdisk.py); by path, as /usr/sbin may not
+# be on a tox environment's PATH.
+MKFS_EXT4 = "/usr/sbin/mkfs.ext4"
+
 HOST = "127.0.0.1"  # every listener binds here, never on another address
 
 # Source cloud ports; the target cloud adds PORT_OFFSET["target"] to each.
@@ -33,6 +37,12 @@ BASE_PORTS = {
     "cinder": 8776,
     "octavia": 9876,
     "barbican": 9311,
+    # Swift: the proxy (the API), and the account, container and object
+    # servers its rings point at (one process serves all three).
+    "swift": 8080,
+    "swift_object": 6200,
+    "swift_container": 6201,
+    "swift_account": 6202,
 }
 PORT_OFFSET = {"source": 0, "target": 100}
 CLOUD_NAMES = ("source", "target")
