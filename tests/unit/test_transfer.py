@@ -295,6 +295,128 @@ def test_corrupt_kept_bytes_are_downloaded_again(fake_cloud, tmp_path):
     assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
 
 
+def _digests(data):
+    return {algo: hashlib.new(algo, data).hexdigest()
+            for algo in ('sha512', 'sha256', 'md5')}
+
+
+def _reads_of(monkeypatch, *paths):
+    """The opens for reading of the files at ``paths``, counted."""
+    reads = []
+    real = open
+
+    def counting(file, mode='r', *args, **kwargs):
+        if str(file) in paths and 'r' in mode and '+' not in mode:
+            reads.append(str(file))
+        return real(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr('builtins.open', counting)
+    return reads
+
+
+def test_a_download_is_read_once_and_every_digest_recorded(
+        fake_cloud, tmp_path, monkeypatch):
+    """The bytes cross the machine once: hashed as they arrive, never read
+    back from the disk, and the stamp has every digest of the whole blob."""
+    data = os.urandom(5 * transfer.CHUNK_SIZE + 3)
+    _serve(fake_cloud, data)
+    (tmp_path / 'blobs').mkdir()
+    final = str(tmp_path / 'blobs' / ID)
+    reads = _reads_of(monkeypatch, final, final + '.part')
+    blob = _blob(data)
+    transfer.fetch(fake_cloud.connect(), blob, str(tmp_path))
+    assert reads == []
+    stamp = json.loads((tmp_path / 'blobs' / (ID + '.verified')).read_text())
+    assert stamp['digests'] == blob.digests == _digests(data)
+
+
+def test_one_corrupted_byte_is_caught(fake_cloud, tmp_path):
+    data = os.urandom(4 * transfer.CHUNK_SIZE + 9)
+    corrupted = bytearray(data)
+    corrupted[2 * transfer.CHUNK_SIZE + 1234] ^= 0x01
+    _serve(fake_cloud, bytes(corrupted))
+    (tmp_path / 'blobs').mkdir()
+    with pytest.raises(TransferError, match='checksum mismatch'):
+        transfer.fetch(fake_cloud.connect(), _blob(data), str(tmp_path))
+    assert os.listdir(tmp_path / 'blobs') == []
+
+
+def test_a_resumed_download_has_the_whole_files_digests(
+        fake_cloud, tmp_path, monkeypatch):
+    """The bytes kept are read from the disk once, to start every digest;
+    the new ones continue them: the stamp's digests are the whole file's,
+    not those of the bytes that came over the network this time."""
+    kept = 3 * transfer.CHUNK_SIZE + 5
+    _leave_part(tmp_path, FULL[:kept])
+    matcher = fake_cloud.get('image', '/images/%s/file' % ID,
+                             content=_ranged)
+    final = str(tmp_path / 'blobs' / ID)
+    reads = _reads_of(monkeypatch, final, final + '.part')
+    blob = _blob(FULL)
+    transfer.fetch(fake_cloud.connect(), blob, str(tmp_path))
+    assert matcher.last_request.headers['Range'] == 'bytes=%d-' % kept
+    assert reads == [final + '.part']
+    stamp = json.loads((tmp_path / 'blobs' / (ID + '.verified')).read_text())
+    assert stamp['digests'] == blob.digests == _digests(FULL)
+
+
+def test_one_wrong_byte_among_the_kept_ones_is_caught(fake_cloud, tmp_path):
+    """The resumed blob is checked whole: a byte kept on disk that changed
+    since (a crash, a bad disk) fails the check, and the blob is
+    downloaded again from the first byte."""
+    kept = bytearray(FULL[:3 * transfer.CHUNK_SIZE])
+    kept[transfer.CHUNK_SIZE + 7] ^= 0x80
+    _leave_part(tmp_path, bytes(kept))
+    matcher = fake_cloud.get('image', '/images/%s/file' % ID,
+                             content=_ranged)
+    lines = []
+    blob = _blob(FULL)
+    transfer.fetch(fake_cloud.connect(), blob, str(tmp_path),
+                   reporter=progress.Lines(lines.append))
+    assert [r.headers.get('Range') for r in matcher.request_history] == [
+        'bytes=%d-' % len(kept), None]
+    assert any('does not match its checksum' in line for line in lines)
+    assert (tmp_path / 'blobs' / ID).read_bytes() == FULL
+    assert blob.digests == _digests(FULL)
+
+
+def test_a_hole_never_shows_bytes_left_past_the_offset(tmp_path):
+    """Zeros are skipped over, not written: whatever the .part held past
+    the bytes counted is cut first, so the hole reads back as the zeros
+    that were hashed."""
+    (tmp_path / 'blobs').mkdir()
+    blob = _blob(b'')
+    sink = transfer._Sink(str(tmp_path), blob, {
+        'image_id': ID, 'hash_algo': 'sha512', 'hash_value': 'x'})
+    sink.restart()
+    try:
+        sink.write([b'data'], lambda size: None)
+        with open(sink.part, 'ab') as stream:
+            stream.write(b'\xff' * 100)
+        sink.write([bytes(64)], lambda size: None)
+        sink.close()
+        with open(sink.part, 'rb') as stream:
+            assert stream.read() == b'data' + bytes(64)
+        assert sink.result()['sha256'] == hashlib.sha256(
+            b'data' + bytes(64)).hexdigest()
+    finally:
+        sink.stop()
+
+
+def test_no_hashing_thread_outlives_a_failed_download(fake_cloud, tmp_path):
+    before = set(threading.enumerate())
+    _serve(fake_cloud, b'corrupted bytes')
+    (tmp_path / 'blobs').mkdir()
+    with pytest.raises(TransferError):
+        transfer.fetch(fake_cloud.connect(), _blob(b'good bytes'),
+                       str(tmp_path))
+    fake_cloud.get('image', '/images/%s/file' % ID, status_code=403)
+    with pytest.raises(TransferError):
+        transfer.fetch(fake_cloud.connect(), _blob(b'good bytes'),
+                       str(tmp_path))
+    assert set(threading.enumerate()) == before
+
+
 class _Broken(io.RawIOBase):
     """A response body whose connection is reset after ``good`` bytes."""
 
