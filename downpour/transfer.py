@@ -12,7 +12,7 @@ resumed.  A .part is never taken as complete.
 
 Every digest the stamp records (the source's algorithm, sha256, md5) is
 computed once, as the bytes arrive, each in a thread of its own
-(downpour.hashing): the bytes are read once.  A resumed download reads the
+(downpour.importer.hashing): the bytes are read once.  A resumed download reads the
 bytes kept on disk once to start every digest, and continues them over the
 bytes that come next, so that each digest is the whole file's.
 
@@ -63,8 +63,9 @@ import keystoneauth1.exceptions as ksa_exc
 import requests
 import urllib3
 
-from downpour import hashing, outdir, progress
+from downpour import outdir, progress
 from downpour.errors import DownpourError, TransferError
+from downpour.importer import hashing
 from downpour.resources.image import user_properties
 
 LOG = logging.getLogger(__name__)
@@ -123,7 +124,19 @@ def file_digests(path, algos, cancel=None, what=None):
     def check():
         if cancel is not None and cancel.is_set():
             raise TransferError('%s: interrupted' % (what or path))
-    return hashing.of_file(path, algos, what or path, CHUNK_SIZE, check)
+    return hashing.of_file(path, _known(algos, what or path), CHUNK_SIZE,
+                           check)
+
+
+def _known(algos, what):
+    """``algos``, each one hashlib knows, else the error says which."""
+    for algo in algos:
+        try:
+            hashing.hasher(algo)
+        except ValueError:
+            raise TransferError('%s: the source gives an unknown checksum '
+                                'algorithm %r' % (what, algo)) from None
+    return algos
 
 
 def _read_stamp(output_dir, blob, cancel=None):
@@ -265,7 +278,7 @@ class _Sink:
 
     def _start_digests(self):
         self.stop()
-        self.digests = hashing.Digests(self.algos, self.blob.what)
+        self.digests = hashing.Digests(_known(self.algos, self.blob.what))
         self.offset = 0
 
     def keep(self):

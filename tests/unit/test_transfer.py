@@ -14,8 +14,9 @@ from unittest import mock
 
 import pytest
 
-from downpour import hashing, outdir, progress, transfer
+from downpour import outdir, progress, transfer
 from downpour.errors import TransferError
+from downpour.importer import hashing
 from downpour.resources.base import Blob
 from tests.unit.resources import sample
 
@@ -1178,3 +1179,13 @@ def test_a_full_volume_whose_qcow2_would_not_fit_is_captured_raw(
     assert blob.disk_format == 'raw'
     deleted = [c.args[0] for c in conn.image.delete_image.call_args_list]
     assert 'qcow2-img' in deleted
+
+
+def test_an_unknown_algorithm_of_the_source_is_a_clear_error(fake_cloud,
+                                                             tmp_path):
+    _serve(fake_cloud, b'bytes')
+    blob = _blob(b'bytes')
+    blob.hash_algo = 'rot13'
+    with pytest.raises(TransferError, match="unknown checksum algorithm "
+                                            "'rot13'"):
+        transfer.fetch(fake_cloud.connect(), blob, str(tmp_path))

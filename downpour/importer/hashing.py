@@ -6,25 +6,26 @@ md5 and sha256 of a blob take about as long as the slowest of them alone,
 on another core than the download.  The queues are short, so the bytes in
 memory are a few chunks whatever the blob's size, and a download is never
 more than ``depth`` chunks ahead of the slowest hash.
+
+Both sides use it: the export as a blob arrives, the import as it sends it
+(so it is here, among the import's module_utils).
 """
 
 import hashlib
 import queue
 import threading
 
-from downpour.errors import TransferError
-
 # Chunks a hash may fall behind the download by, per algorithm.
 DEPTH = 2
 _END = object()
 
 
-def hasher(algo, what):
+def hasher(algo):
+    """hashlib's; ValueError for an algorithm it does not know."""
     try:
         return hashlib.new(algo)
     except (TypeError, ValueError):
-        raise TransferError('%s: the source gives an unknown checksum '
-                            'algorithm %r' % (what, algo)) from None
+        raise ValueError('unknown hash algorithm %r' % (algo,)) from None
 
 
 class Digests:
@@ -35,9 +36,8 @@ class Digests:
     thread outlives a failed download.
     """
 
-    def __init__(self, algos, what, depth=DEPTH):
-        self._hashers = {algo: hasher(algo, what) for algo in dict.fromkeys(
-            algos)}
+    def __init__(self, algos, depth=DEPTH):
+        self._hashers = {algo: hasher(algo) for algo in dict.fromkeys(algos)}
         self._stopped = False
         self._result = None
         self._errors = []
@@ -97,10 +97,10 @@ class Digests:
         self.close()
 
 
-def of_file(path, algos, what, chunk_size, check=None, opener=None):
+def of_file(path, algos, chunk_size, check=None, opener=None):
     """Digests of the file at ``path``, read once; ``check`` is called
     before each chunk (it raises to stop)."""
-    with Digests(algos, what) as digests, \
+    with Digests(algos) as digests, \
             open(path, 'rb', opener=opener) as stream:
         for chunk in iter(lambda: stream.read(chunk_size), b''):
             if check is not None:

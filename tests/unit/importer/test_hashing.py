@@ -8,8 +8,7 @@ import threading
 
 import pytest
 
-from downpour import hashing
-from downpour.errors import TransferError
+from downpour.importer import hashing
 
 ALGOS = ('sha512', 'sha256', 'md5')
 
@@ -20,7 +19,7 @@ def _chunks():
 
 def test_the_digests_are_hashlibs():
     chunks = _chunks()
-    with hashing.Digests(ALGOS, 'blob') as digests:
+    with hashing.Digests(ALGOS) as digests:
         for chunk in chunks:
             digests.update(chunk)
         got = digests.result()
@@ -30,7 +29,7 @@ def test_the_digests_are_hashlibs():
 
 
 def test_one_algorithm_named_twice_is_hashed_once():
-    with hashing.Digests(('md5', 'sha256', 'md5'), 'blob') as digests:
+    with hashing.Digests(('md5', 'sha256', 'md5')) as digests:
         digests.update(b'abc')
         assert digests.result() == {
             'md5': hashlib.md5(b'abc').hexdigest(),  # noqa: S324
@@ -42,8 +41,8 @@ def test_each_algorithm_hashes_in_a_thread_of_its_own(monkeypatch):
     real = hashing.hasher
 
     class Recorded:
-        def __init__(self, algo, what):
-            self.algo, self.real = algo, real(algo, what)
+        def __init__(self, algo):
+            self.algo, self.real = algo, real(algo)
 
         def update(self, chunk):
             threads.setdefault(self.algo, set()).add(threading.get_ident())
@@ -53,7 +52,7 @@ def test_each_algorithm_hashes_in_a_thread_of_its_own(monkeypatch):
             return self.real.hexdigest()
 
     monkeypatch.setattr(hashing, 'hasher', Recorded)
-    with hashing.Digests(ALGOS, 'blob') as digests:
+    with hashing.Digests(ALGOS) as digests:
         for chunk in _chunks():
             digests.update(chunk)
         digests.result()
@@ -71,8 +70,8 @@ def test_a_slow_hash_holds_back_the_stream_after_a_few_chunks(monkeypatch):
     real = hashing.hasher
 
     class Stuck:
-        def __init__(self, algo, what):
-            self.real = real(algo, what)
+        def __init__(self, algo):
+            self.real = real(algo)
 
         def update(self, chunk):
             gate.wait(30)
@@ -83,7 +82,7 @@ def test_a_slow_hash_holds_back_the_stream_after_a_few_chunks(monkeypatch):
 
     monkeypatch.setattr(hashing, 'hasher', Stuck)
     given = []
-    digests = hashing.Digests(('sha256',), 'blob', depth=2)
+    digests = hashing.Digests(('sha256',), depth=2)
 
     def feed():
         for n in range(100):
@@ -104,7 +103,7 @@ def test_a_slow_hash_holds_back_the_stream_after_a_few_chunks(monkeypatch):
 
 def test_closing_stops_every_thread_even_with_chunks_queued(monkeypatch):
     before = set(threading.enumerate())
-    digests = hashing.Digests(ALGOS, 'blob', depth=2)
+    digests = hashing.Digests(ALGOS, depth=2)
     digests.update(os.urandom(1 << 20))
     digests.close()
     assert set(threading.enumerate()) == before
@@ -116,24 +115,25 @@ def test_closing_stops_every_thread_even_with_chunks_queued(monkeypatch):
 
 def test_a_failing_hash_is_raised_not_hidden(monkeypatch):
     class Broken:
-        def __init__(self, algo, what):
+        def __init__(self, algo):
             pass
 
         def update(self, chunk):
             raise MemoryError('no room')
 
     monkeypatch.setattr(hashing, 'hasher', Broken)
-    digests = hashing.Digests(('sha256',), 'blob', depth=1)
+    digests = hashing.Digests(('sha256',), depth=1)
     for _ in range(10):  # the failed thread still drains its queue
         digests.update(b'x' * 4096)
     with pytest.raises(MemoryError):
         digests.result()
 
 
-def test_an_unknown_algorithm_is_a_transfer_error():
-    with pytest.raises(TransferError, match="unknown checksum algorithm "
-                                            "'rot13'"):
-        hashing.Digests(('sha256', 'rot13'), "image 'x'")
+def test_an_unknown_algorithm_is_a_value_error_and_starts_nothing():
+    before = set(threading.enumerate())
+    with pytest.raises(ValueError, match="'rot13'"):
+        hashing.Digests(('sha256', 'rot13'))
+    assert set(threading.enumerate()) == before
 
 
 def test_of_file_reads_the_file_once_and_can_be_stopped(tmp_path):
@@ -141,15 +141,15 @@ def test_of_file_reads_the_file_once_and_can_be_stopped(tmp_path):
     path = tmp_path / 'blob'
     path.write_bytes(data)
     calls = []
-    got = hashing.of_file(str(path), ALGOS, 'blob', 1000,
+    got = hashing.of_file(str(path), ALGOS, 1000,
                           lambda: calls.append(1))
     assert got == {a: hashlib.new(a, data).hexdigest() for a in ALGOS}
     assert len(calls) == 6
 
     def stop():
-        raise TransferError('interrupted')
+        raise KeyError('interrupted')
 
     before = set(threading.enumerate())
-    with pytest.raises(TransferError):
-        hashing.of_file(str(path), ALGOS, 'blob', 1000, stop)
+    with pytest.raises(KeyError):
+        hashing.of_file(str(path), ALGOS, 1000, stop)
     assert set(threading.enumerate()) == before
