@@ -10,6 +10,12 @@ from the bytes on disk (hashed again first, then an HTTP Range request),
 and bytes of another image (a new capture of the same server) are never
 resumed.  A .part is never taken as complete.
 
+Every digest the stamp records (the source's algorithm, sha256, md5) is
+computed once, as the bytes arrive, each in a thread of its own
+(downpour.importer.hashing): the bytes are read once.  A resumed download reads the
+bytes kept on disk once to start every digest, and continues them over the
+bytes that come next, so that each digest is the whole file's.
+
 Network failures (connection resets, timeouts, 5xx) are retried with
 exponential backoff, resuming where the bytes stopped.  keystoneauth
 renews a token that expired or was revoked: a 401 makes it log in again
@@ -17,9 +23,15 @@ and repeat the request once.  Runs of zeros (volumes are mostly zeros)
 are seeked over rather than written, so blobs are sparse on disk; they are
 hashed all the same.  Memory stays flat: one chunk at a time.
 
-The stamp records digests of the bytes on disk (read back after the
-download, not only hashed on the way in), and a later export trusts a blob
-only when the file still has them.
+The stamp records digests of the bytes on disk: the chunks hashed are the
+very objects written, at the offset counted; the .part is cut at that
+offset before each write, so that a run of zeros skipped over (a hole)
+reads back as zeros; and the file is flushed to the disk (fsync, whose
+failure is an error) before it is renamed.  Reading it back at once would
+be answered from the page cache the write just filled: it would check
+nothing more.  A later export trusts a blob only while the file still has
+the stamp's sha256, and the import checks the file against the digests as
+it sends it.
 
 Captures are point in time.  A server's or volume's blob is reused only
 when the export that wrote it is the one still running (an interrupted run,
@@ -41,7 +53,6 @@ warning).
 
 import concurrent.futures
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -54,6 +65,7 @@ import urllib3
 
 from downpour import outdir, progress
 from downpour.errors import DownpourError, TransferError
+from downpour.importer import hashing
 from downpour.resources.image import user_properties
 
 LOG = logging.getLogger(__name__)
@@ -109,14 +121,22 @@ DIGESTS = ('sha256', 'md5')
 
 def file_digests(path, algos, cancel=None, what=None):
     """Digests of the file at ``path``, read once, by algorithm."""
-    hashers = {algo: _hasher(algo, what or path) for algo in algos}
-    with open(path, 'rb') as stream:
-        for chunk in iter(lambda: stream.read(CHUNK_SIZE), b''):
-            if cancel is not None and cancel.is_set():
-                raise TransferError('%s: interrupted' % (what or path))
-            for hasher in hashers.values():
-                hasher.update(chunk)
-    return {algo: hasher.hexdigest() for algo, hasher in hashers.items()}
+    def check():
+        if cancel is not None and cancel.is_set():
+            raise TransferError('%s: interrupted' % (what or path))
+    return hashing.of_file(path, _known(algos, what or path), CHUNK_SIZE,
+                           check)
+
+
+def _known(algos, what):
+    """``algos``, each one hashlib knows, else the error says which."""
+    for algo in algos:
+        try:
+            hashing.hasher(algo)
+        except ValueError:
+            raise TransferError('%s: the source gives an unknown checksum '
+                                'algorithm %r' % (what, algo)) from None
+    return algos
 
 
 def _read_stamp(output_dir, blob, cancel=None):
@@ -204,14 +224,6 @@ def already_verified(output_dir, blob, captures=None, reporter=None,
     return True
 
 
-def _hasher(algo, what):
-    try:
-        return hashlib.new(algo)
-    except (TypeError, ValueError):
-        raise TransferError('%s: the source gives an unknown checksum '
-                            'algorithm %r' % (what, algo)) from None
-
-
 def _fsync(path):
     """Flush ``path`` (a file or a directory) to the disk."""
     fd = os.open(path, os.O_RDONLY)
@@ -245,7 +257,7 @@ def _unlink(*paths):
 
 
 class _Sink:
-    """The .part file of a blob: where the bytes go, and their hash.
+    """The .part file of a blob: where the bytes go, and their digests.
 
     ``offset`` bytes are hashed and in the file (runs of zeros may be holes
     in it); writing continues there.  The file's length can be short of
@@ -260,26 +272,33 @@ class _Sink:
         self.origin = origin
         self.cancel = cancel
         self.offset = 0
-        self.hasher = None
+        self.digests = None
+        # The source's algorithm first: it decides.
+        self.algos = tuple(dict.fromkeys((origin['hash_algo'],) + DIGESTS))
+
+    def _start_digests(self):
+        self.stop()
+        self.digests = hashing.Digests(_known(self.algos, self.blob.what))
+        self.offset = 0
 
     def keep(self):
         """Take over the bytes an earlier, interrupted export left, if they
-        are of the same image, hashing them again; returns their count."""
+        are of the same image: read once from the disk, they start every
+        digest, which the new bytes continue.  Returns their count."""
         try:
             with open(self.info, encoding='utf-8') as stream:
                 same = json.load(stream) == self.origin
         except (OSError, ValueError):
             same = False
-        self.hasher = _hasher(self.origin['hash_algo'], self.blob.what)
-        self.offset = 0
         if not same:
             self.restart()
             return 0
+        self._start_digests()
         try:
             with open(self.part, 'rb', opener=outdir.nofollow) as stream:
                 for chunk in iter(lambda: stream.read(CHUNK_SIZE), b''):
                     self._check_cancel()
-                    self.hasher.update(chunk)
+                    self.digests.update(chunk)
                     self.offset += len(chunk)
         except FileNotFoundError:
             self.restart()
@@ -288,8 +307,7 @@ class _Sink:
         return self.offset
 
     def restart(self):
-        self.hasher = _hasher(self.origin['hash_algo'], self.blob.what)
-        self.offset = 0
+        self._start_digests()
         try:
             with open(self.part, 'wb', opener=outdir.nofollow):
                 pass
@@ -306,6 +324,9 @@ class _Sink:
         except OSError as exc:
             raise self._write_error(exc) from None
         try:
+            # Nothing past the bytes counted: a hole left below must read
+            # back as the zeros that were hashed.
+            stream.truncate(self.offset)
             stream.seek(self.offset)
             for chunk in chunks:
                 self._check_cancel()
@@ -317,7 +338,7 @@ class _Sink:
                     stream.seek(size, os.SEEK_CUR)
                 else:
                     stream.write(chunk)
-                self.hasher.update(chunk)
+                self.digests.update(chunk)
                 self.offset += size
                 advance(size)
         except _NETWORK_ERRORS as exc:
@@ -334,8 +355,17 @@ class _Sink:
         except OSError as exc:
             raise self._write_error(exc) from None
 
+    def result(self):
+        """Every digest of the bytes counted, by algorithm."""
+        return self.digests.result()
+
     def digest(self):
-        return self.hasher.hexdigest()
+        return self.result()[self.origin['hash_algo']]
+
+    def stop(self):
+        """No thread hashes for this sink any more."""
+        if self.digests is not None:
+            self.digests.close()
 
     def commit(self):
         _durable_replace(self.part, self.final)
@@ -361,13 +391,8 @@ def _reason(exc):
 
 
 def _verify_and_commit(sink, output_dir, blob, hash_algo, hash_value):
-    got = sink.digest()
-    if got == hash_value.lower():
-        # What was hashed on the way in must be what the disk holds: read
-        # back, so that the stamp records the file, not the stream.
-        digests = file_digests(sink.part, (hash_algo,) + DIGESTS,
-                               sink.cancel, blob.what)
-        got = digests[hash_algo]
+    digests = sink.result()
+    got = digests[hash_algo]
     if got != hash_value.lower():
         sink.discard()
         raise TransferError(
@@ -516,17 +541,21 @@ def download_image(conn, image, output_dir, blob, algo=None, value=None,
     # Straight from the file endpoint: openstacksdk's download_image GETs
     # the image record again first, and this one is already known.
     download = _ImageDownload(conn, image_id, sink, reporter)
-    resumed = download.run(total)
-    sink.close()
-    if resumed and sink.digest() != value.lower():
-        # Bytes kept from before did not survive (a crash of the machine
-        # rather than of downpour): one more time, from the first byte.
-        reporter.note(blob, 'the resumed download does not match its '
-                      'checksum: downloading it from the start')
-        sink.discard()
-        download.run(total)
+    try:
+        resumed = download.run(total)
         sink.close()
-    _verify_and_commit(sink, output_dir, blob, algo, value)
+        if resumed and sink.digest() != value.lower():
+            # Bytes kept from before did not survive (a crash of the
+            # machine rather than of downpour): one more time, from the
+            # first byte.
+            reporter.note(blob, 'the resumed download does not match its '
+                          'checksum: downloading it from the start')
+            sink.discard()
+            download.run(total)
+            sink.close()
+        _verify_and_commit(sink, output_dir, blob, algo, value)
+    finally:
+        sink.stop()
     reporter.finish(blob, download.received, time.monotonic() - started)
 
 

@@ -1,10 +1,13 @@
 """Bytes into a new private image of the target, hashed as they are sent
 and verified against the export's digests and the target's Glance."""
 
-import hashlib
 import os
 
+from . import hashing
 from .kind import ImportFailed, describe
+
+# What the upload reads and sends at a time.
+CHUNK_SIZE = 1 << 20
 
 
 def _same_bytes(image, checksum):
@@ -25,15 +28,6 @@ def _reported(image):
     if image.checksum:
         reported['md5'] = image.checksum
     return reported
-
-
-def _file_digests(path, algos):
-    hashers = {algo: hashlib.new(algo) for algo in algos}
-    with open(path, 'rb') as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b''):
-            for hasher in hashers.values():
-                hasher.update(chunk)
-    return {algo: hasher.hexdigest() for algo, hasher in hashers.items()}
 
 
 def holds(image, item):
@@ -64,25 +58,40 @@ def _upload_algos(digests):
 
 
 class _HashingReader:
-    """The blob as the upload reads it, hashed on the way: what was sent is
-    what is checked."""
+    """The blob as the upload sends it, hashed on the way: what was sent is
+    what is checked.  An iterable with a length, so that the request sends
+    it in chunks of a MiB (a file object is read 16 KiB at a time) and says
+    its Content-Length; each algorithm hashes in a thread of its own while
+    the next chunk is read and sent."""
 
     def __init__(self, stream, algos):
         self.stream = stream
-        self.hashers = {algo: hashlib.new(algo) for algo in algos}
+        self.algos = algos
+        self.hashes = None
         self.size = os.fstat(stream.fileno()).st_size
 
-    def read(self, size=-1):
-        chunk = self.stream.read(size)
-        for hasher in self.hashers.values():
-            hasher.update(chunk)
-        return chunk
+    def __iter__(self):
+        # Each time from the first byte, with new digests: a request that
+        # keystoneauth sends again (a connection reset) sends the whole
+        # blob, and the digests are of what the last one sent.
+        self.close()
+        self.stream.seek(0)
+        self.hashes = hashing.Digests(self.algos)
+        for chunk in iter(lambda: self.stream.read(CHUNK_SIZE), b''):
+            self.hashes.update(chunk)
+            yield chunk
 
     def __len__(self):
         return self.size
 
     def digests(self):
-        return {algo: h.hexdigest() for algo, h in self.hashers.items()}
+        if self.hashes is None:  # never sent: the digests of no bytes
+            self.hashes = hashing.Digests(self.algos)
+        return self.hashes.result()
+
+    def close(self):
+        if self.hashes is not None:
+            self.hashes.close()
 
 
 class Uploads:
@@ -117,12 +126,15 @@ class Uploads:
         digests = source.get('digests') or {}
         with open(filename, 'rb') as stream:
             data = _HashingReader(stream, _upload_algos(digests))
-            response = self.conn.image.put(
-                '/images/%s/file' % image_id, data=data,
-                headers={'Content-Type': 'application/octet-stream'})
-        # Recorded, and not active: the next run replaces it.
-        raise_from_response(response)
-        sent = data.digests()
+            try:
+                response = self.conn.image.put(
+                    '/images/%s/file' % image_id, data=data,
+                    headers={'Content-Type': 'application/octet-stream'})
+                # Recorded, and not active: the next run replaces it.
+                raise_from_response(response)
+                sent = data.digests()
+            finally:
+                data.close()
         image = self.conn.image.get_image(image_id)
         changed = sorted(a for a in digests
                          if a in sent and sent[a] != digests[a])
@@ -139,7 +151,7 @@ class Uploads:
                 # A Glance configured for another algorithm: read once more.
                 algo = image.hash_algo if image.hash_algo in reported \
                     else 'md5'
-                sent.update(_file_digests(filename, [algo]))
+                sent.update(hashing.of_file(filename, [algo], CHUNK_SIZE))
                 common = [algo]
             wrong = sorted(a for a in common if reported[a] != sent[a])
             if image.status != 'active' or not reported or wrong:

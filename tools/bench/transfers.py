@@ -184,7 +184,13 @@ def blob_seconds(stderr):
     return float(match.group(1)) if match else float('nan')
 
 
-def bench_one_big(project, workdir, mib, runs):
+def tree_env(project, tree):
+    """The environment in which ``downpour`` runs the package of ``tree``
+    (this tree unless --baseline), whatever /opt/dev has installed."""
+    return dict(project.env, PYTHONPATH=str(tree))
+
+
+def bench_one_big(project, workdir, mib, runs, trees):
     image = make_image(project, workdir, 'bench-big', mib)
     log('image of %d MiB uploaded: %s' % (mib, image.id))
     resources = resource_file(workdir, 'big', 'images', [{'id': image.id}])
@@ -192,15 +198,18 @@ def bench_one_big(project, workdir, mib, runs):
         project.conn.image.get_endpoint().rstrip('/').removesuffix('/v2'),
         image.id)
     headers = workdir / 'curl-headers'
-    results = {'downpour export': [], 'curl': [],
-               'curl | tee | sha512sum': [], 'openstack image save': []}
-    blob_times = []
+    results = {label: [] for label in trees}
+    results.update({'curl': [], 'curl | tee | sha512sum': [],
+                    'openstack image save': []})
+    blob_times = {label: [] for label in trees}
     for run in range(runs):
         out = workdir / 'out'
-        wall, rss, err = downpour_export(project, resources, out,
-                                         '--parallel', '1')
-        results['downpour export'].append((wall, rss))
-        blob_times.append(blob_seconds(err))
+        for label, tree in trees.items():
+            wall, rss, err = downpour_export(
+                project, resources, out, '--parallel', '1',
+                env=tree_env(project, tree))
+            results[label].append((wall, rss))
+            blob_times[label].append(blob_seconds(err))
         # The same token as a user would get: a fresh login, read from a
         # file (not the command line, where ps would show it).
         fd = os.open(headers, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -233,10 +242,10 @@ def bench_one_big(project, workdir, mib, runs):
         rows.append((
             '1 x %d MiB: %s' % (mib, tool), wall, mib / wall,
             curl_wall / wall, max(r for _, r in values)))
-    rows.append(('  (downpour: the blob alone)',
-                 statistics.median(blob_times),
-                 mib / statistics.median(blob_times),
-                 curl_wall / statistics.median(blob_times), None))
+    for label, times in blob_times.items():
+        rows.append(('  (%s: the blob alone)' % label,
+                     statistics.median(times), mib / statistics.median(times),
+                     curl_wall / statistics.median(times), None))
     return rows
 
 
@@ -328,7 +337,7 @@ def bench_servers(project, workdir, counts, runs):
             counts_dir = pathlib.Path(tempfile.mkdtemp(dir=workdir))
             env = dict(project.env, DOWNPOUR_REQCOUNT_DIR=str(counts_dir),
                        PYTHONPATH=os.pathsep.join(
-                           [str(REQCOUNT)] + [p for p in os.environ.get(
+                           [str(REQCOUNT)] + [p for p in project.env.get(
                                'PYTHONPATH', '').split(os.pathsep) if p]))
             wall, _, _ = downpour_export(project, resources,
                                          workdir / 'out', env=env)
@@ -345,6 +354,30 @@ def bench_servers(project, workdir, counts, runs):
         rows.append((count, statistics.median(walls),
                      statistics.median(totals), detail))
     return rows
+
+
+def package_dir(root, name, tree):
+    """A directory holding only ``downpour`` (a link to the tree's), for
+    PYTHONPATH: the tree's other folders stay out of the imports."""
+    where = root / name
+    where.mkdir()
+    (where / 'downpour').symlink_to(tree / 'downpour')
+    return where
+
+
+def revision_tree(root, rev):
+    """The files of revision ``rev`` of this repository, unpacked under
+    ``root`` (git archive: no worktree to clean up)."""
+    where = root / 'tree-of-revision'
+    where.mkdir()
+    archive = subprocess.run(  # noqa: S603
+        ['git', '-C', str(REPO), 'archive', '--format=tar', rev,
+         'downpour'], capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise SystemExit('--baseline: %s' % archive.stderr.decode().strip())
+    subprocess.run(['tar', '-x', '-C', str(where)],  # noqa: S603, S607
+                   input=archive.stdout, check=True)
+    return where
 
 
 def describe_machine(workdir):
@@ -429,6 +462,10 @@ def main():
     parser.add_argument('--only', choices=('big', 'parallel', 'sparse',
                                            'servers'), action='append')
     parser.add_argument('--workdir', default='/var/tmp')
+    parser.add_argument('--baseline', metavar='REV',
+                        help='also export the big image with the downpour '
+                             'of this git revision, taking turns with this '
+                             'tree\'s (before and after in the same run)')
     args = parser.parse_args()
     only = set(args.only or ('big', 'parallel', 'sparse', 'servers'))
 
@@ -442,9 +479,15 @@ def main():
     try:
         project = Project(STATE / 'clouds.yaml', workdir)
         log('project %s' % project.project.name)
+        trees = {'downpour export': package_dir(workdir, 'current', REPO)}
+        # Every downpour of the benchmark is this tree's.
+        project.env = tree_env(project, trees['downpour export'])
+        if args.baseline:
+            trees['downpour export (%s)' % args.baseline] = package_dir(
+                workdir, 'baseline', revision_tree(workdir, args.baseline))
         if 'big' in only:
             transfers += bench_one_big(project, workdir, args.big_mib,
-                                       args.runs)
+                                       args.runs, trees)
         if 'parallel' in only:
             transfers += bench_parallel(project, workdir, args.each_mib,
                                         args.count, args.runs)

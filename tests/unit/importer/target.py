@@ -368,7 +368,12 @@ class Target:
         if request.headers.get('Content-Type', '').startswith(
                 'application/octet-stream'):
             body = request.body
-            data = body.read() if hasattr(body, 'read') else body
+            if hasattr(body, 'read'):
+                data = body.read()
+            elif isinstance(body, (bytes, str)) or body is None:
+                data = body
+            else:  # an iterable of chunks, as a stream is sent
+                data = b''.join(body)
             request.data = data.encode() if isinstance(data, str) else data
             return None
         return request.json() if request.body else None
