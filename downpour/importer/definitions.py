@@ -508,7 +508,8 @@ TYPES = (
     Type('swift_container', swift_container.SwiftContainers,
          csv='container', section='containers', option='--container',
          list='containers', verb='fill', noun='containers',
-         carried=('metadata', 'read_acl', 'write_acl', 'versions_mode'),
+         carried=('metadata', 'read_acl', 'write_acl', 'versions_mode',
+                  'objects', 'object_count', 'object_bytes'),
          # The container that keeps its old versions is only named: Swift
          # takes the name before that container exists.
          refs=(Ref('storage_policy', ('swift_policy',)),

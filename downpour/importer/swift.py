@@ -51,6 +51,11 @@ def request(conn, method, names, ok=(200, 204), **kwargs):
     """One request on the account or on ``names``; SwiftError unless its
     status is one of ``ok``."""
     what = '/'.join(names) if names else 'the account'
+    if len(names) > 1:
+        # An object's bytes: never in a debug log (they may be anyone's
+        # data), and never read by the logger, which would decode (and
+        # so change) a gzip object's bytes before they are streamed.
+        kwargs.setdefault('log', False)
     try:
         response = conn.object_store.request(
             url(conn, *names), method, raise_exc=False, **kwargs)

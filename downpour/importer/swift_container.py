@@ -4,7 +4,7 @@ one is never made beside another (its declaration's ``same_name`` is
 import's own stops the import, unless ``name_clash=adopt`` takes it, which
 may only add objects to it."""
 
-from . import swift
+from . import swift, swift_objects
 from .kind import ImportFailed, Kind, describe
 
 
@@ -118,3 +118,9 @@ class SwiftContainers(Kind):
     def discard(self, obj):
         swift.request(self.conn, 'DELETE', (obj.name,), ok=(204, 404))
 
+    def complete(self, item, obj, ours):
+        """Its objects: those the target lacks, and on a container of ours
+        those whose ETag differs too; never one of an adopted container's
+        own (``ours`` False)."""
+        if item.get('objects'):
+            swift_objects.fill(self, item, obj, ours)

@@ -1,5 +1,6 @@
 """Swift containers: name, metadata (static web and quota included),
-ACLs, versioning and storage policy.
+ACLs, versioning and storage policy; their objects come with them
+(downpour/resources/swift_objects.py).
 
 Swift has no IDs: a container's name is its identity in the account, as a
 keypair's is.  The record's ID is that name, and its key in the playbook
@@ -12,6 +13,7 @@ import uuid
 
 from downpour.errors import ResolveError
 from downpour.importer import swift
+from downpour.resources import swift_objects
 from downpour.resources.base import Record, ResourceType
 
 _KEYS = uuid.UUID('6a1d4c0e-5f3b-4d8e-9a27-0c3b9e1f7d24')
@@ -114,4 +116,13 @@ class SwiftContainer(ResourceType):
                 continue
             record.params['versions_mode'] = mode
             record.refs['versions'] = other
+
+    @classmethod
+    def write_contents(cls, exporter, output_dir):
+        for record in exporter.records_of(cls.type):
+            path, count, size, _ = swift_objects.export_container(
+                exporter, record, key_of(record.old_id), output_dir,
+                exporter.warn)
+            record.params.update(objects=path, object_count=count,
+                                 object_bytes=size)
 

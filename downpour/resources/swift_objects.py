@@ -1,0 +1,173 @@
+"""A container's objects at export: each one's bytes streamed to
+OUTDIR/blobs/<uuid downpour chose>, its MD5 checked against the listing's
+hash and the download's ETag as the bytes arrive, and what the import
+needs of each (name, ETag, headers, blob) in one manifest per container,
+OUTDIR/objects/<container key>.json, that the container's one item names.
+
+Requests: one listing per page of a container (and one more, empty, that
+ends it: a cloud may give fewer than asked), and one GET per object, whose
+headers carry its metadata; no HEAD.  Object names come from the source:
+they are data in the manifest, never part of a path.
+"""
+
+import hashlib
+import json
+import os
+import re
+import time
+import uuid
+
+from downpour import outdir
+from downpour.errors import DownpourError
+from downpour.importer import swift
+
+CHUNK = 1 << 20
+MANIFESTS = 'objects'
+# Headers carried with an object besides its metadata, by manifest key.
+CARRIED = {'content_type': 'Content-Type',
+           'content_encoding': 'Content-Encoding',
+           'content_disposition': 'Content-Disposition'}
+# An object that is a large object's manifest or a symlink: its GET gives
+# other objects' bytes, which would be carried as a plain object.
+NOT_PLAIN = ('X-Static-Large-Object', 'X-Object-Manifest',
+             'X-Symlink-Target')
+MD5 = re.compile(r'\A[0-9a-f]{32}\Z')
+
+
+def manifest_path(key):
+    return '%s/%s.json' % (MANIFESTS, key)
+
+
+def _etag(value):
+    return (value or '').strip('"').lower()
+
+
+def _previous(output_dir, key):
+    """The manifest an earlier export wrote for this container, by object
+    name: its objects whose blob is whole need no second download."""
+    path = os.path.join(output_dir, manifest_path(key))
+    try:
+        with open(path, encoding='utf-8') as stream:
+            entries = json.load(stream)
+    except (OSError, ValueError):
+        return {}
+    return {e['name']: e for e in entries if isinstance(e, dict)
+            and isinstance(e.get('name'), str)}
+
+
+def _kept(output_dir, old, entry):
+    """Whether ``old`` (the earlier manifest's) is still ``entry`` of the
+    listing, with its blob whole."""
+    if not old or old.get('etag') != entry.get('hash') or \
+            old.get('last_modified') != entry.get('last_modified'):
+        return False
+    blob = str(old.get('blob') or '')
+    if not re.match(r'\Ablobs/[0-9a-f-]{36}\Z', blob):
+        return False
+    path = os.path.join(output_dir, blob)
+    return os.path.isfile(path) and \
+        os.path.getsize(path) == old.get('bytes')
+
+
+def download(conn, container, name, path, wanted):
+    """Stream object ``name`` to ``path``; its headers.  Its MD5, taken
+    as the bytes arrive, must be the listing's and the ETag's."""
+    # The stored bytes, whatever their Content-Encoding says: a gzip
+    # object is carried as gzip, never decoded on the way.
+    response = swift.request(conn, 'GET', (container, name), ok=(200,),
+                             stream=True,
+                             headers={'Accept-Encoding': 'identity'})
+    headers = response.headers
+    if any(headers.get(h) for h in NOT_PLAIN):
+        response.close()
+        return headers, None
+    digest = hashlib.md5()  # noqa: S324 - Swift's ETag is MD5
+    part = path + '.part'
+    try:
+        with open(part, 'wb', opener=outdir.nofollow) as stream:
+            for chunk in response.raw.stream(CHUNK, decode_content=False):
+                digest.update(chunk)
+                stream.write(chunk)
+            stream.flush()
+            os.fsync(stream.fileno())
+        got = digest.hexdigest()
+        if got != wanted or got != _etag(headers.get('ETag')):
+            raise DownpourError(
+                'object %r of container %r: its bytes have MD5 %s, Swift '
+                'said %s: run the export again' % (
+                    name, container, got, wanted))
+        os.replace(part, path)
+    finally:
+        response.close()
+        if os.path.exists(part):
+            os.unlink(part)
+    return headers, got
+
+
+def export_container(exporter, record, key, output_dir, warn):
+    """Download ``record``'s objects and write its manifest; the
+    manifest's path, its count and bytes."""
+    conn = exporter.conn
+    name = record.name
+    previous = _previous(output_dir, key)
+    now = time.time()
+    entries, skipped, expired, reused = [], [], 0, 0
+    os.makedirs(os.path.join(output_dir, 'blobs'), exist_ok=True)
+    os.makedirs(os.path.join(output_dir, MANIFESTS), exist_ok=True)
+    for listed in swift.listing(conn, name):
+        obj_name = listed.get('name')
+        wanted = _etag(listed.get('hash'))
+        if not isinstance(obj_name, str) or not MD5.match(wanted) or \
+                listed.get('symlink_path'):
+            skipped.append(obj_name)
+            continue
+        old = previous.get(obj_name)
+        if _kept(output_dir, old, listed):
+            if old.get('delete_at') and int(old['delete_at']) <= now:
+                expired += 1
+                continue
+            entries.append(old)
+            reused += 1
+            continue
+        blob = 'blobs/%s' % uuid.uuid4()
+        try:
+            headers, got = download(conn, name, obj_name,
+                                    os.path.join(output_dir, blob), wanted)
+        except swift.SwiftError as exc:
+            if ' HTTP 404' in str(exc):
+                # Deleted, or expired, since the listing.
+                expired += 1
+                continue
+            raise DownpourError(str(exc)) from None
+        if got is None:
+            skipped.append(obj_name)
+            continue
+        delete_at = headers.get('X-Delete-At')
+        if delete_at and int(delete_at) <= now:
+            os.unlink(os.path.join(output_dir, blob))
+            expired += 1
+            continue
+        entry = {'name': obj_name, 'blob': blob, 'etag': got,
+                 'bytes': int(listed.get('bytes') or 0),
+                 'last_modified': listed.get('last_modified'),
+                 'metadata': swift.metadata(headers, swift.OBJECT_META)}
+        for field, header in CARRIED.items():
+            if headers.get(header):
+                entry[field] = headers[header]
+        if delete_at:
+            entry['delete_at'] = int(delete_at)
+        entries.append(entry)
+    if skipped:
+        warn('container %r: %d objects are large objects (SLO, DLO) or '
+             'symlinks, not carried by this version: %s' % (
+                 name, len(skipped), ', '.join(map(repr, skipped[:10]))))
+    if expired:
+        warn('container %r: %d objects expired (X-Delete-At) or went '
+             'during the export: not carried' % (name, expired))
+    path = manifest_path(key)
+    outdir_path = os.path.join(output_dir, path)
+    tmp = outdir_path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8', opener=outdir.nofollow) as stream:
+        json.dump(entries, stream, indent=1, sort_keys=True)
+    os.replace(tmp, outdir_path)
+    return path, len(entries), sum(e['bytes'] for e in entries), reused
