@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from downpour import export
+from downpour import check, export
 from downpour.errors import DownpourError
 from downpour.resourcefile import Entry
 from downpour.resources.swift_container import key_of
@@ -135,6 +135,11 @@ def test_the_playbook_item_and_manifest_carry_them_to_an_import(
     policy, = play['vars']['downpour_swift_policies']
     item, = play['vars']['downpour_containers']
     assert item['object_count'] == 3
+    # downpour check's look reads the manifest where Ansible would.
+    looked, = [i for i in check.Export.load(str(out)).items
+               if i['type'] == 'swift_container']
+    assert looked['objects'] == str(out / 'objects' / (
+        '%s.json' % key_of('data')))
     item['objects'] = item['objects'].replace('{{ playbook_dir }}',
                                               str(out))
     item['name'] = 'data-copy'
