@@ -94,3 +94,15 @@ def test_query_finds_containers(fake_cloud):
     home = exporter.home('swift_container')
     assert sorted(c.name for c in home.query_list(
         fake_cloud.connect(), {})) == ['private', 'site', 'site-old']
+
+
+def test_downpour_query_adds_containers_by_pattern(fake_cloud, tmp_path):
+    from downpour import query
+    from downpour.resourcefile import ResourceFile
+
+    _swift(fake_cloud)
+    rf = ResourceFile(str(tmp_path / 'resources.yml'))
+    added = query.run_query(fake_cloud.connect(), rf, query.Filters(
+        swift_container_names=['site*']))
+    assert sorted(e.name for e in added) == ['site', 'site-old']
+    assert {e.section for e in added} == {'containers'}
