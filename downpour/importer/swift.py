@@ -75,7 +75,10 @@ def listing(conn, *names, prefix=None):
         params = {'format': 'json', 'limit': PAGE, 'marker': marker}
         if prefix:
             params['prefix'] = prefix
-        response = request(conn, 'GET', names, params=params)
+        # An account Swift has not made yet (at a project's first write)
+        # has no containers.
+        response = request(conn, 'GET', names, params=params,
+                           ok=(200, 204) if names else (200, 204, 404))
         page = response.json() if response.status_code == 200 and \
             response.content else []
         if not page:

@@ -21,7 +21,7 @@ class SwiftContainers(Kind):
         reads it from the target."""
         versions = None
         if item.get('versions') and item.get('versions_mode') in \
-                swift.VERSIONS:
+                swift.VERSIONS and self._name_of(item['versions']):
             versions = (item['versions_mode'], self._name_of(
                 item['versions']))
         return {'metadata': {str(k).title(): str(v) for k, v in
@@ -53,8 +53,7 @@ class SwiftContainers(Kind):
         have = swift.container_state(swift.head(self.conn, obj.name))
         wanted = self.wanted(item)
         return {key: value for key, value in wanted.items()
-                if have[key] != value and
-                (key != 'metadata' or value != have[key])}
+                if have[key] != value}
 
     def correct(self, item, obj, change):
         swift.request(self.conn, 'POST', (obj.name,),

@@ -34,6 +34,16 @@ NOT_PLAIN = ('X-Static-Large-Object', 'X-Object-Manifest',
 MD5 = re.compile(r'\A[0-9a-f]{32}\Z')
 
 
+def _timestamp(value):
+    """An X-Delete-At: whole seconds since the epoch, as Swift keeps it
+    (None when there is none, or when it is not a number, which Swift
+    never gives)."""
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 def manifest_path(key):
     return '%s/%s.json' % (MANIFESTS, key)
 
@@ -142,8 +152,8 @@ def export_container(exporter, record, key, output_dir, warn):
         if got is None:
             skipped.append(obj_name)
             continue
-        delete_at = headers.get('X-Delete-At')
-        if delete_at and int(delete_at) <= now:
+        delete_at = _timestamp(headers.get('X-Delete-At'))
+        if delete_at and delete_at <= now:
             os.unlink(os.path.join(output_dir, blob))
             expired += 1
             continue
@@ -155,7 +165,7 @@ def export_container(exporter, record, key, output_dir, warn):
             if headers.get(header):
                 entry[field] = headers[header]
         if delete_at:
-            entry['delete_at'] = int(delete_at)
+            entry['delete_at'] = delete_at
         entries.append(entry)
     if skipped:
         warn('container %r: %d objects are large objects (SLO, DLO) or '

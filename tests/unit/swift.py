@@ -32,6 +32,9 @@ class FakeSwift:
         self.containers = {}
         self.requests = []
         self.page = 10000
+        # False: the project's account is not made yet (Swift makes it at
+        # its first write), and its listing answers 404.
+        self.account = True
         self.policies = list(policies)
         fake_cloud.add_service('object-store', ACCOUNT)
         fake_cloud.mocker.register_uri(
@@ -70,6 +73,9 @@ class FakeSwift:
         self.requests.append((request.method, container, obj,
                               dict(request.headers)))
         if container is None:
+            if not self.account:
+                context.status_code = 404
+                return b''
             return self._list(request, context, [
                 {'name': n, 'count': len(c['objects']),
                  'bytes': sum(len(o['data'])
@@ -97,6 +103,7 @@ class FakeSwift:
         found = self.containers.get(name)
         method = request.method
         if method == 'PUT':
+            self.account = True
             if found is None:
                 self.containers[name] = {'headers': {
                     'X-Storage-Policy': request.headers.get(

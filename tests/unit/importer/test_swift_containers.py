@@ -166,3 +166,11 @@ def test_the_policy_map_chooses_and_the_default_is_the_fallback(
     assert swift.containers['fallback']['headers']['X-Storage-Policy'] == \
         'gold'
     assert any("default 'gold'" in line for line in result['choices'])
+
+
+def test_an_account_swift_has_not_made_yet_has_no_containers(
+        fake_cloud, swift, tmp_path):
+    swift.account = False
+    failed, _, _ = _run(fake_cloud, tmp_path, [container('first')])
+    assert failed is None, failed
+    assert 'first' in swift.containers
