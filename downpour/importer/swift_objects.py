@@ -16,7 +16,11 @@ from .kind import ImportFailed, describe
 _BLOB = re.compile(r'\Ablobs/[0-9a-f-]{36}\Z')
 _HEADERS = {'content_type': 'Content-Type',
             'content_encoding': 'Content-Encoding',
-            'content_disposition': 'Content-Disposition'}
+            'content_disposition': 'Content-Disposition',
+            # A dynamic large object's manifest, a symlink: what they
+            # point at, in the same account, by container and name.
+            'object_manifest': 'X-Object-Manifest',
+            'symlink_target': 'X-Symlink-Target'}
 
 
 def manifest(item):

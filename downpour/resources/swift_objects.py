@@ -27,10 +27,17 @@ MANIFESTS = 'objects'
 CARRIED = {'content_type': 'Content-Type',
            'content_encoding': 'Content-Encoding',
            'content_disposition': 'Content-Disposition'}
-# An object that is a large object's manifest or a symlink: its GET gives
-# other objects' bytes, which would be carried as a plain object.
-NOT_PLAIN = ('X-Static-Large-Object', 'X-Object-Manifest',
-             'X-Symlink-Target')
+# A dynamic large object's manifest and a symlink are carried as what
+# they are: their own (empty) bytes, and the header that makes them one.
+# The GET asks for the object itself, not what it points at.
+POINTERS = {'object_manifest': 'X-Object-Manifest',
+            'symlink_target': 'X-Symlink-Target'}
+ITSELF = {'multipart-manifest': 'get', 'symlink': 'get'}
+# Not carried by this version: a static large object (its manifest names
+# segments by path and ETag), a symlink into another account or pinned to
+# an ETag.
+NOT_PLAIN = ('X-Static-Large-Object', 'X-Symlink-Target-Account',
+             'X-Symlink-Target-Etag')
 MD5 = re.compile(r'\A[0-9a-f]{32}\Z')
 
 
@@ -85,7 +92,7 @@ def download(conn, container, name, path, wanted):
     # The stored bytes, whatever their Content-Encoding says: a gzip
     # object is carried as gzip, never decoded on the way.
     response = swift.request(conn, 'GET', (container, name), ok=(200,),
-                             stream=True,
+                             stream=True, params=ITSELF,
                              headers={'Accept-Encoding': 'identity'})
     headers = response.headers
     if any(headers.get(h) for h in NOT_PLAIN):
@@ -127,8 +134,7 @@ def export_container(exporter, record, key, output_dir, warn):
     for listed in swift.listing(conn, name):
         obj_name = listed.get('name')
         wanted = _etag(listed.get('hash'))
-        if not isinstance(obj_name, str) or not MD5.match(wanted) or \
-                listed.get('symlink_path'):
+        if not isinstance(obj_name, str) or not MD5.match(wanted):
             skipped.append(obj_name)
             continue
         old = previous.get(obj_name)
@@ -161,15 +167,16 @@ def export_container(exporter, record, key, output_dir, warn):
                  'bytes': int(listed.get('bytes') or 0),
                  'last_modified': listed.get('last_modified'),
                  'metadata': swift.metadata(headers, swift.OBJECT_META)}
-        for field, header in CARRIED.items():
+        for field, header in dict(CARRIED, **POINTERS).items():
             if headers.get(header):
                 entry[field] = headers[header]
         if delete_at:
             entry['delete_at'] = delete_at
         entries.append(entry)
     if skipped:
-        warn('container %r: %d objects are large objects (SLO, DLO) or '
-             'symlinks, not carried by this version: %s' % (
+        warn('container %r: %d objects are static large objects (SLO), '
+             "symlinks to another account or to an ETag, or have no MD5, "
+             'not carried by this version: %s' % (
                  name, len(skipped), ', '.join(map(repr, skipped[:10]))))
     if expired:
         warn('container %r: %d objects expired (X-Delete-At) or went '

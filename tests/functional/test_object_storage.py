@@ -104,3 +104,43 @@ def test_a_container_and_its_objects(tmp_path, fresh_project):
     finally:
         _empty(src)
         _empty(dst)
+
+
+def test_a_dynamic_large_object_and_a_symlink(tmp_path, fresh_project):
+    source = fresh_project('source')
+    target = fresh_project('target')
+    src, dst = source.conn, target.conn
+    if 'object-store' not in {s['type'] for s in src.service_catalog}:
+        pytest.skip('the local clouds have no Swift')
+    try:
+        src.object_store.put(_url(src, 'big'))
+        for n in range(3):
+            src.object_store.put(_url(src, 'big', 'seg/%02d' % n),
+                                 data=b'part %d;' % n)
+        src.object_store.put(_url(src, 'big', 'whole'), data=b'',
+                             headers={'X-Object-Manifest': 'big/seg/'})
+        src.object_store.put(_url(src, 'big', 'link'), data=b'',
+                             headers={'X-Symlink-Target': 'big/seg/01'})
+        env = environment(tmp_path, {'src': source.cloud_config,
+                                     'dst': target.cloud_config})
+        resources = tmp_path / 'resources.yml'
+        resources.write_text(yaml.safe_dump({'containers': [
+            {'name': 'big'}]}))
+        out = tmp_path / 'out'
+        run([BIN / 'downpour', '--os-cloud', 'src', 'export', resources,
+             out], env)
+        run([BIN / 'ansible-playbook', out / 'playbook.yml', '-e',
+             'cloud=dst'], env)
+        assert dst.object_store.get(_url(dst, 'big', 'whole')).content == \
+            b'part 0;part 1;part 2;'
+        assert dst.object_store.get(_url(dst, 'big', 'link')).content == \
+            b'part 1;'
+        assert dst.object_store.get(
+            _url(dst, 'big', 'link'), params={'symlink': 'get'}).headers[
+                'X-Symlink-Target'] == 'big/seg/01'
+        second = run([BIN / 'ansible-playbook', out / 'playbook.yml', '-e',
+                      'cloud=dst'], env)
+        assert recap_changed(second.stdout) == 0
+    finally:
+        _empty(src)
+        _empty(dst)

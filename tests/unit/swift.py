@@ -167,7 +167,9 @@ class FakeSwift:
                                                 'Content-Type',
                                                 'Content-Encoding',
                                                 'Content-Disposition',
-                                                'X-Delete-At'))}
+                                                'X-Delete-At',
+                                                'X-Object-Manifest',
+                                                'X-Symlink-Target'))}
             headers.setdefault('Content-Type', 'application/octet-stream')
             found['objects'][name] = {'data': data, 'headers': headers,
                                       'etag': etag}
@@ -178,6 +180,23 @@ class FakeSwift:
         if obj is None:
             context.status_code = 404
             return b''
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(
+            request.url).query)
+        link = obj['headers'].get('X-Symlink-Target')
+        if link and query.get('symlink') != ['get']:
+            # Followed, unless the object itself is asked for.
+            other, other_name = [urllib.parse.unquote(p)
+                                 for p in link.split('/', 1)]
+            return self._object(request, context, other, other_name)
+        manifest = obj['headers'].get('X-Object-Manifest')
+        if manifest and query.get('multipart-manifest') != ['get']:
+            # Its segments' bytes, one after the other.
+            other, prefix = manifest.split('/', 1)
+            context.headers.update(obj['headers'])
+            return b''.join(
+                o['data'] for n, o in sorted(
+                    self.containers[other]['objects'].items())
+                if n.startswith(prefix))
         context.headers.update(obj['headers'])
         context.headers['ETag'] = obj['etag']
         context.headers['Content-Length'] = str(len(obj['data']))

@@ -114,3 +114,21 @@ def test_a_blob_outside_blobs_is_refused(fake_cloud, swift, tmp_path):
     (tmp_path / 'objects' / 'k.json').write_text(json.dumps(entries))
     failed, _ = _run(fake_cloud, tmp_path, [item])
     assert "has no blob of downpour's" in failed
+
+
+def test_a_dynamic_large_object_and_a_symlink_are_made_as_such(
+        fake_cloud, swift, tmp_path):
+    item = _export(tmp_path, {'seg-1': b'first ', 'seg-2': b'second',
+                              'whole': b'', 'link': b''})
+    entries = json.loads((tmp_path / 'objects' / 'k.json').read_text())
+    entries[2]['object_manifest'] = 'data/seg-'
+    entries[3]['symlink_target'] = 'data/seg-1'
+    (tmp_path / 'objects' / 'k.json').write_text(json.dumps(entries))
+    assert _run(fake_cloud, tmp_path, [item])[0] is None
+    made = swift.containers['data']['objects']
+    assert made['whole']['headers']['X-Object-Manifest'] == 'data/seg-'
+    assert made['link']['headers']['X-Symlink-Target'] == 'data/seg-1'
+    assert made['whole']['data'] == made['link']['data'] == b''
+    swift.requests.clear()
+    assert _run(fake_cloud, tmp_path, [item])[0] is None
+    assert _puts(swift) == []

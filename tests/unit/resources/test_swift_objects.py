@@ -34,7 +34,7 @@ def swift(fake_cloud):
                      x_delete_at=str(int(time.time()) + 3600))
     swift.add_object('data', 'gone', b'old',
                      x_delete_at=str(int(time.time()) - 10))
-    swift.add_object('data', 'big', b'', x_static_large_object='True')
+    swift.add_object('data', 'big', b'[]', x_static_large_object='True')
     return swift
 
 
@@ -75,7 +75,7 @@ def test_objects_are_carried_with_their_headers(fake_cloud, swift,
     assert sorted(os.listdir(tmp_path)) == ['blobs', 'objects']
     assert not (tmp_path.parent.parent / 'etc').exists()
     said = '\n'.join(exporter.warnings)
-    assert "1 objects are large objects" in said and "'big'" in said
+    assert "1 objects are static large objects" in said and "'big'" in said
     assert '1 objects expired' in said
     # One GET per object and no HEAD of one; the listing by pages.
     objects = [r for r in swift.requests if r[2] is not None]
@@ -154,3 +154,21 @@ def test_the_playbook_item_and_manifest_carry_them_to_an_import(
         assert obj['data'] == swift.containers['data']['objects'][name][
             'data']
     assert copy['a.txt']['headers']['Content-Encoding'] == 'gzip'
+
+
+def test_a_dynamic_large_object_and_a_symlink_are_carried_as_such(
+        fake_cloud, swift, tmp_path):
+    swift.add_object('data', 'seg-1', b'first ')
+    swift.add_object('data', 'seg-2', b'second')
+    swift.add_object('data', 'whole', b'', x_object_manifest='data/seg-',
+                     content_type='text/plain')
+    swift.add_object('data', 'link', b'', x_symlink_target='data/a.txt')
+    exporter, record = _export(fake_cloud, tmp_path)
+    entries = _manifest(tmp_path)
+    whole, link = entries['whole'], entries['link']
+    assert whole['object_manifest'] == 'data/seg-'
+    assert link['symlink_target'] == 'data/a.txt'
+    # Their own bytes (none), not what they point at.
+    assert (tmp_path / whole['blob']).read_bytes() == b''
+    assert (tmp_path / link['blob']).read_bytes() == b''
+    assert 'object_manifest' not in entries['seg-1']
