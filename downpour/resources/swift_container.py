@@ -24,6 +24,13 @@ NOT_CARRIED = {
 }
 
 
+def _count(value):
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
+
+
 def key_of(name):
     return str(uuid.uuid5(_KEYS, name))
 
@@ -70,7 +77,10 @@ class SwiftContainer(ResourceType):
             raise ResolveError(str(exc)) from None
         state = swift.container_state(headers)
         record = Record(type=cls.type, old_id=obj.name, name=obj.name,
-                        params={'metadata': state['metadata']})
+                        params={'metadata': state['metadata']},
+                        # For the export's estimate of the space it needs.
+                        info={'stored_bytes': _count(headers.get(
+                            'X-Container-Bytes-Used', obj.bytes))})
         for key in headers:
             if key.lower().startswith(swift.CONTAINER_META) and \
                     key[len(swift.CONTAINER_META):].lower() in \

@@ -118,6 +118,10 @@ class FakeSwift:
             return b''
         if method == 'HEAD':
             context.headers.update(found['headers'])
+            context.headers['X-Container-Object-Count'] = str(
+                len(found['objects']))
+            context.headers['X-Container-Bytes-Used'] = str(sum(
+                len(o['data']) for o in found['objects'].values()))
             context.status_code = 204
             return b''
         if method == 'POST':

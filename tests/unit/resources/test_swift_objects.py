@@ -172,3 +172,14 @@ def test_a_dynamic_large_object_and_a_symlink_are_carried_as_such(
     assert (tmp_path / whole['blob']).read_bytes() == b''
     assert (tmp_path / link['blob']).read_bytes() == b''
     assert 'object_manifest' not in entries['seg-1']
+
+
+def test_the_space_estimate_counts_the_objects(fake_cloud, swift):
+    from downpour import space
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    records = exporter.resolve([Entry('containers', name='data')])
+    stored = sum(len(o['data'])
+                 for o in swift.containers['data']['objects'].values())
+    need = space.estimate(records, '/nonexistent', None)
+    assert need.at_most == stored > 0
+    assert need.at_least == 0
