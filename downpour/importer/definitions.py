@@ -513,7 +513,10 @@ TYPES = (
          # The container that keeps its old versions is only named: Swift
          # takes the name before that container exists.
          refs=(Ref('storage_policy', ('swift_policy',)),
-               Ref('versions', ('swift_container',), needed=False)),
+               Ref('versions', ('swift_container',), needed=False),
+               # Those holding segments of its static large objects,
+               # which Swift checks as it takes their manifests.
+               Ref('segment_containers[]', ('swift_container',))),
          correctable=('metadata', 'read_acl', 'write_acl', 'versions'),
          lane='object', adoptable=True, same_name='unique',
          rank=1, shape='cylinder'),

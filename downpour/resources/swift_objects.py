@@ -33,11 +33,12 @@ CARRIED = {'content_type': 'Content-Type',
 POINTERS = {'object_manifest': 'X-Object-Manifest',
             'symlink_target': 'X-Symlink-Target'}
 ITSELF = {'multipart-manifest': 'get', 'symlink': 'get'}
-# Not carried by this version: a static large object (its manifest names
-# segments by path and ETag), a symlink into another account or pinned to
-# an ETag.
-NOT_PLAIN = ('X-Static-Large-Object', 'X-Symlink-Target-Account',
-             'X-Symlink-Target-Etag')
+# Not carried by this version: a symlink into another account or pinned
+# to an ETag.
+NOT_PLAIN = ('X-Symlink-Target-Account', 'X-Symlink-Target-Etag')
+# A static large object's manifest (its segments by path, ETag and size)
+# is read whole: at most this many bytes (Swift's own limit is 8 MiB).
+SLO_MANIFEST_MAX = 8 << 20
 MD5 = re.compile(r'\A[0-9a-f]{32}\Z')
 
 
@@ -98,6 +99,12 @@ def download(conn, container, name, path, wanted):
     if any(headers.get(h) for h in NOT_PLAIN):
         response.close()
         return headers, None
+    if str(headers.get('X-Static-Large-Object')).lower() == 'true':
+        try:
+            return headers, _slo(response.raw.read(SLO_MANIFEST_MAX + 1,
+                                                   decode_content=False))
+        finally:
+            response.close()
     digest = hashlib.md5()  # noqa: S324 - Swift's ETag is MD5
     part = path + '.part'
     try:
@@ -119,6 +126,31 @@ def download(conn, container, name, path, wanted):
         if os.path.exists(part):
             os.unlink(part)
     return headers, got
+
+
+def _slo(body):
+    """A static large object's segments, as Swift takes them back
+    (path, ETag, size, range); None when they are not what Swift gives
+    (or name another static large object, not carried)."""
+    if len(body) > SLO_MANIFEST_MAX:
+        return None
+    try:
+        listed = json.loads(body)
+    except ValueError:
+        return None
+    segments = []
+    for seg in listed if isinstance(listed, list) else [None]:
+        if not isinstance(seg, dict) or seg.get('sub_slo') or not \
+                isinstance(seg.get('name'), str) or \
+                not seg['name'].startswith('/') or \
+                not MD5.match(_etag(seg.get('hash'))):
+            return None
+        segment = {'path': seg['name'], 'etag': _etag(seg['hash']),
+                   'size_bytes': int(seg.get('bytes') or 0)}
+        if seg.get('range'):
+            segment['range'] = str(seg['range'])
+        segments.append(segment)
+    return {'segments': segments}
 
 
 def export_container(exporter, record, key, output_dir, warn):
@@ -155,12 +187,19 @@ def export_container(exporter, record, key, output_dir, warn):
                 expired += 1
                 continue
             raise DownpourError(str(exc)) from None
+        if isinstance(got, dict):
+            slo = _carried_slo(exporter, record, got, obj_name, warn)
+            if slo is None:
+                skipped.append(obj_name)
+                continue
+            blob, got = None, wanted
         if got is None:
             skipped.append(obj_name)
             continue
         delete_at = _timestamp(headers.get('X-Delete-At'))
         if delete_at and delete_at <= now:
-            os.unlink(os.path.join(output_dir, blob))
+            if blob:
+                os.unlink(os.path.join(output_dir, blob))
             expired += 1
             continue
         entry = {'name': obj_name, 'blob': blob, 'etag': got,
@@ -172,11 +211,15 @@ def export_container(exporter, record, key, output_dir, warn):
                 entry[field] = headers[header]
         if delete_at:
             entry['delete_at'] = delete_at
+        if blob is None:
+            # Made again over its segments, once they are there.
+            del entry['blob']
+            entry['slo'] = slo
         entries.append(entry)
     if skipped:
-        warn('container %r: %d objects are static large objects (SLO), '
-             "symlinks to another account or to an ETag, or have no MD5, "
-             'not carried by this version: %s' % (
+        warn('container %r: %d objects are symlinks to another account '
+             'or to an ETag, static large objects of static large objects, '
+             'or have no MD5: not carried by this version: %s' % (
                  name, len(skipped), ', '.join(map(repr, skipped[:10]))))
     if expired:
         warn('container %r: %d objects expired (X-Delete-At) or went '
@@ -188,3 +231,29 @@ def export_container(exporter, record, key, output_dir, warn):
         json.dump(entries, stream, indent=1, sort_keys=True)
     os.replace(tmp, outdir_path)
     return path, len(entries), sum(e['bytes'] for e in entries), reused
+
+
+def _carried_slo(exporter, record, slo, name, warn):
+    """``slo``'s segments, when every container they are in is exported
+    (the import makes the manifest once they are filled): those others
+    are named in ``record``'s refs."""
+    if slo is None:
+        return None
+    home = exporter.home('swift_container')
+    others = []
+    for segment in slo['segments']:
+        container = segment['path'].lstrip('/').split('/', 1)[0]
+        if container == record.name:
+            continue
+        other = exporter.find(home.type, container)
+        if other is None:
+            warn('container %r: static large object %r has segments in '
+                 'container %r, which is not in the export: not carried'
+                 % (record.name, name, container))
+            return None
+        if other not in others:
+            others.append(other)
+    listed = record.refs.setdefault('segment_containers', [])
+    listed.extend(o for o in others if o not in listed)
+    return slo['segments']
+

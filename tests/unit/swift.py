@@ -58,6 +58,23 @@ class FakeSwift:
                    for k, v in headers.items()}),
             'etag': hashlib.md5(data).hexdigest()}  # noqa: S324
 
+    def add_slo(self, container, name, segments, **headers):
+        """A static large object over ``segments`` ((container, name)
+        of objects there already)."""
+        stored = [{'name': '/%s/%s' % (c, n),
+                   'hash': self.containers[c]['objects'][n]['etag'],
+                   'bytes': len(self.containers[c]['objects'][n]['data'])}
+                  for c, n in segments]
+        self.add_object(container, name, json.dumps(stored).encode(),
+                        x_static_large_object='True', **headers)
+        self.containers[container]['objects'][name]['etag'] = \
+            self._slo_etag(stored)
+
+    @staticmethod
+    def _slo_etag(stored):
+        return hashlib.md5(''.join(  # noqa: S324
+            s['hash'] for s in stored).encode()).hexdigest()
+
     def writes(self):
         return [r[:3] for r in self.requests if r[0] not in ('GET', 'HEAD')]
 
@@ -155,6 +172,11 @@ class FakeSwift:
         if found is None:
             context.status_code = 404
             return b''
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(
+            request.url).query)
+        if request.method == 'PUT' and \
+                query.get('multipart-manifest') == ['put']:
+            return self._put_slo(request, context, found, name)
         if request.method == 'PUT':
             data = request.body
             if hasattr(data, 'read'):
@@ -184,14 +206,19 @@ class FakeSwift:
         if obj is None:
             context.status_code = 404
             return b''
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(
-            request.url).query)
         link = obj['headers'].get('X-Symlink-Target')
         if link and query.get('symlink') != ['get']:
             # Followed, unless the object itself is asked for.
             other, other_name = [urllib.parse.unquote(p)
                                  for p in link.split('/', 1)]
             return self._object(request, context, other, other_name)
+        if obj['headers'].get('X-Static-Large-Object') and \
+                query.get('multipart-manifest') != ['get']:
+            context.headers.update(obj['headers'])
+            return b''.join(
+                self.containers[p.split('/')[1]]['objects'][
+                    p.split('/', 2)[2]]['data']
+                for p in (s['name'] for s in json.loads(obj['data'])))
         manifest = obj['headers'].get('X-Object-Manifest')
         if manifest and query.get('multipart-manifest') != ['get']:
             # Its segments' bytes, one after the other.
@@ -207,3 +234,27 @@ class FakeSwift:
         if request.method == 'HEAD':
             return b''
         return obj['data']
+
+    def _put_slo(self, request, context, found, name):
+        stored = []
+        for segment in json.loads(request.body):
+            container, obj = segment['path'].lstrip('/').split('/', 1)
+            have = self.containers.get(container, {}).get(
+                'objects', {}).get(obj)
+            if have is None or have['etag'] != segment['etag'] or \
+                    len(have['data']) != segment['size_bytes']:
+                context.status_code = 400
+                return b'bad segment'
+            stored.append({'name': segment['path'], 'hash': have['etag'],
+                           'bytes': len(have['data'])})
+        headers = {_title(k): v for k, v in request.headers.items()
+                   if _title(k).startswith(('X-Object-Meta-',
+                                            'Content-Type'))}
+        headers['X-Static-Large-Object'] = 'True'
+        etag = self._slo_etag(stored)
+        found['objects'][name] = {'data': json.dumps(stored).encode(),
+                                  'headers': headers, 'etag': etag}
+        context.headers['ETag'] = '"%s"' % etag
+        context.status_code = 201
+        return b''
+

@@ -132,3 +132,47 @@ def test_a_dynamic_large_object_and_a_symlink_are_made_as_such(
     swift.requests.clear()
     assert _run(fake_cloud, tmp_path, [item])[0] is None
     assert _puts(swift) == []
+
+
+def test_a_static_large_object_is_made_over_its_segments(
+        fake_cloud, swift, tmp_path):
+    item = _export(tmp_path, {'p1': b'first ', 'p2': b'second'})
+    entries = json.loads((tmp_path / 'objects' / 'k.json').read_text())
+    segments = [{'path': '/data/%s' % e['name'], 'etag': e['etag'],
+                 'size_bytes': e['bytes']} for e in entries]
+    slo_etag = hashlib.md5(''.join(  # noqa: S324
+        e['etag'] for e in entries).encode()).hexdigest()
+    # Listed first: made last all the same, once its segments are there.
+    entries.insert(0, {'name': 'whole', 'etag': slo_etag, 'bytes': 12,
+                       'slo': segments, 'content_type': 'video/mp4'})
+    (tmp_path / 'objects' / 'k.json').write_text(json.dumps(entries))
+    failed, _ = _run(fake_cloud, tmp_path, [item])
+    assert failed is None, failed
+    made = swift.containers['data']['objects']['whole']
+    assert made['etag'] == slo_etag
+    assert made['headers']['Content-Type'] == 'video/mp4'
+    swift.requests.clear()
+    assert _run(fake_cloud, tmp_path, [item])[0] is None
+    assert _puts(swift) == []
+
+
+def test_a_container_waits_for_the_one_holding_its_segments(
+        fake_cloud, swift, tmp_path):
+    (tmp_path / 'seg').mkdir()
+    segments = _export(tmp_path / 'seg', {'p1': b'first '})
+    segments['name'] = 'segments'
+    seg_entry, = json.loads((tmp_path / 'seg' / 'objects' /
+                             'k.json').read_text())
+    data = container('data', objects=str(tmp_path / 'objects' / 'k.json'),
+                     segment_containers=[segments['id']])
+    (tmp_path / 'objects').mkdir()
+    (tmp_path / 'objects' / 'k.json').write_text(json.dumps([{
+        'name': 'whole', 'bytes': 6, 'slo': [{
+            'path': '/segments/p1', 'etag': seg_entry['etag'],
+            'size_bytes': 6}],
+        'etag': hashlib.md5(  # noqa: S324 - Swift's
+            seg_entry['etag'].encode()).hexdigest()}]))
+    # Listed before the container of its segments.
+    failed, _ = _run(fake_cloud, tmp_path, [data, segments], parallel=4)
+    assert failed is None, failed
+    assert 'whole' in swift.containers['data']['objects']

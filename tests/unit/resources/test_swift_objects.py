@@ -34,7 +34,10 @@ def swift(fake_cloud):
                      x_delete_at=str(int(time.time()) + 3600))
     swift.add_object('data', 'gone', b'old',
                      x_delete_at=str(int(time.time()) - 10))
-    swift.add_object('data', 'big', b'[]', x_static_large_object='True')
+    # Its segments are in a container the export does not carry.
+    swift.add_container('elsewhere')
+    swift.add_object('elsewhere', 's1', b'segment')
+    swift.add_slo('data', 'big', [('elsewhere', 's1')])
     return swift
 
 
@@ -75,7 +78,8 @@ def test_objects_are_carried_with_their_headers(fake_cloud, swift,
     assert sorted(os.listdir(tmp_path)) == ['blobs', 'objects']
     assert not (tmp_path.parent.parent / 'etc').exists()
     said = '\n'.join(exporter.warnings)
-    assert "1 objects are static large objects" in said and "'big'" in said
+    assert "static large object 'big' has segments in container " \
+        "'elsewhere', which is not in the export" in said
     assert '1 objects expired' in said
     # One GET per object and no HEAD of one; the listing by pages.
     objects = [r for r in swift.requests if r[2] is not None]
@@ -183,3 +187,30 @@ def test_the_space_estimate_counts_the_objects(fake_cloud, swift):
     need = space.estimate(records, '/nonexistent', None)
     assert need.at_most == stored > 0
     assert need.at_least == 0
+
+
+def test_a_static_large_object_is_carried_as_its_segments(
+        fake_cloud, swift, tmp_path):
+    swift.add_container('segments')
+    swift.add_object('segments', 'p1', b'first ')
+    swift.add_object('data', 'p2', b'second')
+    swift.add_slo('data', 'whole', [('segments', 'p1'), ('data', 'p2')],
+                  content_type='video/mp4')
+    exporter = export.Exporter(fake_cloud.connect(), 'resources.yml')
+    records = exporter.resolve([Entry('containers', name='data'),
+                                Entry('containers', name='segments')])
+    exporter.home('swift_container').write_contents(exporter, str(tmp_path))
+    data = exporter.find('swift_container', 'data')
+    whole = _manifest(tmp_path)['whole']
+    assert whole['slo'] == [
+        {'path': '/segments/p1', 'etag': swift.containers['segments'][
+            'objects']['p1']['etag'], 'size_bytes': 6},
+        {'path': '/data/p2', 'etag': swift.containers['data']['objects'][
+            'p2']['etag'], 'size_bytes': 6}]
+    assert whole['etag'] == swift.containers['data']['objects']['whole'][
+        'etag']
+    assert 'blob' not in whole
+    # The import fills the segments' container first.
+    assert data.refs['segment_containers'] == [
+        exporter.find('swift_container', 'segments')]
+    assert len([r for r in records if r.type == 'swift_container']) == 2
