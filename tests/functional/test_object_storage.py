@@ -4,6 +4,7 @@ every object's bytes, ETag and metadata match in the target, and a second
 import uploads nothing."""
 
 import hashlib
+import json
 import time
 import urllib.parse
 
@@ -121,11 +122,24 @@ def test_a_dynamic_large_object_and_a_symlink(tmp_path, fresh_project):
                              headers={'X-Object-Manifest': 'big/seg/'})
         src.object_store.put(_url(src, 'big', 'link'), data=b'',
                              headers={'X-Symlink-Target': 'big/seg/01'})
+        # A static large object over a segment of its own container and
+        # one of another.
+        src.object_store.put(_url(src, 'big-segments'))
+        src.object_store.put(_url(src, 'big-segments', 'a'), data=b'AAA;')
+        src.object_store.put(
+            _url(src, 'big', 'slo'), params={'multipart-manifest': 'put'},
+            data=json.dumps([
+                {'path': '/big-segments/a',
+                 'etag': hashlib.md5(b'AAA;').hexdigest(),  # noqa: S324
+                 'size_bytes': 4},
+                {'path': '/big/seg/02',
+                 'etag': hashlib.md5(b'part 2;').hexdigest(),  # noqa: S324
+                 'size_bytes': 7}]))
         env = environment(tmp_path, {'src': source.cloud_config,
                                      'dst': target.cloud_config})
         resources = tmp_path / 'resources.yml'
         resources.write_text(yaml.safe_dump({'containers': [
-            {'name': 'big'}]}))
+            {'name': 'big'}, {'name': 'big-segments'}]}))
         out = tmp_path / 'out'
         run([BIN / 'downpour', '--os-cloud', 'src', 'export', resources,
              out], env)
@@ -138,6 +152,10 @@ def test_a_dynamic_large_object_and_a_symlink(tmp_path, fresh_project):
         assert dst.object_store.get(
             _url(dst, 'big', 'link'), params={'symlink': 'get'}).headers[
                 'X-Symlink-Target'] == 'big/seg/01'
+        assert dst.object_store.get(_url(dst, 'big', 'slo')).content == \
+            b'AAA;part 2;'
+        assert dst.object_store.head(_url(dst, 'big', 'slo')).headers[
+            'X-Static-Large-Object'].lower() == 'true'
         second = run([BIN / 'ansible-playbook', out / 'playbook.yml', '-e',
                       'cloud=dst'], env)
         assert recap_changed(second.stdout) == 0
