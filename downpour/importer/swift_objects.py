@@ -77,7 +77,10 @@ def manifest_put(conn, container, entry, what):
 def fill(kind, item, obj, ours):
     what = describe(item)
     entries, root = manifest(item)
-    have = {e.get('name'): e.get('hash')
+    # A static large object is listed with its manifest's MD5 as its hash,
+    # and its own ETag (its segments') as slo_etag.
+    have = {e.get('name'): (e.get('hash'),
+                            str(e.get('slo_etag') or '').strip('"'))
             for e in swift.listing(kind.conn, obj.name)}
     now = time.time()
     todo, kept, slos = [], 0, []
@@ -85,6 +88,8 @@ def fill(kind, item, obj, ours):
         if entry.get('delete_at') and int(entry['delete_at']) <= now:
             continue  # expired since the export: Swift would refuse it
         there = have.get(entry['name'])
+        if there is not None:
+            there = there[1] if entry.get('slo') else there[0]
         if there == entry['etag']:
             continue
         if there is not None and not ours:

@@ -101,10 +101,19 @@ def download(conn, container, name, path, wanted):
         return headers, None
     if str(headers.get('X-Static-Large-Object')).lower() == 'true':
         try:
-            return headers, _slo(response.raw.read(SLO_MANIFEST_MAX + 1,
-                                                   decode_content=False))
+            body = response.raw.read(SLO_MANIFEST_MAX + 1,
+                                     decode_content=False)
         finally:
             response.close()
+        # Its manifest's bytes are what the listing's hash and the ETag
+        # name (the object's own ETag is its segments').
+        got = hashlib.md5(body).hexdigest()  # noqa: S324
+        if got != wanted or got != _etag(headers.get('ETag')):
+            raise DownpourError(
+                'static large object %r of container %r: its manifest has '
+                'MD5 %s, Swift said %s: run the export again' % (
+                    name, container, got, wanted))
+        return headers, _slo(body)
     digest = hashlib.md5()  # noqa: S324 - Swift's ETag is MD5
     part = path + '.part'
     try:
@@ -192,7 +201,8 @@ def export_container(exporter, record, key, output_dir, warn):
             if slo is None:
                 skipped.append(obj_name)
                 continue
-            blob, got = None, wanted
+            # Its ETag, which the target's listing gives for it too.
+            blob, got = None, _slo_etag(listed, slo)
         if got is None:
             skipped.append(obj_name)
             continue
@@ -231,6 +241,16 @@ def export_container(exporter, record, key, output_dir, warn):
         json.dump(entries, stream, indent=1, sort_keys=True)
     os.replace(tmp, outdir_path)
     return path, len(entries), sum(e['bytes'] for e in entries), reused
+
+
+def _slo_etag(listed, segments):
+    """A static large object's ETag: the listing's ``slo_etag``, else
+    as Swift makes it from its segments'."""
+    if listed.get('slo_etag'):
+        return _etag(listed['slo_etag'])
+    return hashlib.md5(''.join(  # noqa: S324 - Swift's
+        '%s:%s;' % (s['etag'], s['range']) if s.get('range') else s['etag']
+        for s in segments).encode()).hexdigest()
 
 
 def _carried_slo(exporter, record, slo, name, warn):

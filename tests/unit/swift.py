@@ -67,7 +67,9 @@ class FakeSwift:
                   for c, n in segments]
         self.add_object(container, name, json.dumps(stored).encode(),
                         x_static_large_object='True', **headers)
-        self.containers[container]['objects'][name]['etag'] = \
+        # As Swift: its listing's hash is its manifest's MD5, its ETag
+        # (listed as slo_etag, quoted) that of its segments' ETags.
+        self.containers[container]['objects'][name]['slo_etag'] = \
             self._slo_etag(stored)
 
     @staticmethod
@@ -159,10 +161,12 @@ class FakeSwift:
             context.status_code = 204
             return b''
         if method == 'GET':
-            return self._list(request, context, [
+            return self._list(request, context, [dict(
                 {'name': n, 'hash': o['etag'], 'bytes': len(o['data']),
                  'content_type': o['headers']['Content-Type'],
-                 'last_modified': '2026-12-01T00:00:00.000000'}
+                 'last_modified': '2026-12-01T00:00:00.000000'},
+                **({'slo_etag': '"%s"' % o['slo_etag']}
+                   if o.get('slo_etag') else {}))
                 for n, o in sorted(found['objects'].items())])
         context.status_code = 405
         return b''
@@ -252,8 +256,10 @@ class FakeSwift:
                                             'Content-Type'))}
         headers['X-Static-Large-Object'] = 'True'
         etag = self._slo_etag(stored)
-        found['objects'][name] = {'data': json.dumps(stored).encode(),
-                                  'headers': headers, 'etag': etag}
+        data = json.dumps(stored).encode()
+        found['objects'][name] = {
+            'data': data, 'headers': headers, 'slo_etag': etag,
+            'etag': hashlib.md5(data).hexdigest()}  # noqa: S324
         context.headers['ETag'] = '"%s"' % etag
         context.status_code = 201
         return b''

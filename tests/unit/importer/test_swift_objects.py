@@ -149,7 +149,7 @@ def test_a_static_large_object_is_made_over_its_segments(
     failed, _ = _run(fake_cloud, tmp_path, [item])
     assert failed is None, failed
     made = swift.containers['data']['objects']['whole']
-    assert made['etag'] == slo_etag
+    assert made['slo_etag'] == slo_etag
     assert made['headers']['Content-Type'] == 'video/mp4'
     swift.requests.clear()
     assert _run(fake_cloud, tmp_path, [item])[0] is None
