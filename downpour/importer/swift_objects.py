@@ -5,6 +5,7 @@ ETag, which Swift checks against the bytes it receives (and answers
 again, checked here).  Into a container the import did not make
 (adopted), only the objects it lacks: none of its own is overwritten."""
 
+import concurrent.futures
 import json
 import os
 import re
@@ -111,9 +112,18 @@ def fill(kind, item, obj, ours):
     todo += slos
     if not todo or kind.imp.wait(item):
         return
+    plain = [(entry, path) for entry, path in todo if path is not None]
+    if plain:
+        kind.imp.changed = True
+        # Small objects cost a round trip each: several at once, as many
+        # as the import works on in a lane.
+        with concurrent.futures.ThreadPoolExecutor(
+                max(1, min(kind.imp.parallel, len(plain)))) as pool:
+            for future in [pool.submit(upload, kind.conn, obj.name, entry,
+                                       path, what)
+                           for entry, path in plain]:
+                future.result()
     for entry, path in todo:
         if path is None:
             manifest_put(kind.conn, obj.name, entry, what)
-        else:
-            upload(kind.conn, obj.name, entry, path, what)
-        kind.imp.changed = True
+            kind.imp.changed = True

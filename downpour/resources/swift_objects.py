@@ -10,6 +10,7 @@ headers carry its metadata; no HEAD.  Object names come from the source:
 they are data in the manifest, never part of a path.
 """
 
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -22,6 +23,8 @@ from downpour.errors import DownpourError
 from downpour.importer import swift
 
 CHUNK = 1 << 20
+# Objects downloaded at once.
+DOWNLOADS = 8
 MANIFESTS = 'objects'
 # Headers carried with an object besides its metadata, by manifest key.
 CARRIED = {'content_type': 'Content-Type',
@@ -172,24 +175,35 @@ def export_container(exporter, record, key, output_dir, warn):
     entries, skipped, expired, reused = [], [], 0, 0
     os.makedirs(os.path.join(output_dir, 'blobs'), exist_ok=True)
     os.makedirs(os.path.join(output_dir, MANIFESTS), exist_ok=True)
-    for listed in swift.listing(conn, name):
-        obj_name = listed.get('name')
-        wanted = _etag(listed.get('hash'))
-        if not isinstance(obj_name, str) or not MD5.match(wanted):
-            skipped.append(obj_name)
-            continue
-        old = previous.get(obj_name)
-        if _kept(output_dir, old, listed):
+    # The listing first, then the downloads, several at once (small
+    # objects cost a round trip each), then their results in its order.
+    slots = []
+    with concurrent.futures.ThreadPoolExecutor(DOWNLOADS) as pool:
+        for listed in swift.listing(conn, name):
+            obj_name = listed.get('name')
+            wanted = _etag(listed.get('hash'))
+            if not isinstance(obj_name, str) or not MD5.match(wanted):
+                skipped.append(obj_name)
+                continue
+            old = previous.get(obj_name)
+            if _kept(output_dir, old, listed):
+                slots.append((listed, old, None, None))
+                continue
+            blob = 'blobs/%s' % uuid.uuid4()
+            slots.append((listed, None, blob, pool.submit(
+                download, conn, name, obj_name,
+                os.path.join(output_dir, blob), wanted)))
+    for listed, old, blob, future in slots:
+        obj_name = listed['name']
+        if old is not None:
             if old.get('delete_at') and int(old['delete_at']) <= now:
                 expired += 1
                 continue
             entries.append(old)
             reused += 1
             continue
-        blob = 'blobs/%s' % uuid.uuid4()
         try:
-            headers, got = download(conn, name, obj_name,
-                                    os.path.join(output_dir, blob), wanted)
+            headers, got = future.result()
         except swift.SwiftError as exc:
             if ' HTTP 404' in str(exc):
                 # Deleted, or expired, since the listing.
