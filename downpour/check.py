@@ -46,6 +46,9 @@ FIT, REST = 'fit.yml', 'rest.yml'
 QUOTAS = definitions.QUOTAS
 LABELS = dict(QUOTAS)
 MIB = 1024 * 1024
+# How the playbook names a file of the output directory (a container's
+# objects' manifest), which Ansible resolves and the look must too.
+PLAYBOOK_DIR = '{{ playbook_dir }}/'
 
 
 # -- what the output directory holds ------------------------------------------
@@ -106,6 +109,13 @@ class Export:
         except FileNotFoundError:
             LOG.warning('%s has no %s: image sizes are not counted',
                         output_dir, MANIFEST)
+        for item in items:
+            # A container's objects' manifest, which Ansible would find
+            # in the playbook's directory: the look reads it there too.
+            where = item.get('objects')
+            if isinstance(where, str) and where.startswith(PLAYBOOK_DIR):
+                item['objects'] = os.path.join(
+                    output_dir, where[len(PLAYBOOK_DIR):])
         left_out = orphans(items)
         gone = {item['id'] for item in left_out}
         items = [item for item in items if item['id'] not in gone]

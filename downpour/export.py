@@ -320,6 +320,8 @@ def _write(conn, exporter, records, output_dir, cloud_name, captures,
     transfer.fetch_all(conn, blobs, output_dir, keep_captures=keep_captures,
                        parallel=parallel, captures=captures,
                        capturing=capturing)
+    for rtype in BY_TYPE.values():
+        rtype.write_contents(exporter, output_dir)
     for record in records:
         if record.blob is not None and record.blob.properties:
             # What the server was booted with, as its capture says, over

@@ -73,6 +73,10 @@ def estimate(records, output_dir, captures):
     """What the blobs of ``records`` still need in ``output_dir``."""
     result = Estimate()
     for record in records:
+        # A container's objects, by the bytes its listing says: exact for
+        # a first export, less for one that keeps what an earlier run
+        # downloaded (the export does not read them again to count them).
+        result.at_most += int(record.info.get('stored_bytes') or 0)
         blob = record.blob
         if blob is None:
             continue

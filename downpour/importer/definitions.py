@@ -43,6 +43,8 @@ from . import (
     server_group,
     server_snapshot,
     subnet,
+    swift_container,
+    swift_policy,
     volume,
     volume_type,
 )
@@ -148,8 +150,11 @@ class Type:
     # import home proves it equivalent.
     adoptable: bool = False
     # What a same-named resource the import did not make is: 'clash' (as
-    # name_clash says), or 'reuse' for a type whose name is its identity
-    # (a keypair: the same one is reused, another stops the import).
+    # name_clash says), 'reuse' for a type whose name is its identity
+    # (a keypair: the same one is reused, another stops the import), or
+    # 'unique' for one whose name is its identity and that is never reused
+    # (a Swift container: nothing can be made beside it, so only adopt may
+    # take it, else the import stops on it).
     same_name: str = 'clash'
     quota: tuple = ()
     # Whether it is in an export only for the items that refer to it (a
@@ -492,6 +497,29 @@ TYPES = (
          lane='key_manager',
          quota=(Quota('containers', 'secret containers', optional=True),),
          rank=1, shape='Msquare'),
+    # Swift.  A storage policy is chosen like a volume type; a container's
+    # name is its identity in the account (engine: same_name 'unique').
+    Type('swift_policy', swift_policy.SwiftPolicies, list='swift_policies',
+         for_others=True, rank=1, shape='tab', map='swift_policy_map',
+         defaulted=True,
+         about="The target's storage policy for each of these: the "
+               'swift_policy_map entry, else the policy of the same name, '
+               "else the target's default."),
+    Type('swift_container', swift_container.SwiftContainers,
+         csv='container', section='containers', option='--container',
+         list='containers', verb='fill', noun='containers',
+         carried=('metadata', 'read_acl', 'write_acl', 'versions_mode',
+                  'objects', 'object_count', 'object_bytes'),
+         # The container that keeps its old versions is only named: Swift
+         # takes the name before that container exists.
+         refs=(Ref('storage_policy', ('swift_policy',)),
+               Ref('versions', ('swift_container',), needed=False),
+               # Those holding segments of its static large objects,
+               # which Swift checks as it takes their manifests.
+               Ref('segment_containers[]', ('swift_container',))),
+         correctable=('metadata', 'read_acl', 'write_acl', 'versions'),
+         lane='object', adoptable=True, same_name='unique',
+         rank=1, shape='cylinder'),
     Type('floating_ip', floating_ip.FloatingIPs, csv='floating ip',
          section='floating_ips', named_by='address',
          option='--floating-ip', list='floating_ips', verb='allocate',

@@ -392,8 +392,12 @@ class Importer:
                 return True
             why = '; '.join('%s: %s' % (i, r or 'as equivalent as another')
                             for i, r in sorted(reasons.items()))
+            if kind.definition.same_name == 'unique':
+                return self._taken(item, '%s; not adopted (%s)' % (what, why))
             self._note('%s; not adopted (%s), a new one is made' % (what, why))
             return False
+        if kind.definition.same_name == 'unique':
+            return self._taken(item, what)
         if self.name_clash == 'adopt':
             self._note('%s; a %s is never adopted, a new one is made'
                        % (what, csv_type(item)))
@@ -404,6 +408,20 @@ class Importer:
         else:
             self._note('%s; a new one is made beside it' % what)
         return False
+
+    def _taken(self, item, what):
+        """A type whose name is its identity and that nothing can be made
+        beside (a Swift container), whose name the target uses: the look
+        lists it with what the target lacks (the play stops before making
+        anything), a real run stops on it."""
+        line = '%s; its name is its identity: nothing can be made beside ' \
+            'it, and it is never written into unless -e name_clash=adopt ' \
+            'takes it' % what
+        self._note(line)
+        if not self.check_mode:
+            raise ImportFailed(line)
+        self.unmatch(item, line)
+        return True
 
     def _reuse(self, kind, item, obj):
         """A type whose name is its identity in the project (a keypair):

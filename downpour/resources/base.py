@@ -208,6 +208,12 @@ class ResourceType:
         written: what it reads beyond the records (a secret's payload)."""
 
     @classmethod
+    def write_contents(cls, exporter, output_dir):
+        """Called by the export alone, once the blobs are fetched and
+        before the playbook is written: what the type writes into the
+        output directory beside its records (a container's objects)."""
+
+    @classmethod
     def after_resolve(cls, exporter):
         """Called once every entry is resolved, in the order of TYPES: what
         depends on the whole export is found here (a router's routes on

@@ -131,6 +131,12 @@ options:
       target's default; an empty name asks for the default.
     type: dict
     default: {}
+  swift_policy_map:
+    description: Target Swift storage policy by source policy name, for
+      containers.  Without an entry, the policy of the same name, else the
+      target's default; an empty name asks for the default.
+    type: dict
+    default: {}
   replace_stale:
     description:
       - Whether a server or volume (or a server's disk image) this import
@@ -255,6 +261,7 @@ class DownpourResources(OpenStackModule):
         'az_map': {'type': 'dict', 'default': {}},
         'lb_flavor_map': {'type': 'dict', 'default': {}},
         'lb_az_map': {'type': 'dict', 'default': {}},
+        'swift_policy_map': {'type': 'dict', 'default': {}},
         'parallel': {'type': 'int', 'default': 4},
         # Ansible masks it in -vvv's invocation and in anything returned.
         'secret_payloads': {'type': 'dict', 'default': {}, 'no_log': True},
