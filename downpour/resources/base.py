@@ -245,6 +245,31 @@ class ResourceType:
     used_by = None
 
 
+class ChosenByName(ResourceType):
+    """A type the target chooses for the items that name it (a volume
+    type, a zone, a flavor of Octavia's): its records are keyed by a name,
+    one shared by every item of that name, and the playbook refers to each
+    by the variable downpour chose, since a name may hold anything."""
+
+    @staticmethod
+    def item_id(record):
+        return record.var
+
+    @classmethod
+    def named(cls, exporter, name, key=None, **params):
+        """The record of ``name`` (kept under ``key``, else the name), made
+        the first time; None for no name."""
+        if not name or not isinstance(name, str):
+            return None
+        key = key or name
+        existing = exporter.find(cls.type, key)
+        if existing is not None:
+            return existing
+        record = Record(type=cls.type, old_id=key, name=name, params=params)
+        exporter.add(record)
+        return record
+
+
 def owned(conn):
     """A query restriction to what the project owns: a member cannot
     recreate what it does not own (another project's shared network)."""

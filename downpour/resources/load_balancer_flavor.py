@@ -8,16 +8,11 @@ provider's settings) is not carried.
 """
 
 from downpour.importer.octavia import listing
-from downpour.resources.base import Record, ResourceType
+from downpour.resources.base import ChosenByName
 
 
-class LoadBalancerFlavor(ResourceType):
+class LoadBalancerFlavor(ChosenByName):
     type = 'load_balancer_flavor'
-
-    @staticmethod
-    def item_id(record):
-        # A name may hold anything: never inside an expression.
-        return record.var
 
     @classmethod
     def list(cls, conn):
@@ -36,9 +31,4 @@ class LoadBalancerFlavor(ResourceType):
                           "target's default flavor is used (lb_flavor_map "
                           'cannot name it)' % (what, flavor_id))
             return None
-        existing = exporter.find(cls.type, flavor.name)
-        if existing is not None:
-            return existing
-        record = Record(type=cls.type, old_id=flavor.name, name=flavor.name)
-        exporter.add(record)
-        return record
+        return cls.named(exporter, flavor.name)
