@@ -106,7 +106,6 @@ def _hold_busy(directory):
 def hold(directory):
     """Take the lock of the output directory ``directory`` for this run,
     or fail naming the run that holds it."""
-    _hold_busy(directory)
     path = os.path.join(directory, LOCK)
     me = owner()
     fd = _open(path)
@@ -122,6 +121,9 @@ def hold(directory):
                     'another import of this output directory is running '
                     '(ansible-playbook, process %s): wait for it to end; '
                     'two at once would make everything twice' % held[0])
+        # Once no live run is named: a run that is alive is named by its
+        # ansible-playbook, the one the user sees.
+        _hold_busy(directory)
         os.ftruncate(fd, 0)
         os.pwrite(fd, ('%d %s\n' % me).encode('ascii'), 0)
         os.fsync(fd)
